@@ -1,0 +1,352 @@
+"""Load and validate the TOML configuration: sites, opening hours, closures, targets, PBXs.
+
+Every check names the file, the key, the bad value and what was expected; a config that fails
+any check is never returned in part.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+SHIPPED_DIR = Path(__file__).resolve().parent
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CDR_LAYOUTS = ("auto", "16", "17-uniqueid", "17-userfield", "18", "19", "20", "21")
+CLOCK_STARTS = ("arrival", "queue_entry")
+CLOSURE_PARTS = ("day", "am", "pm")
+NOON = dt.time(12, 30)
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or wrong."""
+
+    def __init__(self, path: Path, key: str, value: object, expected: str) -> None:
+        self.path, self.key, self.value, self.expected = path, key, value, expected
+        shown = "missing" if value is _MISSING else f'"{value}"'
+        super().__init__(f"{path}: key {key} is {shown}; expected {expected}.")
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Targets:
+    threshold_seconds: float = 25.0
+    ring_period_seconds: float = 5.0
+    short_abandon_seconds: float = 5.0
+    clock_start: str = "arrival"
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    pseudonymize_callers: bool = True
+    store_raw_caller: bool = False
+    pseudonym_key_env: str = "QUALIPHONE_PSEUDONYM_KEY"
+    pseudonym_key_file: str = ""
+    retention_days: int = 400
+    default_region: str = "FR"
+
+
+@dataclass(frozen=True)
+class PbxSettings:
+    name: str
+    timezone: str = "Europe/Paris"
+    cdr_layout: str = "auto"
+    cdr_usegmtime: bool = False
+    test_accountcodes: tuple[str, ...] = ()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+Interval = tuple[dt.time, dt.time]
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    name: str
+    area: str
+    address: str
+    placeholder: bool
+    numbers: tuple[str, ...]
+    pbx: str
+    dids: tuple[str, ...]
+    queues: tuple[str, ...]
+    contexts: tuple[str, ...]
+    staff_devices: tuple[str, ...]
+    message_contexts: tuple[str, ...]
+    message_seconds: float
+    voicemail_contexts: tuple[str, ...]
+    hours: dict[int, tuple[Interval, ...]]  # weekday (0 = Monday) -> intervals
+
+
+@dataclass(frozen=True)
+class Closure:
+    site: str  # a site id or "all"
+    date: dt.date
+    part: str
+    reason: str
+
+    def applies_to(self, site_id: str) -> bool:
+        return self.site in ("all", site_id)
+
+
+@dataclass(frozen=True)
+class Config:
+    directory: Path
+    targets: Targets
+    capture: CaptureSettings
+    pbxs: dict[str, PbxSettings]
+    sites: tuple[Site, ...]
+    closures: tuple[Closure, ...] = field(default=())
+
+    def site(self, site_id: str) -> Site:
+        for site in self.sites:
+            if site.id == site_id:
+                return site
+        raise UnknownSite(site_id, [s.id for s in self.sites], self.directory / "sites.toml")
+
+    @property
+    def site_ids(self) -> list[str]:
+        return [s.id for s in self.sites]
+
+
+class UnknownSite(Exception):
+    def __init__(self, site_id: str, known: list[str], path: Path) -> None:
+        self.site_id, self.known = site_id, known
+        shown = ", ".join(known[:2] + ["…"] + known[-1:]) if len(known) > 4 else ", ".join(known)
+        super().__init__(f'site "{site_id}" is not in {path}; known sites: {shown}.')
+
+
+class _Reader:
+    """Typed access to one TOML table, raising ConfigError with the full key path."""
+
+    def __init__(self, path: Path, table: dict[str, Any], prefix: str = "") -> None:
+        self.path, self.table, self.prefix = path, table, prefix
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def get(self, name: str, kind: type[T] | tuple[type, ...], expected: str, default: Any = _MISSING) -> Any:
+        value = self.table.get(name, default)
+        if value is _MISSING:
+            raise ConfigError(self.path, self.key(name), _MISSING, expected)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float, (int, float))):
+            raise ConfigError(self.path, self.key(name), value, expected)
+        return value
+
+    def number(self, name: str, default: float, minimum: float = 0.0) -> float:
+        value = self.get(name, (int, float), f"a number >= {minimum}", default)
+        if value < minimum:
+            raise ConfigError(self.path, self.key(name), value, f"a number >= {minimum}")
+        return float(value)
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        expected = "one of " + ", ".join(f'"{c}"' for c in choices)
+        value = self.get(name, str, expected, default)
+        if value not in choices:
+            raise ConfigError(self.path, self.key(name), value, expected)
+        return str(value)
+
+    def strings(self, name: str, default: list[str] | None = None) -> tuple[str, ...]:
+        value = self.get(name, list, "a list of strings", [] if default is None else default)
+        if not all(isinstance(v, str) for v in value):
+            raise ConfigError(self.path, self.key(name), value, "a list of strings")
+        return tuple(value)
+
+    def unknown_keys(self, allowed: set[str]) -> None:
+        for name in self.table:
+            if name not in allowed:
+                raise ConfigError(
+                    self.path, self.key(name), name, "one of the keys " + ", ".join(sorted(allowed))
+                )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(path, "(file)", _MISSING, "an existing TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "(syntax)", str(exc), "valid TOML") from None
+
+
+def _parse_interval(path: Path, key: str, text: object) -> Interval:
+    expected = 'an interval "HH:MM-HH:MM" with start before end'
+    if not isinstance(text, str) or "-" not in text:
+        raise ConfigError(path, key, text, expected)
+    try:
+        start, end = (dt.time.fromisoformat(p.strip()) for p in text.split("-", 1))
+    except ValueError:
+        raise ConfigError(path, key, text, expected) from None
+    if start >= end:
+        raise ConfigError(path, key, text, expected)
+    return start, end
+
+
+def _parse_hours(path: Path, prefix: str, table: object) -> dict[int, tuple[Interval, ...]]:
+    if not isinstance(table, dict):
+        raise ConfigError(path, prefix.rstrip("."), table, "a table of weekdays")
+    reader = _Reader(path, table, prefix)
+    reader.unknown_keys(set(WEEKDAYS))
+    hours: dict[int, tuple[Interval, ...]] = {}
+    for index, day in enumerate(WEEKDAYS):
+        items = reader.strings(day)
+        intervals = tuple(
+            _parse_interval(path, f"{prefix}{day}[{i}]", item) for i, item in enumerate(items)
+        )
+        for (_, end), (start, _) in zip(intervals, intervals[1:], strict=False):
+            if start < end:
+                raise ConfigError(path, f"{prefix}{day}", items, "intervals in order, not overlapping")
+        hours[index] = intervals
+    return hours
+
+
+_SITE_KEYS = {
+    "id", "name", "area", "address", "placeholder", "numbers", "pbx", "dids", "queues",
+    "contexts", "staff_devices", "message_contexts", "message_seconds", "voicemail_contexts",
+    "hours",
+}
+
+
+def _parse_site(
+    path: Path, index: int, table: dict[str, Any], default_hours: dict[int, tuple[Interval, ...]],
+    pbxs: dict[str, PbxSettings],
+) -> Site:
+    r = _Reader(path, table, f"site[{index}].")
+    r.unknown_keys(_SITE_KEYS)
+    site_id = r.get("id", str, 'a site id such as "eps-05"')
+    r.prefix = f'site "{site_id}".'
+    pbx = r.get("pbx", str, "the name of a [pbx.NAME] table of settings.toml", next(iter(pbxs), ""))
+    if pbx not in pbxs:
+        raise ConfigError(path, r.key("pbx"), pbx, "one of " + ", ".join(pbxs))
+    hours = _parse_hours(path, r.key("hours."), table["hours"]) if "hours" in table else default_hours
+    return Site(
+        id=site_id,
+        name=r.get("name", str, "the site's name"),
+        area=r.get("area", str, "text", ""),
+        address=r.get("address", str, "text", ""),
+        placeholder=r.get("placeholder", bool, "true or false", False),
+        numbers=r.strings("numbers"),
+        pbx=pbx,
+        dids=r.strings("dids"),
+        queues=r.strings("queues"),
+        contexts=r.strings("contexts"),
+        staff_devices=r.strings("staff_devices"),
+        message_contexts=r.strings("message_contexts"),
+        message_seconds=r.number("message_seconds", 0.0),
+        voicemail_contexts=r.strings("voicemail_contexts"),
+        hours=hours,
+    )
+
+
+def _parse_closures(path: Path, data: dict[str, Any], site_ids: set[str]) -> tuple[Closure, ...]:
+    closures = []
+    items = data.get("closure", [])
+    if not isinstance(items, list):
+        raise ConfigError(path, "closure", items, "an array of [[closure]] tables")
+    for i, table in enumerate(items):
+        r = _Reader(path, table, f"closure[{i}].")
+        r.unknown_keys({"site", "date", "part", "reason"})
+        site = r.get("site", str, 'a site id or "all"')
+        if site != "all" and site not in site_ids:
+            raise ConfigError(path, r.key("site"), site, 'a site id of sites.toml or "all"')
+        day = r.get("date", (dt.date, str), "a date YYYY-MM-DD")
+        if isinstance(day, str):
+            try:
+                day = dt.date.fromisoformat(day)
+            except ValueError:
+                raise ConfigError(path, r.key("date"), day, "a date YYYY-MM-DD") from None
+        if isinstance(day, dt.datetime):
+            raise ConfigError(path, r.key("date"), day, "a date YYYY-MM-DD without a time")
+        part = r.choice("part", CLOSURE_PARTS, "day")
+        closures.append(Closure(site, day, part, r.get("reason", str, "text", "")))
+    return tuple(closures)
+
+
+def _parse_settings(path: Path, data: dict[str, Any]) -> tuple[Targets, CaptureSettings, dict[str, PbxSettings], dict[int, tuple[Interval, ...]]]:
+    _Reader(path, data).unknown_keys({"targets", "capture", "default_hours", "pbx"})
+    t = _Reader(path, data.get("targets", {}), "targets.")
+    t.unknown_keys({"threshold_seconds", "ring_period_seconds", "short_abandon_seconds", "clock_start"})
+    targets = Targets(
+        threshold_seconds=t.number("threshold_seconds", 25.0, 1.0),
+        ring_period_seconds=t.number("ring_period_seconds", 5.0, 0.5),
+        short_abandon_seconds=t.number("short_abandon_seconds", 5.0, 0.0),
+        clock_start=t.choice("clock_start", CLOCK_STARTS, "arrival"),
+    )
+    c = _Reader(path, data.get("capture", {}), "capture.")
+    c.unknown_keys(set(CaptureSettings.__dataclass_fields__))
+    capture = CaptureSettings(
+        pseudonymize_callers=c.get("pseudonymize_callers", bool, "true or false", True),
+        store_raw_caller=c.get("store_raw_caller", bool, "true or false", False),
+        pseudonym_key_env=c.get("pseudonym_key_env", str, "an environment variable name", "QUALIPHONE_PSEUDONYM_KEY"),
+        pseudonym_key_file=c.get("pseudonym_key_file", str, "a file path", ""),
+        retention_days=int(c.number("retention_days", 400, 1)),
+        default_region=c.get("default_region", str, 'a region code such as "FR"', "FR"),
+    )
+    pbxs = {}
+    pbx_tables = data.get("pbx", {})
+    if not pbx_tables:
+        raise ConfigError(path, "pbx", _MISSING, "at least one [pbx.NAME] table")
+    for name, table in pbx_tables.items():
+        p = _Reader(path, table, f"pbx.{name}.")
+        p.unknown_keys({"timezone", "cdr_layout", "cdr_usegmtime", "test_accountcodes"})
+        tz = p.get("timezone", str, "an IANA time zone such as Europe/Paris", "Europe/Paris")
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(path, p.key("timezone"), tz, "an IANA time zone such as Europe/Paris") from None
+        pbxs[name] = PbxSettings(
+            name=name,
+            timezone=tz,
+            cdr_layout=p.choice("cdr_layout", CDR_LAYOUTS, "auto"),
+            cdr_usegmtime=p.get("cdr_usegmtime", bool, "true or false", False),
+            test_accountcodes=p.strings("test_accountcodes"),
+        )
+    default_hours = _parse_hours(path, "default_hours.", data.get("default_hours", {}))
+    return targets, capture, pbxs, default_hours
+
+
+def load_config(directory: Path | str | None = None) -> Config:
+    """Read settings.toml, sites.toml and closures.toml from `directory` (default: shipped)."""
+    base = Path(directory) if directory else SHIPPED_DIR
+    settings_path = base / "settings.toml"
+    targets, capture, pbxs, default_hours = _parse_settings(settings_path, _read_toml(settings_path))
+    sites_path = base / "sites.toml"
+    data = _read_toml(sites_path)
+    _Reader(sites_path, data).unknown_keys({"site"})
+    tables = data.get("site", [])
+    if not isinstance(tables, list) or not tables:
+        raise ConfigError(sites_path, "site", _MISSING, "at least one [[site]] table")
+    sites = tuple(_parse_site(sites_path, i, t, default_hours, pbxs) for i, t in enumerate(tables))
+    _check_unique(sites_path, sites)
+    closures_path = base / "closures.toml"
+    closures: tuple[Closure, ...] = ()
+    if closures_path.exists():
+        closures = _parse_closures(closures_path, _read_toml(closures_path), {s.id for s in sites})
+    return Config(base, targets, capture, pbxs, sites, closures)
+
+
+def _check_unique(path: Path, sites: tuple[Site, ...]) -> None:
+    """Site ids are unique; a DID, queue or context belongs to one site of its PBX."""
+    ids: set[str] = set()
+    owners: dict[tuple[str, str, str], str] = {}
+    for site in sites:
+        if site.id in ids:
+            raise ConfigError(path, f'site "{site.id}".id', site.id, "an id used by no other site")
+        ids.add(site.id)
+        for kind, values in (("dids", site.dids), ("queues", site.queues), ("contexts", site.contexts)):
+            for value in values:
+                owner = owners.setdefault((site.pbx, kind, value), site.id)
+                if owner != site.id:
+                    raise ConfigError(path, f'site "{site.id}".{kind}', value,
+                                      f'a value not already used by site "{owner}"')

@@ -1,0 +1,153 @@
+"""Run one import: checksum, parse, finalize, write, keep rejects, summarize.
+
+A file already imported whole (same kind, PBX and SHA-256) is skipped. Otherwise every call of
+the file is written in one transaction together with the file's rejected records and the
+batch's counts, so an import is either recorded completely or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ingest.finalize import CaptureContext
+from ingest.records import RecordError, Reject
+from monitor.call import Call, CallBuilder
+from monitor.store import Store
+from monitor.store.models import import_batches, rejected_records
+from monitor.store.writer import WriteCounts, write_calls
+
+Parser = Callable[[Iterable[tuple[int, str]], CaptureContext], Iterator[CallBuilder | Reject]]
+
+
+class SourceFileError(Exception):
+    """A file that cannot be read at all (missing, unreadable, a directory)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {reason}")
+
+
+@dataclass
+class BatchResult:
+    path: Path
+    batch_id: int | None
+    skipped_as: int | None = None  # id of the identical batch already imported
+    rows_read: int = 0
+    calls_seen: int = 0
+    counts: WriteCounts = field(default_factory=WriteCounts)
+    rejected: int = 0
+    seconds: float = 0.0
+
+
+def file_checksum(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+    except FileNotFoundError:
+        raise SourceFileError(path, "no such file; check the path") from None
+    except IsADirectoryError:
+        raise SourceFileError(path, "is a directory; give the file inside it") from None
+    except PermissionError:
+        raise SourceFileError(path, "permission denied; make it readable by this user") from None
+    return digest.hexdigest(), size
+
+
+class LineReader:
+    """Numbered, UTF-8-decoded lines of a file; undecodable lines become rejects."""
+
+    def __init__(self, path: Path, on_bytes: Callable[[int], None] | None = None) -> None:
+        self.path = path
+        self.rejects: list[Reject] = []
+        self.lines = 0
+        self._on_bytes = on_bytes
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        with self.path.open("rb") as fh:
+            for number, data in enumerate(fh, start=1):
+                self.lines = number
+                if self._on_bytes is not None:
+                    self._on_bytes(len(data))
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    self.rejects.append(Reject(
+                        number,
+                        f"broken encoding: byte {exc.start} is not UTF-8; re-export the file as UTF-8",
+                        data.decode("utf-8", errors="replace").rstrip("\r\n"),
+                    ))
+                    continue
+                yield number, text.rstrip("\r\n")
+
+
+def parse_file(
+    path: Path, parser: Parser, ctx: CaptureContext, on_bytes: Callable[[int], None] | None = None
+) -> tuple[list[Call], list[Reject], int]:
+    """Parse and finalize a whole file: (calls, rejects, lines read). Never raises per record."""
+    reader = LineReader(path, on_bytes)
+    found: list[Call] = []
+    rejects: list[Reject] = []
+    for item in parser(reader, ctx):
+        if isinstance(item, Reject):
+            rejects.append(item)
+            continue
+        try:
+            found.append(ctx.finalize(item))
+        except RecordError as exc:
+            rejects.append(Reject(item.line, str(exc), "\n".join(item.raw)))
+    rejects.extend(reader.rejects)
+    rejects.sort(key=lambda r: r.line or 0)
+    return found, rejects, reader.lines
+
+
+def run_batch(
+    store: Store, kind: str, path: Path, parser: Parser, ctx: CaptureContext,
+    on_bytes: Callable[[int], None] | None = None,
+) -> BatchResult:
+    started = time.time()
+    checksum, size = file_checksum(path)
+    with store.engine.begin() as conn:
+        previous = conn.execute(
+            sa.select(import_batches.c.id).where(
+                import_batches.c.kind == kind, import_batches.c.pbx == ctx.pbx.name,
+                import_batches.c.checksum == checksum, import_batches.c.status == "done",
+            ).limit(1)
+        ).scalar()
+    if previous is not None:
+        if on_bytes:
+            on_bytes(size)
+        return BatchResult(path, None, skipped_as=previous, seconds=time.time() - started)
+    found, rejects, lines = parse_file(path, parser, ctx, on_bytes)
+    result = BatchResult(path, None, rows_read=lines, calls_seen=len(found), rejected=len(rejects))
+    with store.engine.begin() as conn:
+        result.batch_id = conn.execute(
+            sa.insert(import_batches).values(
+                kind=kind, pbx=ctx.pbx.name, path=str(path), checksum=checksum, size=size,
+                started_at=started, status="running", rows_read=lines, calls_seen=len(found),
+                imported=0, merged=0, duplicates=0, rejected=len(rejects),
+            ).returning(import_batches.c.id)
+        ).scalar_one()
+        result.counts = write_calls(conn, found)
+        if rejects:
+            now = time.time()
+            conn.execute(sa.insert(rejected_records), [
+                {"batch_id": result.batch_id, "path": str(path), "line": r.line,
+                 "reason": r.reason, "raw": r.raw, "created_at": now} for r in rejects
+            ])
+        conn.execute(
+            sa.update(import_batches).where(import_batches.c.id == result.batch_id).values(
+                status="done", finished_at=time.time(), imported=result.counts.imported,
+                merged=result.counts.merged, duplicates=result.counts.duplicates,
+            )
+        )
+    result.seconds = time.time() - started
+    return result

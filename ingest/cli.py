@@ -1,0 +1,179 @@
+"""`qualiphone ingest …`: import PBX files and list rejected records."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from config.loader import CDR_LAYOUTS
+from ingest.batch import BatchResult, Parser, SourceFileError, run_batch
+from ingest.finalize import CaptureContext
+from ingest.records import RecordError
+from monitor.store.models import rejected_records
+from qualiphone.context import AppContext, pass_app
+
+_paths = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+_pbx = click.option("--pbx", default=None, help="PBX name of settings.toml [default: the first].")
+
+
+@click.group()
+def ingest() -> None:
+    """Import switchboard calls from PBX files (CDR, queue_log, CEL, other CSV)."""
+
+
+def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Parser,
+                 pbx: str | None) -> None:
+    try:
+        ctx = CaptureContext.create(app.config, pbx)
+    except RecordError as exc:
+        raise click.UsageError(str(exc)) from None
+    for path in paths:
+        if not path.is_file():
+            reason = "is a directory; give the file inside it" if path.is_dir() else \
+                "no such file; check the path"
+            raise click.ClickException(f"{path}: {reason}")
+    results: list[BatchResult] = []
+    console = Console(stderr=True)
+    total = sum(p.stat().st_size for p in paths)
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TimeRemainingColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as progress:
+        task = progress.add_task(f"import {kind}", total=total)
+        for path in paths:
+            progress.update(task, description=f"{kind} {path.name}")
+            try:
+                results.append(run_batch(app.store, kind, path, parser, ctx,
+                                         on_bytes=lambda n: progress.advance(task, n)))
+            except SourceFileError as exc:
+                raise click.ClickException(str(exc)) from None
+    for r in results:
+        _summary(r)
+
+
+def _summary(r: BatchResult) -> None:
+    if r.skipped_as is not None:
+        click.echo(f"{r.path}: already imported as batch {r.skipped_as} (same checksum); "
+                   "nothing added")
+        return
+    c = r.counts
+    click.echo(
+        f"{r.path}: batch {r.batch_id}: read {r.rows_read} lines, {r.calls_seen} calls: "
+        f"imported {c.imported}, merged {c.merged}, duplicates {c.duplicates}, "
+        f"rejected {r.rejected} ({r.seconds:.1f} s)"
+    )
+    if r.rejected:
+        click.echo(f"  list the rejected records: qualiphone ingest rejects --batch {r.batch_id}")
+
+
+@ingest.command()
+@_paths
+@_pbx
+@click.option("--layout", type=click.Choice(CDR_LAYOUTS), default=None,
+              help="Column layout [default: cdr_layout of the PBX in settings.toml].")
+@click.option("--gmt/--local-time", "usegmtime", default=None,
+              help="Times are UTC (cdr.conf usegmtime=yes) or the PBX's local time "
+                   "[default: cdr_usegmtime of the PBX].")
+@pass_app
+def cdr(app: AppContext, paths: tuple[Path, ...], pbx: str | None, layout: str | None,
+        usegmtime: bool | None) -> None:
+    """Import Asterisk cdr_csv files (Master.csv), 16 to 21 columns.
+
+    \b
+    Example:
+      qualiphone ingest cdr /var/log/asterisk/cdr-csv/Master.csv
+    """
+    from ingest.cdr import parse_cdr
+
+    settings = app.config.pbxs.get(pbx or next(iter(app.config.pbxs)))
+    parser = functools.partial(
+        parse_cdr,
+        layout=layout or (settings.cdr_layout if settings else "auto"),
+        usegmtime=usegmtime if usegmtime is not None else bool(settings and settings.cdr_usegmtime),
+    )
+    _run_imports(app, "cdr", paths, parser, pbx)
+
+
+@ingest.command("queue-log")
+@_paths
+@_pbx
+@pass_app
+def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None) -> None:
+    """Import Asterisk queue_log files.
+
+    \b
+    Example:
+      qualiphone ingest queue-log /var/log/asterisk/queue_log
+    """
+    from ingest.queue_log import parse_queue_log
+
+    _run_imports(app, "queue_log", paths, parse_queue_log, pbx)
+
+
+@ingest.command()
+@_paths
+@_pbx
+@pass_app
+def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None) -> None:
+    """Import CEL records written by cel_custom as CSV (the most precise batch source).
+
+    \b
+    Example:
+      qualiphone ingest cel /var/log/asterisk/cel-custom/Master.csv
+    """
+    from ingest.cel import parse_cel
+
+    _run_imports(app, "cel", paths, parse_cel, pbx)
+
+
+@ingest.command()
+@_paths
+@_pbx
+@click.option("--mapping", required=True, help="Name of a [csv.NAME] mapping in csv_mappings.toml.")
+@pass_app
+def csv(app: AppContext, paths: tuple[Path, ...], pbx: str | None, mapping: str) -> None:
+    """Import another PBX's CSV export through a column mapping declared in config.
+
+    \b
+    Example:
+      qualiphone ingest csv --mapping example-export calls.csv
+    """
+    from ingest.generic_csv import load_mapping, parse_generic
+
+    try:
+        spec = load_mapping(app.config.directory / "csv_mappings.toml", mapping)
+    except RecordError as exc:
+        raise click.ClickException(str(exc)) from None
+    _run_imports(app, "csv", paths, functools.partial(parse_generic, mapping=spec), pbx)
+
+
+@ingest.command()
+@click.option("--batch", "batch_id", type=int, default=None, help="Only this import batch.")
+@click.option("--limit", type=int, default=200, show_default=True)
+@pass_app
+def rejects(app: AppContext, batch_id: int | None, limit: int) -> None:
+    """List rejected records with their file, line and reason.
+
+    \b
+    Example:
+      qualiphone ingest rejects --batch 3
+    """
+    query = sa.select(rejected_records).order_by(rejected_records.c.id).limit(limit)
+    if batch_id is not None:
+        query = query.where(rejected_records.c.batch_id == batch_id)
+    table = Table()
+    for col in ("batch", "file", "line", "reason", "raw"):
+        table.add_column(col, overflow="fold")
+    with app.store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    for row in rows:
+        table.add_row(str(row.batch_id), row.path, str(row.line or ""), row.reason, row.raw[:200])
+    if not rows:
+        click.echo("no rejected records" + (f" in batch {batch_id}" if batch_id else ""))
+        return
+    Console(width=160).print(table)

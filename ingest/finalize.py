@@ -1,0 +1,116 @@
+"""Turn what one source knows about a call (a CallBuilder) into the canonical Call.
+
+Every capture path goes through `CaptureContext.finalize`, so site resolution, the in-hours
+flag, caller pseudonymization, local buckets and outcome rules are decided in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from config import Config, PbxSettings
+from ingest.records import RecordError
+from ingest.site_map import SiteMap
+from monitor.calendar import SiteCalendar
+from monitor.call import Call, CallBuilder, Outcome
+from monitor.pseudonym import Pseudonymizer, load_or_create_key, normalize_number
+from monitor.store.engine import data_dir
+from monitor.timeutil import epoch_to_local, local_parts
+
+# Tolerance for clock jitter between legs (e.g. CEL events of two channels a few µs apart).
+_EPSILON = 0.001
+
+
+@dataclass
+class CaptureContext:
+    config: Config
+    pbx: PbxSettings
+    sites: SiteMap
+    calendar: SiteCalendar
+    pseudonymizer: Pseudonymizer | None
+
+    @classmethod
+    def create(cls, config: Config, pbx_name: str | None = None) -> CaptureContext:
+        if pbx_name is None:
+            pbx_name = next(iter(config.pbxs))
+        if pbx_name not in config.pbxs:
+            raise RecordError(
+                f'PBX "{pbx_name}" is not in {config.directory / "settings.toml"}; '
+                f"known PBXs: {', '.join(config.pbxs)}."
+            )
+        capture = config.capture
+        pseudonymizer = None
+        if capture.pseudonymize_callers:
+            key_file = Path(capture.pseudonym_key_file) if capture.pseudonym_key_file else (
+                data_dir() / "pseudonym.key"
+            )
+            key = load_or_create_key(capture.pseudonym_key_env, key_file)
+            pseudonymizer = Pseudonymizer(key, capture.default_region)
+        return cls(config, config.pbxs[pbx_name], SiteMap.build(config, pbx_name),
+                   SiteCalendar(config), pseudonymizer)
+
+    def site_of(self, b: CallBuilder) -> str:
+        site = b.site or self.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context)
+        if site is None:
+            raise RecordError(
+                f'unknown site: no site of {self.config.directory / "sites.toml"} on PBX '
+                f'"{self.pbx.name}" has dialed number "{b.dialed or ""}", queue "{b.queue or ""}" '
+                f'or context "{b.context or ""}"; add it to that site\'s dids, queues or contexts'
+            )
+        return site
+
+    def finalize(self, b: CallBuilder) -> Call:
+        """Validate and complete a builder; raise RecordError with the reason when it can't."""
+        if b.arrival is None:
+            raise RecordError("no arrival time")
+        for name in ("answer", "end", "first_ring", "queue_entry"):
+            value = getattr(b, name)
+            if value is not None and value < b.arrival - _EPSILON:
+                raise RecordError(f"{name.replace('_', ' ')} before the call's start")
+        if b.answer is not None and b.end is not None and b.end < b.answer - _EPSILON:
+            raise RecordError("end before answer")
+        site_id = self.site_of(b)
+        site = self.config.site(site_id)
+        outcome = self._outcome(b)
+        tz = self.pbx.tz
+        date, hour, weekday = local_parts(b.arrival, tz)
+        caller = normalize_number(b.caller, self.config.capture.default_region)
+        return Call(
+            pbx=b.pbx,
+            call_key=b.call_key,
+            site=site_id,
+            arrival=b.arrival,
+            outcome=outcome,
+            source=b.source,
+            linkedid=b.linkedid,
+            dialed=normalize_number(b.dialed) if b.dialed else None,
+            caller_hash=self.pseudonymizer.caller_hash(caller) if self.pseudonymizer else None,
+            caller_raw=caller if self.config.capture.store_raw_caller or not self.pseudonymizer else None,
+            caller_withheld=caller is None,
+            first_ring=b.first_ring,
+            queue_entry=b.queue_entry,
+            answer=b.answer if outcome is Outcome.ANSWERED else None,
+            end=b.end,
+            answered_by=b.answered_by if outcome is Outcome.ANSWERED else None,
+            in_hours=self.calendar.is_open(site, epoch_to_local(b.arrival, tz)),
+            is_test=b.is_test,
+            incomplete=b.incomplete,
+            resolution=b.resolution,
+            local_date=date,
+            local_hour=hour,
+            local_weekday=weekday,
+        )
+
+    def _outcome(self, b: CallBuilder) -> Outcome:
+        outcome = b.outcome
+        if outcome is Outcome.ANSWERED and b.answer is None:
+            raise RecordError("answered by a person but no answer time")
+        if outcome is None:
+            outcome = Outcome.ANSWERED if b.answer is not None else Outcome.ABANDONED
+        if outcome in (Outcome.ABANDONED, Outcome.SHORT_ABANDON):
+            if b.end is None:
+                return Outcome.ABANDONED
+            short = b.end - b.arrival < self.config.targets.short_abandon_seconds
+            return Outcome.SHORT_ABANDON if short else Outcome.ABANDONED
+        return outcome

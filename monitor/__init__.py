@@ -1,0 +1,1 @@
+"""The heart of qualiphone: the canonical call record, the store, the answer-time core."""

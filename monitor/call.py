@@ -1,0 +1,103 @@
+"""The canonical call record: one per inbound switchboard call, whatever the source."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Outcome(enum.StrEnum):
+    """How an inbound call ended, from the caller's point of view."""
+
+    ANSWERED = "answered"  # a person's device was connected to the caller
+    ABANDONED = "abandoned"  # the caller hung up before anyone answered
+    SHORT_ABANDON = "short_abandon"  # ... within the short-abandon threshold
+    BUSY = "busy"
+    FAILED = "failed"
+    CONGESTION = "congestion"
+    MESSAGE = "message"  # answered by the site's after-hours or closure message
+    VOICEMAIL = "voicemail"
+
+
+class Source(enum.IntFlag):
+    """Capture sources, ordered from the least to the most precise for times."""
+
+    CSV = 1
+    CDR = 2
+    QUEUE_LOG = 4
+    CEL = 8
+    AMI = 16
+
+    @property
+    def rank(self) -> int:
+        """Precision rank of a single source (higher wins when sources disagree)."""
+        return int(self).bit_length()
+
+    @classmethod
+    def parse_names(cls, mask: int) -> list[str]:
+        return [s.name.lower() for s in cls if s & mask and s.name]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One inbound switchboard call. Times are UTC epoch seconds (float)."""
+
+    pbx: str
+    call_key: str
+    site: str
+    arrival: float
+    outcome: Outcome
+    source: Source
+    linkedid: str | None = None
+    dialed: str | None = None  # E.164 where it parses, else as written by the PBX
+    caller_hash: str | None = None
+    caller_raw: str | None = None
+    caller_withheld: bool = False
+    first_ring: float | None = None
+    queue_entry: float | None = None
+    answer: float | None = None  # a person answered
+    end: float | None = None
+    answered_by: str | None = None
+    in_hours: bool = True
+    is_test: bool = False
+    incomplete: bool = False
+    resolution: float = 1.0  # seconds: 1.0 for CDR/queue_log, 1e-6 for CEL/AMI
+    local_date: str = ""  # YYYY-MM-DD in the site's time zone
+    local_hour: int = 0
+    local_weekday: int = 0  # 0 = Monday
+
+    @property
+    def time_to_answer(self) -> float | None:
+        return None if self.answer is None else self.answer - self.arrival
+
+
+@dataclass(slots=True)
+class CallBuilder:
+    """The facts one source gives about a call, filled in mutably by a parser.
+
+    `ingest.finalize.finalize()` turns it into a validated `Call`: site, in-hours flag,
+    caller pseudonym, local buckets and outcome refinements are decided there, once, for
+    every source.
+    """
+
+    pbx: str
+    call_key: str
+    source: Source
+    linkedid: str | None = None
+    dialed: str | None = None
+    queue: str | None = None
+    context: str | None = None
+    site: str | None = None  # when the source names it directly
+    caller: str | None = None
+    arrival: float | None = None
+    first_ring: float | None = None
+    queue_entry: float | None = None
+    answer: float | None = None
+    end: float | None = None
+    answered_by: str | None = None
+    outcome: Outcome | None = None  # None: decided from answer/end
+    is_test: bool = False
+    incomplete: bool = False
+    resolution: float = 1.0
+    line: int | None = None  # first line of the source file this call came from
+    raw: list[str] = field(default_factory=list)

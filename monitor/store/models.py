@@ -1,0 +1,82 @@
+"""Tables of the store. Times are UTC epoch seconds (double precision)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+calls = sa.Table(
+    "calls",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("pbx", sa.String(64), nullable=False),
+    sa.Column("call_key", sa.String(128), nullable=False),
+    sa.Column("site", sa.String(32), nullable=False),
+    sa.Column("linkedid", sa.String(128)),
+    sa.Column("dialed", sa.String(32)),
+    sa.Column("caller_hash", sa.String(64)),
+    sa.Column("caller_raw", sa.String(64)),
+    sa.Column("caller_withheld", sa.Boolean, nullable=False, default=False),
+    sa.Column("arrival", sa.Double, nullable=False),
+    sa.Column("first_ring", sa.Double),
+    sa.Column("queue_entry", sa.Double),
+    sa.Column("answer", sa.Double),
+    sa.Column("end_time", sa.Double),
+    sa.Column("time_to_answer", sa.Double),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("answered_by", sa.String(128)),
+    sa.Column("in_hours", sa.Boolean, nullable=False),
+    sa.Column("is_test", sa.Boolean, nullable=False, default=False),
+    sa.Column("incomplete", sa.Boolean, nullable=False, default=False),
+    sa.Column("sources", sa.Integer, nullable=False),
+    sa.Column("time_source", sa.Integer, nullable=False),
+    sa.Column("resolution", sa.Double, nullable=False),
+    sa.Column("local_date", sa.String(10), nullable=False),
+    sa.Column("local_hour", sa.SmallInteger, nullable=False),
+    sa.Column("local_weekday", sa.SmallInteger, nullable=False),
+    sa.UniqueConstraint("pbx", "call_key"),
+    sa.Index("ix_calls_site_local_date", "site", "local_date"),
+    sa.Index("ix_calls_arrival", "arrival"),
+)
+
+import_batches = sa.Table(
+    "import_batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("pbx", sa.String(64), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("started_at", sa.Double, nullable=False),
+    sa.Column("finished_at", sa.Double),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("rows_read", sa.Integer, nullable=False, default=0),
+    sa.Column("calls_seen", sa.Integer, nullable=False, default=0),
+    sa.Column("imported", sa.Integer, nullable=False, default=0),
+    sa.Column("merged", sa.Integer, nullable=False, default=0),
+    sa.Column("duplicates", sa.Integer, nullable=False, default=0),
+    sa.Column("rejected", sa.Integer, nullable=False, default=0),
+    sa.Index("ix_import_batches_checksum", "kind", "pbx", "checksum"),
+)
+
+rejected_records = sa.Table(
+    "rejected_records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("batch_id", sa.Integer, sa.ForeignKey("import_batches.id"), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("line", sa.Integer),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Index("ix_rejected_records_batch_id", "batch_id"),
+)

@@ -1,0 +1,142 @@
+"""Write canonical calls: one row per (PBX, call key), merged across sources.
+
+When a call is already stored, its timing (arrival, answer, end, outcome, answering device,
+precision) is taken from the more precise source (AMI > CEL > queue_log > CDR > generic CSV; on
+a tie the newer write wins), and identity fields (site, dialed number, caller) are kept when
+known and filled when missing. The merge is one SQL upsert, so several importers or listeners
+can write to one PostgreSQL at the same time without creating duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from monitor.call import Call
+from monitor.store.models import calls
+
+CHUNK = 2000
+TIMING = (
+    "arrival", "first_ring", "queue_entry", "answer", "end_time", "time_to_answer", "outcome",
+    "answered_by", "in_hours", "incomplete", "resolution", "local_date", "local_hour",
+    "local_weekday",
+)
+IDENTITY = ("site", "linkedid", "dialed", "caller_hash", "caller_raw")
+
+
+@dataclass
+class WriteCounts:
+    imported: int = 0  # new calls
+    merged: int = 0  # calls already stored from another source, now completed
+    duplicates: int = 0  # calls already stored from the same source
+
+    def add(self, other: WriteCounts) -> None:
+        self.imported += other.imported
+        self.merged += other.merged
+        self.duplicates += other.duplicates
+
+
+def call_row(call: Call) -> dict[str, object]:
+    return {
+        "pbx": call.pbx,
+        "call_key": call.call_key,
+        "site": call.site,
+        "linkedid": call.linkedid,
+        "dialed": call.dialed,
+        "caller_hash": call.caller_hash,
+        "caller_raw": call.caller_raw,
+        "caller_withheld": call.caller_withheld,
+        "arrival": call.arrival,
+        "first_ring": call.first_ring,
+        "queue_entry": call.queue_entry,
+        "answer": call.answer,
+        "end_time": call.end,
+        "time_to_answer": call.time_to_answer,
+        "outcome": call.outcome.value,
+        "answered_by": call.answered_by,
+        "in_hours": call.in_hours,
+        "is_test": call.is_test,
+        "incomplete": call.incomplete,
+        "sources": int(call.source),
+        "time_source": call.source.rank,
+        "resolution": call.resolution,
+        "local_date": call.local_date,
+        "local_hour": call.local_hour,
+        "local_weekday": call.local_weekday,
+    }
+
+
+def _upsert(dialect: str) -> sa.Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(calls)
+    new, old = stmt.excluded, calls.c
+    wins = new.time_source >= old.time_source
+    values: dict[str, object] = {}
+    for name in TIMING:
+        winner = sa.case((wins, new[name]), else_=old[name])
+        loser = sa.case((wins, old[name]), else_=new[name])
+        values[name] = winner if name not in ("end_time", "first_ring", "queue_entry") else (
+            sa.func.coalesce(winner, loser)
+        )
+    for name in IDENTITY:
+        values[name] = sa.func.coalesce(old[name], new[name])
+    values["caller_withheld"] = sa.and_(old.caller_withheld, new.caller_withheld)
+    values["is_test"] = sa.or_(old.is_test, new.is_test)
+    values["sources"] = old.sources.op("|")(new.sources)
+    values["time_source"] = sa.func.max(old.time_source, new.time_source) if dialect == "sqlite" \
+        else sa.func.greatest(old.time_source, new.time_source)
+    return stmt.on_conflict_do_update(index_elements=["pbx", "call_key"], set_=values)
+
+
+def write_calls(connection: sa.Connection, batch: Iterable[Call]) -> WriteCounts:
+    """Upsert calls in chunks inside the caller's transaction; count new/merged/duplicate."""
+    counts = WriteCounts()
+    stmt = _upsert(connection.dialect.name)
+    chunk: list[Call] = []
+    for call in batch:
+        chunk.append(call)
+        if len(chunk) >= CHUNK:
+            counts.add(_write_chunk(connection, stmt, chunk))
+            chunk = []
+    if chunk:
+        counts.add(_write_chunk(connection, stmt, chunk))
+    return counts
+
+
+def _existing_sources(connection: sa.Connection, chunk: Sequence[Call]) -> dict[tuple[str, str], int]:
+    found: dict[tuple[str, str], int] = {}
+    by_pbx: dict[str, list[str]] = {}
+    for call in chunk:
+        by_pbx.setdefault(call.pbx, []).append(call.call_key)
+    for pbx, keys in by_pbx.items():
+        for start in range(0, len(keys), 500):
+            rows = connection.execute(
+                sa.select(calls.c.call_key, calls.c.sources).where(
+                    calls.c.pbx == pbx, calls.c.call_key.in_(keys[start : start + 500])
+                )
+            )
+            found.update({(pbx, key): sources for key, sources in rows})
+    return found
+
+
+def _write_chunk(connection: sa.Connection, stmt: sa.Insert, chunk: list[Call]) -> WriteCounts:
+    counts = WriteCounts()
+    existing = _existing_sources(connection, chunk)
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    for call in chunk:
+        key = (call.pbx, call.call_key)
+        if key in rows:
+            counts.duplicates += 1
+            continue
+        rows[key] = call_row(call)
+        if key not in existing:
+            counts.imported += 1
+        elif existing[key] & int(call.source):
+            counts.duplicates += 1
+        else:
+            counts.merged += 1
+    connection.execute(stmt, list(rows.values()))
+    return counts

@@ -1,0 +1,1 @@
+"""Mystery-call campaigns. Not built yet."""

@@ -1,0 +1,1 @@
+"""The `qualiphone` command: one root group that gathers each area's commands."""

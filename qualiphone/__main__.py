@@ -1,0 +1,3 @@
+from qualiphone.cli import main
+
+main()

@@ -1,0 +1,61 @@
+"""Shared CLI state and options: the store URL and the configuration directory."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from config import Config, ConfigError, load_config
+from monitor.store import Store, default_db_url, open_store
+
+
+@dataclass
+class AppContext:
+    db_url: str | None
+    config_dir: str | None
+    _config: Config | None = field(default=None, repr=False)
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_dir)
+            except ConfigError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._config
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.db_url or default_db_url())
+        return self._store
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def format_option(*choices: str, default: str = "table") -> Callable[[Callable[..., Any]], Any]:
+    def decorator(func: Callable[..., Any]) -> Any:
+        return click.option(
+            "--format", "fmt", type=click.Choice(choices), default=default, show_default=True,
+            help="Output format.",
+        )(func)
+    return decorator
+
+
+def friendly_errors(*kinds: type[Exception]) -> Callable[[Callable[..., Any]], Any]:
+    """Turn the given narrow exceptions into `Error: …` and exit status 1."""
+    def decorator(func: Callable[..., Any]) -> Any:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except kinds as exc:
+                raise click.ClickException(str(exc)) from None
+        return wrapper
+    return decorator

@@ -1,0 +1,1 @@
+"""Monthly statements and the central synthesis (French). Not built yet."""

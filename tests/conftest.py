@@ -1,0 +1,82 @@
+"""Shared fixtures: the real recordings, a store on SQLite and on PostgreSQL, the config."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from config import Config, load_config
+from ingest.finalize import CaptureContext
+from monitor.store import Store, open_store
+
+REPO = Path(__file__).resolve().parent.parent
+REAL = Path(os.environ.get("QUALIPHONE_SHARED", REPO.parent / "shared")) / "data" / "real"
+PG_URL = os.environ.get("QUALIPHONE_TEST_PG")  # e.g. postgresql+psycopg://qualiphone@/qualiphone_test
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own data directory and a fixed pseudonym key."""
+    monkeypatch.setenv("QUALIPHONE_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.setenv("QUALIPHONE_PSEUDONYM_KEY", "test-key")
+    monkeypatch.delenv("QUALIPHONE_DB", raising=False)
+    monkeypatch.delenv("QUALIPHONE_CONFIG", raising=False)
+
+
+@pytest.fixture
+def real_data() -> Path:
+    """../shared/data/real; skipped with a reason when absent (CI fails on such skips)."""
+    if not REAL.is_dir():
+        pytest.skip(f"real recordings not found at {REAL} (set QUALIPHONE_SHARED)")
+    return REAL
+
+
+@pytest.fixture(scope="session")
+def config() -> Config:
+    return load_config()
+
+
+@pytest.fixture
+def capture(config: Config) -> CaptureContext:
+    return CaptureContext.create(config)
+
+
+def _pg_store() -> Iterator[Store]:
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured (set QUALIPHONE_TEST_PG; .ci/run does)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    store = open_store(url.render_as_string(hide_password=False))
+    try:
+        yield store
+    finally:
+        store.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, migrated store: SQLite file, then a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+        yield s
+        s.dispose()
+    else:
+        yield from _pg_store()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    s = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    yield s
+    s.dispose()
