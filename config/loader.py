@@ -7,6 +7,7 @@ any check is never returned in part.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +123,7 @@ class Config:
 class UnknownSite(Exception):
     def __init__(self, site_id: str, known: list[str], path: Path) -> None:
         self.site_id, self.known = site_id, known
-        shown = ", ".join(known[:2] + ["…"] + known[-1:]) if len(known) > 4 else ", ".join(known)
+        shown = ", ".join([*known[:2], "…", *known[-1:]]) if len(known) > 4 else ", ".join(known)
         super().__init__(f'site "{site_id}" is not in {path}; known sites: {shown}.')
 
 
@@ -204,7 +205,7 @@ def _parse_hours(path: Path, prefix: str, table: object) -> dict[int, tuple[Inte
         intervals = tuple(
             _parse_interval(path, f"{prefix}{day}[{i}]", item) for i, item in enumerate(items)
         )
-        for (_, end), (start, _) in zip(intervals, intervals[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(intervals):
             if start < end:
                 raise ConfigError(path, f"{prefix}{day}", items, "intervals in order, not overlapping")
         hours[index] = intervals
@@ -223,9 +224,9 @@ def _parse_site(
     pbxs: dict[str, PbxSettings],
 ) -> Site:
     r = _Reader(path, table, f"site[{index}].")
-    r.unknown_keys(_SITE_KEYS)
     site_id = r.get("id", str, 'a site id such as "eps-05"')
     r.prefix = f'site "{site_id}".'
+    r.unknown_keys(_SITE_KEYS)
     pbx = r.get("pbx", str, "the name of a [pbx.NAME] table of settings.toml", next(iter(pbxs), ""))
     if pbx not in pbxs:
         raise ConfigError(path, r.key("pbx"), pbx, "one of " + ", ".join(pbxs))
@@ -273,7 +274,12 @@ def _parse_closures(path: Path, data: dict[str, Any], site_ids: set[str]) -> tup
     return tuple(closures)
 
 
-def _parse_settings(path: Path, data: dict[str, Any]) -> tuple[Targets, CaptureSettings, dict[str, PbxSettings], dict[int, tuple[Interval, ...]]]:
+Hours = dict[int, tuple[Interval, ...]]
+
+
+def _parse_settings(
+    path: Path, data: dict[str, Any]
+) -> tuple[Targets, CaptureSettings, dict[str, PbxSettings], Hours]:
     _Reader(path, data).unknown_keys({"targets", "capture", "default_hours", "pbx"})
     t = _Reader(path, data.get("targets", {}), "targets.")
     t.unknown_keys({"threshold_seconds", "ring_period_seconds", "short_abandon_seconds", "clock_start"})
@@ -288,7 +294,9 @@ def _parse_settings(path: Path, data: dict[str, Any]) -> tuple[Targets, CaptureS
     capture = CaptureSettings(
         pseudonymize_callers=c.get("pseudonymize_callers", bool, "true or false", True),
         store_raw_caller=c.get("store_raw_caller", bool, "true or false", False),
-        pseudonym_key_env=c.get("pseudonym_key_env", str, "an environment variable name", "QUALIPHONE_PSEUDONYM_KEY"),
+        pseudonym_key_env=c.get(
+            "pseudonym_key_env", str, "an environment variable name", "QUALIPHONE_PSEUDONYM_KEY"
+        ),
         pseudonym_key_file=c.get("pseudonym_key_file", str, "a file path", ""),
         retention_days=int(c.number("retention_days", 400, 1)),
         default_region=c.get("default_region", str, 'a region code such as "FR"', "FR"),
@@ -304,7 +312,9 @@ def _parse_settings(path: Path, data: dict[str, Any]) -> tuple[Targets, CaptureS
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(path, p.key("timezone"), tz, "an IANA time zone such as Europe/Paris") from None
+            raise ConfigError(
+                path, p.key("timezone"), tz, "an IANA time zone such as Europe/Paris"
+            ) from None
         pbxs[name] = PbxSettings(
             name=name,
             timezone=tz,

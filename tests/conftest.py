@@ -17,6 +17,14 @@ from monitor.store import Store, open_store
 REPO = Path(__file__).resolve().parent.parent
 REAL = Path(os.environ.get("QUALIPHONE_SHARED", REPO.parent / "shared")) / "data" / "real"
 PG_URL = os.environ.get("QUALIPHONE_TEST_PG")  # e.g. postgresql+psycopg://qualiphone@/qualiphone_test
+# In CI a missing PostgreSQL or missing real recordings is a failure, not a skip.
+REQUIRE_ALL = bool(os.environ.get("QUALIPHONE_REQUIRE_ALL") or os.environ.get("CI"))
+
+
+def skip_or_fail(reason: str) -> None:
+    if REQUIRE_ALL:
+        pytest.fail(f"{reason} — required in CI (QUALIPHONE_REQUIRE_ALL / CI is set)")
+    pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +40,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 def real_data() -> Path:
     """../shared/data/real; skipped with a reason when absent (CI fails on such skips)."""
     if not REAL.is_dir():
-        pytest.skip(f"real recordings not found at {REAL} (set QUALIPHONE_SHARED)")
+        skip_or_fail(f"real recordings not found at {REAL} (set QUALIPHONE_SHARED)")
     return REAL
 
 
@@ -48,7 +56,7 @@ def capture(config: Config) -> CaptureContext:
 
 def _pg_store() -> Iterator[Store]:
     if not PG_URL:
-        pytest.skip("PostgreSQL not configured (set QUALIPHONE_TEST_PG; .ci/run does)")
+        skip_or_fail("PostgreSQL not configured (set QUALIPHONE_TEST_PG; .ci/run does)")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:

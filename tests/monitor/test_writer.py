@@ -1,0 +1,103 @@
+"""Calls merge per (PBX, call key): idempotent, order-independent, the precise source wins."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from monitor.call import Call, Outcome, Source
+from monitor.store import Store, open_store
+from monitor.store.models import calls
+from monitor.store.writer import write_calls
+
+BASE = Call(
+    pbx="paris-eps", call_key="1790000000.1", site="eps-05", arrival=1790000000.0,
+    outcome=Outcome.ANSWERED, source=Source.CDR, answer=1790000015.0, end=1790000100.0,
+    answered_by="PJSIP/eps05-201", resolution=1.0, local_date="2026-09-21", local_hour=14,
+    local_weekday=0, dialed="+33199000105",
+)
+
+
+def _rows(store: Store) -> list[sa.Row]:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(calls).order_by(calls.c.call_key)).all()
+
+
+def _write(store: Store, *items: Call):
+    with store.engine.begin() as conn:
+        return write_calls(conn, items)
+
+
+def test_same_calls_twice_adds_nothing(store: Store) -> None:
+    other = dataclasses.replace(BASE, call_key="1790000000.2", outcome=Outcome.ABANDONED,
+                                answer=None, answered_by=None)
+    first = _write(store, BASE, other)
+    second = _write(store, BASE, other)
+    assert (first.imported, first.merged, first.duplicates) == (2, 0, 0)
+    assert (second.imported, second.merged, second.duplicates) == (0, 0, 2)
+    assert len(_rows(store)) == 2
+
+
+def test_precise_source_wins_timing_in_either_order(store: Store) -> None:
+    cel = dataclasses.replace(BASE, source=Source.CEL, arrival=1790000000.120388,
+                              answer=1790000015.240101, end=1790000100.5, resolution=1e-6,
+                              dialed=None)
+    counts = [_write(store, BASE), _write(store, cel), _write(store, BASE)]
+    assert [c.merged for c in counts] == [0, 1, 0]
+    assert counts[2].duplicates == 1
+    (row,) = _rows(store)
+    assert row.answer == pytest.approx(1790000015.240101, abs=1e-7)
+    assert row.time_to_answer == pytest.approx(15.119713, abs=1e-6)
+    assert row.resolution == 1e-6
+    assert row.dialed == "+33199000105"  # identity kept from the CDR
+    assert row.sources == int(Source.CDR | Source.CEL)
+
+
+def test_lower_source_fills_end_but_not_outcome(store: Store) -> None:
+    queue = dataclasses.replace(BASE, source=Source.QUEUE_LOG, end=None)
+    cdr = dataclasses.replace(BASE, outcome=Outcome.ABANDONED, answer=None, end=1790000200.0)
+    _write(store, queue)
+    _write(store, cdr)
+    (row,) = _rows(store)
+    assert row.outcome == "answered"
+    assert row.end_time == 1790000200.0
+
+
+def test_duplicate_key_inside_one_write_counts_once(store: Store) -> None:
+    counts = _write(store, BASE, BASE)
+    assert (counts.imported, counts.duplicates) == (1, 1)
+
+
+def test_concurrent_writers_make_no_duplicates(tmp_path) -> None:
+    """Two writers upserting the same calls at once end with one row per call."""
+    import os
+
+    url = os.environ.get("QUALIPHONE_TEST_PG")
+    if not url:
+        url = f"sqlite:///{tmp_path / 'c.db'}"
+    store = open_store(url)
+    with store.engine.begin() as conn:
+        conn.execute(sa.delete(calls).where(calls.c.pbx == "concurrency"))
+    batch = [dataclasses.replace(BASE, pbx="concurrency", call_key=f"k{i}") for i in range(3000)]
+    errors: list[Exception] = []
+
+    def run() -> None:
+        try:
+            _write(store, *batch)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with store.engine.connect() as conn:
+        n = conn.execute(sa.select(sa.func.count()).where(calls.c.pbx == "concurrency")).scalar()
+        conn.execute(sa.delete(calls).where(calls.c.pbx == "concurrency"))
+        conn.commit()
+    assert n == 3000
