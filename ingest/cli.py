@@ -52,6 +52,8 @@ def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Pa
                                          on_bytes=lambda n: progress.advance(task, n)))
             except SourceFileError as exc:
                 raise click.ClickException(str(exc)) from None
+            except RecordError as exc:  # a file-level problem, e.g. a header not as mapped
+                raise click.ClickException(f"{path}: {exc}") from None
     for r in results:
         _summary(r)
 

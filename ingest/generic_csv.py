@@ -1,0 +1,145 @@
+"""Other PBX exports: a CSV file read through a column mapping declared in csv_mappings.toml."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import tomllib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.finalize import CaptureContext
+from ingest.records import RecordError, Reject
+from monitor.call import CallBuilder, Outcome, Source
+from monitor.timeutil import local_to_epoch
+
+FIELDS = ("call_key", "arrival", "answer", "end", "wait_seconds", "dialed", "caller", "site",
+          "queue", "answered_by", "outcome")
+TIME_FIELDS = ("arrival", "answer", "end")
+
+
+@dataclass(frozen=True)
+class CsvMapping:
+    name: str
+    columns: dict[str, str]  # field -> header
+    outcomes: dict[str, Outcome]
+    delimiter: str = ","
+    date_format: str = "%Y-%m-%d %H:%M:%S"
+    utc: bool = False
+
+
+def load_mapping(path: Path, name: str) -> CsvMapping:
+    """Read mapping `name` of `path`; RecordError names the file, key and fix."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecordError(f"{path}: no such file; declare the mapping [csv.{name}] there") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RecordError(f"{path}: not valid TOML ({exc})") from None
+    tables = data.get("csv", {})
+    if name not in tables:
+        raise RecordError(f'{path}: no mapping [csv.{name}]; known: {", ".join(tables) or "none"}')
+    table = tables[name]
+    columns = table.get("columns", {})
+    for field in columns:
+        if field not in FIELDS:
+            raise RecordError(f"{path}: key csv.{name}.columns.{field} is unknown; "
+                              f"expected one of {', '.join(FIELDS)}")
+    for field in ("call_key", "arrival"):
+        if field not in columns:
+            raise RecordError(f"{path}: key csv.{name}.columns.{field} is missing; it is required")
+    outcomes = {}
+    for value, outcome in table.get("outcomes", {}).items():
+        try:
+            outcomes[value] = Outcome(outcome)
+        except ValueError:
+            raise RecordError(
+                f'{path}: key csv.{name}.outcomes."{value}" is "{outcome}"; expected one of '
+                + ", ".join(o.value for o in Outcome)
+            ) from None
+    return CsvMapping(name, dict(columns), outcomes, table.get("delimiter", ","),
+                      table.get("date_format", "%Y-%m-%d %H:%M:%S"), bool(table.get("utc", False)))
+
+
+def parse_generic(lines: Iterable[tuple[int, str]], ctx: CaptureContext, *,
+                  mapping: CsvMapping) -> Iterator[CallBuilder | Reject]:
+    """One call per data row; the first row is the header."""
+    index: dict[str, int] | None = None
+    for number, text in lines:
+        if not text.strip():
+            continue
+        fields = next(csv.reader([text], delimiter=mapping.delimiter))
+        if index is None:
+            index = _header_index(mapping, fields)
+            continue
+        try:
+            yield _row_to_builder(ctx, mapping, index, fields, number, text)
+        except RecordError as exc:
+            yield Reject(number, str(exc), text)
+
+
+def _header_index(mapping: CsvMapping, header: list[str]) -> dict[str, int]:
+    index = {}
+    for field, column in mapping.columns.items():
+        if column not in header:
+            raise RecordError(f'mapping "{mapping.name}": column "{column}" ({field}) is not in the '
+                              f"header ({', '.join(header)}); fix csv_mappings.toml or the export")
+        index[field] = header.index(column)
+    return index
+
+
+def _row_to_builder(ctx: CaptureContext, mapping: CsvMapping, index: dict[str, int],
+                    fields: list[str], number: int, text: str) -> CallBuilder:
+    if len(fields) <= max(index.values()):
+        raise RecordError(f"wrong column count: {len(fields)} columns, the header names "
+                          f"{max(index.values()) + 1} or more")
+    values = {f: fields[i].strip() for f, i in index.items()}
+    b = CallBuilder(pbx=ctx.pbx.name, call_key=values["call_key"], source=Source.CSV,
+                    line=number, raw=[text])
+    if not b.call_key:
+        raise RecordError("empty call_key")
+    for field in TIME_FIELDS:
+        if values.get(field):
+            setattr(b, field, _time(mapping, ctx, field, values[field], b.arrival))
+    if values.get("wait_seconds"):
+        b.answer = _wait(values["wait_seconds"], b.arrival)
+    for field in ("dialed", "caller", "site", "queue", "answered_by"):
+        setattr(b, field, values.get(field) or None)
+    if values.get("outcome"):
+        b.outcome = _outcome(mapping, values["outcome"])
+        if b.outcome is Outcome.ABANDONED:
+            b.outcome = None  # finalize tells short abandons apart
+    b.is_test = False
+    return b
+
+
+def _time(mapping: CsvMapping, ctx: CaptureContext, field: str, value: str,
+          after: float | None) -> float:
+    try:
+        naive = dt.datetime.strptime(value, mapping.date_format)
+    except ValueError:
+        raise RecordError(f'bad date in {field}: "{value}", expected format '
+                          f'"{mapping.date_format}"') from None
+    if mapping.utc:
+        return naive.replace(tzinfo=dt.UTC).timestamp()
+    return local_to_epoch(naive, ctx.pbx.tz, prefer_after=after)
+
+
+def _wait(value: str, arrival: float | None) -> float:
+    try:
+        seconds = float(value.replace(",", "."))
+    except ValueError:
+        raise RecordError(f'bad number in wait_seconds: "{value}"') from None
+    if seconds < 0:
+        raise RecordError(f'negative wait_seconds: "{value}"')
+    if arrival is None:
+        raise RecordError("wait_seconds without an arrival time")
+    return arrival + seconds
+
+
+def _outcome(mapping: CsvMapping, value: str) -> Outcome:
+    if value not in mapping.outcomes:
+        raise RecordError(f'unknown outcome "{value}"; add it to [csv.{mapping.name}.outcomes] '
+                          f"({', '.join(mapping.outcomes)})")
+    return mapping.outcomes[value]

@@ -1,0 +1,69 @@
+"""Other PBX exports through a declared column mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from config import SHIPPED_DIR
+from ingest.generic_csv import load_mapping
+from ingest.records import RecordError
+from monitor.store.models import calls
+from qualiphone.cli import cli
+
+HEADER = "ID appel;Début;Attente (s);Fin;Numéro appelé;Appelant;Poste;Statut"
+ROWS = [
+    "a1;05/10/2026 10:00:00;12,5;05/10/2026 10:04:00;01 99 00 01 05;0612345678;201;Répondu",
+    "a2;05/10/2026 10:01:00;;05/10/2026 10:01:40;0199000105;0612345679;;Abandonné",
+    "a3;05/10/2026 10:02:00;;05/10/2026 10:02:02;0199000106;;;Abandonné",
+    "a4;05/10/2026 20:02:00;;05/10/2026 20:02:30;0199000106;0611111111;;Message",
+    "a5;32/10/2026 10:00:00;;;0199000106;0611111111;;Répondu",
+    "a6;05/10/2026 10:03:00;;05/10/2026 10:03:30;0199000106;0611111111;;Perdu",
+    "a7;05/10/2026 10:03:00;;05/10/2026 10:03:30;0188888888;0611111111;;Abandonné",
+]
+
+
+def _file(tmp_path: Path, rows: list[str]) -> Path:
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_import_with_mapping(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    path = _file(tmp_path, ROWS)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--db", db, "ingest", "csv", "--mapping", "example-export", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "read 8 lines, 4 calls: imported 4, merged 0, duplicates 0, rejected 3" in result.output
+    engine = sa.create_engine(db)
+    with engine.connect() as conn:
+        rows = {r.call_key: r for r in conn.execute(sa.select(calls))}
+    assert rows["a1"].time_to_answer == 12.5 and rows["a1"].outcome == "answered"
+    assert rows["a1"].site == "eps-05" and rows["a1"].answered_by == "201"
+    assert rows["a2"].outcome == "abandoned"
+    assert rows["a3"].outcome == "short_abandon" and rows["a3"].caller_withheld
+    assert rows["a4"].outcome == "message" and not rows["a4"].in_hours
+    rejects = runner.invoke(cli, ["--db", db, "ingest", "rejects"])
+    assert "bad date in arrival" in rejects.output
+    assert 'unknown outcome "Perdu"' in rejects.output
+    assert "unknown site" in rejects.output
+    again = runner.invoke(cli, ["--db", db, "ingest", "csv", "--mapping", "example-export", str(path)])
+    assert "already imported as batch 1" in again.output
+
+
+def test_header_not_as_mapped_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("id;start\n1;2\n")
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'db'}", "ingest", "csv",
+                                      "--mapping", "example-export", str(path)])
+    assert result.exit_code == 1
+    assert 'column "ID appel" (call_key) is not in the header' in result.output
+
+
+def test_unknown_mapping() -> None:
+    with pytest.raises(RecordError, match=r"no mapping \[csv.nope\]; known: example-export"):
+        load_mapping(SHIPPED_DIR / "csv_mappings.toml", "nope")
