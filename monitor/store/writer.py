@@ -2,7 +2,7 @@
 
 When a call is already stored, its timing (arrival, answer, end, outcome, answering device,
 precision) is taken from the more precise source (AMI > CEL > queue_log > CDR > generic CSV; on
-a tie the newer write wins), and identity fields (site, dialed number, caller) are kept when
+a tie the newer write wins, unless it is incomplete and the stored one is not), and identity fields (site, dialed number, caller) are kept when
 known and filled when missing. The merge is one SQL upsert, so several importers or listeners
 can write to one PostgreSQL at the same time without creating duplicates.
 """
@@ -73,7 +73,12 @@ def _upsert(dialect: str) -> sa.Insert:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(calls)
     new, old = stmt.excluded, calls.c
-    wins = new.time_source >= old.time_source
+    # the more precise source wins; on a tie the newer write wins unless it is incomplete
+    # and the stored one is not (an older rotated file must not undo a complete record)
+    wins = sa.or_(
+        new.time_source > old.time_source,
+        sa.and_(new.time_source == old.time_source, sa.or_(~new.incomplete, old.incomplete)),
+    )
     values: dict[str, object] = {}
     for name in TIMING:
         winner = sa.case((wins, new[name]), else_=old[name])

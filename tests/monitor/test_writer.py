@@ -101,3 +101,13 @@ def test_concurrent_writers_make_no_duplicates(tmp_path) -> None:
         conn.execute(sa.delete(calls).where(calls.c.pbx == "concurrency"))
         conn.commit()
     assert n == 3000
+
+
+def test_incomplete_record_does_not_undo_a_complete_one(store: Store) -> None:
+    partial = dataclasses.replace(BASE, outcome=Outcome.ABANDONED, answer=None, incomplete=True)
+    _write(store, BASE)
+    _write(store, partial)
+    (row,) = _rows(store)
+    assert row.outcome == "answered" and not row.incomplete
+    _write(store, dataclasses.replace(BASE, end=1790000101.0))
+    assert _rows(store)[0].end_time == 1790000101.0
