@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -174,7 +175,8 @@ def rejects(app: AppContext, batch_id: int | None, limit: int) -> None:
     with app.store.engine.connect() as conn:
         rows = conn.execute(query).all()
     for row in rows:
-        table.add_row(str(row.batch_id), row.path, str(row.line or ""), row.reason, row.raw[:200])
+        table.add_row(str(row.batch_id), escape(row.path), str(row.line or ""), escape(row.reason),
+                      escape(row.raw[:200]))
     if not rows:
         click.echo("no rejected records" + (f" in batch {batch_id}" if batch_id else ""))
         return

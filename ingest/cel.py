@@ -1,0 +1,190 @@
+"""CEL records to calls: one CallBuilder per inbound switchboard call, emitted at LINKEDID_END.
+
+Rules (reference §7 and §8; docs/CAPTURE-CONTRACT.md):
+* Records are grouped by linkedid. A group is one call, complete at its LINKEDID_END; a group
+  still open at the end of the input is emitted with `incomplete=True`.
+* The caller leg is the channel whose uniqueid is the linkedid (else the first CHAN_START);
+  its uniqueid is the call key and its CHAN_START the arrival.
+* The answer is the first ANSWER, BRIDGE_ENTER or BRIDGE_START of a staff device
+  (`ctx.sites.is_staff`), never of the caller leg: announcements, IVRs and messages answer the
+  caller leg, and that is not a person. On bridge events the peer counts too, because Asterisk
+  11 writes BRIDGE_START on the caller's channel with the device as its peer.
+* The end is the caller's CHAN_END, else its HANGUP, else LINKEDID_END.
+* Unanswered calls that reached a site's message or voicemail context get that outcome; the
+  caller's HANGUP dialstatus gives BUSY / CONGESTION / FAILED; otherwise finalize decides.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+
+from ingest.cel_read import CelRecord, in_time_order, read_cel_csv, read_cel_table
+from ingest.finalize import CaptureContext
+from ingest.records import Reject
+from ingest.site_map import device_of
+from monitor.call import CallBuilder, Outcome, Source
+from monitor.pseudonym import normalize_number
+
+ANSWER_EVENTS = frozenset({"ANSWER", "BRIDGE_ENTER", "BRIDGE_START"})
+BRIDGE_EVENTS = frozenset({"BRIDGE_ENTER", "BRIDGE_START"})
+_NOT_A_NUMBER = frozenset({"", "s"})  # "s": the dialplan's start extension, no number dialed
+_DIALSTATUS_OUTCOMES = {
+    "BUSY": Outcome.BUSY, "CONGESTION": Outcome.CONGESTION, "CHANUNAVAIL": Outcome.FAILED,
+}
+
+
+def parse_cel(lines: Iterable[tuple[int, str]], ctx: CaptureContext) -> Iterator[CallBuilder | Reject]:
+    """cel_custom CSV lines to calls; bad rows become rejects and the file goes on."""
+    return cel_to_calls(read_cel_csv(lines, ctx.pbx.tz), ctx)
+
+
+def parse_cel_table(lines: Iterable[tuple[int, str]],
+                    ctx: CaptureContext) -> Iterator[CallBuilder | Reject]:
+    """A psql dump of a CEL table to calls; its rows may come in any order."""
+    records: list[CelRecord] = []
+    for item in read_cel_table(lines):
+        if isinstance(item, Reject):
+            yield item
+        else:
+            records.append(item)
+    yield from cel_to_calls(in_time_order(records), ctx)
+
+
+def cel_to_calls(records: Iterable[CelRecord | Reject],
+                 ctx: CaptureContext) -> Iterator[CallBuilder | Reject]:
+    """Group records by linkedid (in time order within a call; calls may interleave).
+
+    Rejects among the records are passed through unchanged.
+    """
+    open_calls: dict[str, list[CelRecord]] = {}
+    for item in records:
+        if isinstance(item, Reject):
+            yield item
+            continue
+        key = item.linkedid or item.uniqueid
+        group = open_calls.setdefault(key, [])
+        group.append(item)
+        if item.eventtype == "LINKEDID_END":
+            del open_calls[key]
+            yield from _call(group, ctx, incomplete=False)
+    for group in open_calls.values():
+        yield from _call(group, ctx, incomplete=True)
+
+
+def _call(group: list[CelRecord], ctx: CaptureContext, *,
+          incomplete: bool) -> Iterator[CallBuilder | Reject]:
+    caller = _caller_uniqueid(group)
+    legs = [r for r in group if r.uniqueid == caller]
+    start = next((r for r in legs if r.eventtype == "CHAN_START"), None)
+    lines = [r.line for r in group if r.line is not None]
+    b = CallBuilder(pbx=ctx.pbx.name, call_key=caller, source=Source.CEL,
+                    linkedid=group[0].linkedid or None, incomplete=incomplete,
+                    resolution=max(r.resolution for r in group),
+                    line=min(lines) if lines else None, raw=[r.raw for r in group])
+    _identify(b, group, legs, start, ctx)
+    if not _is_switchboard(b, legs, ctx):
+        return
+    if start is None:
+        channel = legs[0].channel if legs else caller
+        yield Reject(b.line, f'no CHAN_START for the caller channel "{channel}": the call began '
+                     "before this file (import the earlier file too) or cel.conf does not log "
+                     "CHAN_START (add it to events)", "\n".join(b.raw))
+        return
+    b.arrival = start.eventtime
+    _answer(b, group, caller, ctx)
+    b.end = _end(group, legs)
+    if b.answer is None:
+        b.outcome = _unanswered_outcome(group, legs, ctx)
+    yield b
+
+
+def _caller_uniqueid(group: Sequence[CelRecord]) -> str:
+    linkedid = group[0].linkedid
+    if linkedid and any(r.uniqueid == linkedid for r in group):
+        return linkedid
+    first = next((r.uniqueid for r in group if r.eventtype == "CHAN_START"), None)
+    return first or linkedid or group[0].uniqueid
+
+
+def _identify(b: CallBuilder, group: Sequence[CelRecord], legs: Sequence[CelRecord],
+              start: CelRecord | None, ctx: CaptureContext) -> None:
+    """Dialed number, caller, queue, site context and test flag."""
+    if start is not None and start.exten not in _NOT_A_NUMBER:
+        b.dialed = start.exten
+    else:
+        b.dialed = next((r.cid_dnid for r in legs if r.cid_dnid not in _NOT_A_NUMBER), None)
+    b.caller = next((r.cid_num for r in legs if r.cid_num), None)
+    queue = next((r for r in group if r.eventtype == "APP_START" and r.appname.lower() == "queue"),
+                 None)
+    if queue is not None:
+        b.queue = queue.appdata.split(",")[0].strip() or None
+        b.queue_entry = queue.eventtime
+    b.context = next((r.context for r in (*legs, *group)
+                      if r.context and ctx.sites.site_for(context=r.context)),
+                     start.context if start is not None else None)
+    b.is_test = any(r.accountcode in ctx.pbx.test_accountcodes for r in group if r.accountcode)
+
+
+def _is_switchboard(b: CallBuilder, legs: Sequence[CelRecord], ctx: CaptureContext) -> bool:
+    """A site's call, or one that looks inbound (non-staff caller, a real DID) but maps to no
+    site: finalize rejects the latter as "unknown site". Other calls are skipped."""
+    if ctx.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context):
+        return True
+    channel = legs[0].channel if legs else ""
+    e164 = normalize_number(b.dialed) if b.dialed else None
+    return bool(e164 and e164.startswith("+")) and not ctx.sites.is_staff(channel)
+
+
+def _answer(b: CallBuilder, group: Sequence[CelRecord], caller: str, ctx: CaptureContext) -> None:
+    """First staff device connected (answer, answered_by) and first staff device rung."""
+    b.first_ring = next((r.eventtime for r in group if r.eventtype == "CHAN_START"
+                         and r.uniqueid != caller and ctx.sites.is_staff(r.channel)), None)
+    for r in group:
+        if r.eventtype not in ANSWER_EVENTS:
+            continue
+        for channel in _connected_channels(r, caller):
+            if ctx.sites.is_staff(channel):
+                b.answer, b.answered_by = r.eventtime, device_of(channel)
+                return
+
+
+def _connected_channels(r: CelRecord, caller: str) -> list[str]:
+    """The channels an answer/bridge record shows connected, the caller leg excepted."""
+    channels = [] if r.uniqueid == caller else [r.channel]
+    if r.eventtype in BRIDGE_EVENTS and r.peer:
+        channels.extend(p.strip() for p in r.peer.split(",") if p.strip())
+    return channels
+
+
+def _end(group: Sequence[CelRecord], legs: Sequence[CelRecord]) -> float | None:
+    for kind in ("CHAN_END", "HANGUP"):
+        times = [r.eventtime for r in legs if r.eventtype == kind]
+        if times:
+            return times[-1]
+    return next((r.eventtime for r in group if r.eventtype == "LINKEDID_END"), None)
+
+
+def _unanswered_outcome(group: Sequence[CelRecord], legs: Sequence[CelRecord],
+                        ctx: CaptureContext) -> Outcome | None:
+    """MESSAGE / VOICEMAIL (first such context reached), BUSY / CONGESTION / FAILED, or None."""
+    for r in group:
+        if r.context in ctx.sites.message_contexts:
+            return Outcome.MESSAGE
+        if r.context in ctx.sites.voicemail_contexts:
+            return Outcome.VOICEMAIL
+    hangup = next((r for r in reversed(legs) if r.eventtype == "HANGUP"), None)
+    return _DIALSTATUS_OUTCOMES.get(dialstatus(hangup.extra)) if hangup is not None else None
+
+
+def dialstatus(extra: str) -> str:
+    """DIALSTATUS of a HANGUP's extra: JSON (12+) or `cause,source,dialstatus` (11)."""
+    text = extra.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return ""
+        return str(data.get("dialstatus", "")) if isinstance(data, dict) else ""
+    parts = text.split(",")
+    return parts[2].strip() if len(parts) >= 3 else ""

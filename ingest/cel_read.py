@@ -1,0 +1,212 @@
+"""Read CEL rows: cel_custom CSV (the batch source) and psql dumps of a CEL table.
+
+Both readers are pure: numbered lines in, `CelRecord`s and `Reject`s out, one bad row never
+stopping the file. Times become UTC epoch seconds (float) exact to the microsecond: the text
+`<seconds>.<usec>` is turned into a float once, by `float()`, so the same instant read from a
+CSV file and from a table dump gives the same float.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ingest.records import RecordError, Reject
+from monitor.timeutil import local_to_epoch
+
+# The de-facto cel_custom mapping (reference §7): 20 columns, all quoted.
+CSV_COLUMNS = 20
+_EPOCH = re.compile(r"\d{1,12}(\.\d{1,9})?")
+_LOCAL_FORMATS = (("%Y-%m-%d %H:%M:%S.%f", 1e-6), ("%Y-%m-%d %H:%M:%S", 1.0))
+_UNIQUEID_EPOCH = re.compile(r"(?:.*-)?(\d{9,12})\.\d+")
+_TABLE_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?"
+    r"\s*(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?"
+)
+_TABLE_RULE = re.compile(r"[-+|\s]+")
+_TABLE_FOOTER = re.compile(r"\(\d+ rows?\)")
+# Table column -> CelRecord field (PostgreSQL's cel table names the channel "channame").
+_TABLE_FIELDS = {
+    "eventtype": "eventtype", "cid_name": "cid_name", "cid_num": "cid_num", "cid_ani": "cid_ani",
+    "cid_dnid": "cid_dnid", "exten": "exten", "context": "context", "channame": "channel",
+    "channel": "channel", "appname": "appname", "appdata": "appdata",
+    "accountcode": "accountcode", "uniqueid": "uniqueid", "linkedid": "linkedid", "peer": "peer",
+    "userfield": "userfield", "extra": "extra", "eventextra": "extra",
+}
+_TABLE_REQUIRED = ("eventtype", "eventtime", "uniqueid", "linkedid")
+
+
+@dataclass(frozen=True, slots=True)
+class CelRecord:
+    """One CEL event. `eventtime` is UTC epoch seconds; `line`/`raw` locate it in its file."""
+
+    eventtype: str
+    eventtime: float
+    cid_name: str = ""
+    cid_num: str = ""
+    cid_ani: str = ""
+    cid_dnid: str = ""
+    exten: str = ""
+    context: str = ""
+    channel: str = ""
+    appname: str = ""
+    appdata: str = ""
+    accountcode: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    peer: str = ""
+    userfield: str = ""
+    extra: str = ""
+    resolution: float = 1e-6  # 1.0 when the file wrote whole-second local times
+    line: int | None = field(default=None, compare=False)
+    raw: str = field(default="", compare=False, repr=False)
+
+
+def read_cel_csv(lines: Iterable[tuple[int, str]], tz: ZoneInfo) -> Iterator[CelRecord | Reject]:
+    """cel_custom rows in the 20-column order of reference §7; blank lines are skipped.
+
+    `eventtime` is `<epoch>.<usec>` (dateformat unset) or a local time
+    `YYYY-MM-DD HH:MM:SS[.ffffff]` in `tz` (dateformat set).
+    """
+    for number, text in lines:
+        if not text.strip():
+            continue
+        try:
+            yield _csv_record(number, text, tz)
+        except RecordError as exc:
+            yield Reject(number, str(exc), text)
+
+
+def _csv_record(number: int, text: str, tz: ZoneInfo) -> CelRecord:
+    try:
+        fields = next(csv.reader([text], strict=True))
+    except csv.Error as exc:
+        raise RecordError(f"malformed CSV ({exc}); cel_custom writes every field in double quotes"
+                          ) from None
+    if len(fields) != CSV_COLUMNS:
+        raise RecordError(
+            f"wrong column count: {len(fields)} columns, expected {CSV_COLUMNS} (the usual "
+            "cel_custom mapping: eventtype, eventtime, ..., eventextra); check the mappings "
+            "section of cel_custom.conf"
+        )
+    (eventtype, eventtime, cid_name, cid_num, cid_ani, _rdnis, cid_dnid, exten, context, channel,
+     appname, appdata, _amaflags, accountcode, uniqueid, linkedid, peer, userfield, _userdeftype,
+     extra) = fields
+    when, resolution = _csv_time(eventtime, uniqueid, tz)
+    return CelRecord(eventtype, when, cid_name, cid_num, cid_ani, cid_dnid, exten, context,
+                     channel, appname, appdata, accountcode, uniqueid, linkedid, peer, userfield,
+                     extra, resolution, number, text)
+
+
+def _csv_time(text: str, uniqueid: str, tz: ZoneInfo) -> tuple[float, float]:
+    """(UTC epoch, resolution) of a cel_custom eventtime."""
+    value = text.strip()
+    if _EPOCH.fullmatch(value):
+        return float(value), 1e-6 if "." in value else 1.0
+    for fmt, resolution in _LOCAL_FORMATS:
+        try:
+            naive = dt.datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        # A uniqueid starts with the channel's creation second: it picks the right occurrence
+        # of a local time repeated when clocks go back (monitor.timeutil's DST rule).
+        return local_to_epoch(naive, tz, prefer_after=uniqueid_epoch(uniqueid)), resolution
+    raise RecordError(
+        f'bad eventtime "{text}": expected epoch seconds with microseconds ("1718000015.240101") '
+        'or a local time "YYYY-MM-DD HH:MM:SS.ffffff"; leave dateformat unset in cel.conf'
+    )
+
+
+def uniqueid_epoch(uniqueid: str) -> float | None:
+    """The creation second written in an Asterisk uniqueid (`[system-]epoch.counter`)."""
+    match = _UNIQUEID_EPOCH.fullmatch(uniqueid.strip())
+    return float(match.group(1)) if match else None
+
+
+def read_cel_table(lines: Iterable[tuple[int, str]],
+                   naive_tz: ZoneInfo | None = None) -> Iterator[CelRecord | Reject]:
+    """A `|`-separated CEL table with a header row naming the columns (psql output).
+
+    Accepts psql's aligned output (optional `---+---` rule and `(N rows)` footer) and tables
+    framed by `|` on both sides. Columns are found by name, in any order; unknown ones (id,
+    amaflags, …) are ignored. `eventtime` is a PostgreSQL timestamp: with an offset it is read
+    with it; without one it is UTC, as Wazo reads it, unless `naive_tz` names the zone the PBX
+    wrote it in (cel_pgsql writes local time unless `usegmtime = yes`).
+    """
+    header: list[str] | None = None
+    framed = False
+    for number, text in lines:
+        stripped = text.strip()
+        if not stripped or _TABLE_RULE.fullmatch(stripped) or _TABLE_FOOTER.fullmatch(stripped):
+            continue
+        if header is None:
+            framed = stripped.startswith("|")
+            header = [c.lower() for c in _cells(stripped, framed)]
+            missing = [c for c in _TABLE_REQUIRED if c not in header]
+            if missing:
+                yield Reject(number, f"table header lacks the column(s) {', '.join(missing)}; "
+                             "export the cel table with all its columns", text)
+                return
+            continue
+        try:
+            yield _table_record(header, _cells(stripped, framed), number, text, naive_tz)
+        except RecordError as exc:
+            yield Reject(number, str(exc), text)
+
+
+def _cells(stripped: str, framed: bool) -> list[str]:
+    if framed:
+        stripped = stripped.removeprefix("|").removesuffix("|")
+    return [cell.strip() for cell in stripped.split("|")]
+
+
+def _table_record(header: list[str], cells: list[str], number: int, text: str,
+                  naive_tz: ZoneInfo | None) -> CelRecord:
+    if len(cells) != len(header):
+        raise RecordError(f"wrong column count: {len(cells)} columns, the header names "
+                          f"{len(header)}; a value may contain '|'")
+    values = dict(zip(header, cells, strict=True))
+    kwargs: dict[str, Any] = {
+        name: values[column] for column, name in _TABLE_FIELDS.items() if column in values
+    }
+    when = table_time(values["eventtime"], naive_tz, uniqueid_epoch(values["uniqueid"]))
+    return CelRecord(eventtime=when, line=number, raw=text, **kwargs)
+
+
+def table_time(text: str, naive_tz: ZoneInfo | None = None, hint: float | None = None) -> float:
+    """UTC epoch of a PostgreSQL timestamp as psql prints it (`2021-02-10 15:39:11.4256+00`).
+
+    Without an offset the time is UTC, or local time in `naive_tz` (an ambiguous local time is
+    taken at its first occurrence not before `hint`, the uniqueid's creation second).
+    """
+    match = _TABLE_TIME.fullmatch(text.strip())
+    if not match:
+        raise RecordError(f'bad eventtime "{text}": expected a timestamp such as '
+                          '"2021-02-10 15:39:11.425631+00"')
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+    try:
+        moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+    except ValueError:
+        raise RecordError(f'bad eventtime "{text}": not a real date and time') from None
+    whole = calendar.timegm(moment.timetuple())
+    if sign:
+        offset = int(off_h) * 3600 + int(off_m or 0) * 60
+        whole -= offset if sign == "+" else -offset
+    elif naive_tz is not None and not zulu:
+        whole = int(local_to_epoch(moment, naive_tz, prefer_after=hint))
+    return float(f"{whole}.{(fraction or '').ljust(6, '0')}")
+
+
+def in_time_order(records: Iterable[CelRecord]) -> list[CelRecord]:
+    """Records sorted by eventtime (stable); LINKEDID_END last among records of equal time.
+
+    Needed for table dumps, which may list rows in any order; cel_custom files are written
+    in order already.
+    """
+    return sorted(records, key=lambda r: (r.eventtime, r.eventtype == "LINKEDID_END"))
