@@ -109,7 +109,7 @@ class CaptureContext:
         if outcome is None:
             outcome = Outcome.ANSWERED if b.answer is not None else Outcome.ABANDONED
         if outcome in (Outcome.ABANDONED, Outcome.SHORT_ABANDON):
-            if b.end is None:
+            if b.end is None or b.arrival is None:
                 return Outcome.ABANDONED
             short = b.end - b.arrival < self.config.targets.short_abandon_seconds
             return Outcome.SHORT_ABANDON if short else Outcome.ABANDONED

@@ -8,7 +8,7 @@ connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only for `alembic` on the command line
     from sqlalchemy import create_engine
 
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url") or "sqlite://")
     connection = engine.connect()
 
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
