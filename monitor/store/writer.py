@@ -1,9 +1,9 @@
 """Write canonical calls: one row per (PBX, call key), merged across sources.
 
 When a call is already stored, its timing (arrival, answer, end, outcome, answering device,
-precision) is taken from the more precise source (AMI > CEL > queue_log > CDR > generic CSV; on
-a tie the newer write wins, unless it is incomplete and the stored one is not), and identity fields (site, dialed number, caller) are kept when
-known and filled when missing. The merge is one SQL upsert, so several importers or listeners
+precision) is taken from a complete record before an incomplete one, then from the more precise
+source (AMI > CEL > queue_log > CDR > generic CSV), then from the newer write; identity fields
+(site, dialed number, caller) are kept when known and filled when missing. The merge is one SQL upsert, so several importers or listeners
 can write to one PostgreSQL at the same time without creating duplicates.
 """
 
@@ -73,11 +73,11 @@ def _upsert(dialect: str) -> sa.Insert:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(calls)
     new, old = stmt.excluded, calls.c
-    # the more precise source wins; on a tie the newer write wins unless it is incomplete
-    # and the stored one is not (an older rotated file must not undo a complete record)
+    # A complete record beats an incomplete one (an AMI call cut by a connection gap must be
+    # filled by the batch import); then the more precise source wins; on a tie, the newer write.
     wins = sa.or_(
-        new.time_source > old.time_source,
-        sa.and_(new.time_source == old.time_source, sa.or_(~new.incomplete, old.incomplete)),
+        sa.and_(~new.incomplete, old.incomplete),
+        sa.and_(new.incomplete == old.incomplete, new.time_source >= old.time_source),
     )
     values: dict[str, object] = {}
     for name in TIMING:

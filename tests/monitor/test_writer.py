@@ -111,3 +111,18 @@ def test_incomplete_record_does_not_undo_a_complete_one(store: Store) -> None:
     assert row.outcome == "answered" and not row.incomplete
     _write(store, dataclasses.replace(BASE, end=1790000101.0))
     assert _rows(store)[0].end_time == 1790000101.0
+
+
+def test_complete_batch_record_fills_an_incomplete_precise_one(store: Store) -> None:
+    """An AMI call cut by a gap is completed by the CDR import, in either order."""
+    ami = dataclasses.replace(BASE, source=Source.AMI, outcome=Outcome.ABANDONED, answer=None,
+                              answered_by=None, end=None, incomplete=True, resolution=1e-6)
+    for order in ((ami, BASE), (BASE, ami)):
+        with store.engine.begin() as conn:
+            conn.execute(sa.delete(calls))
+        for item in order:
+            _write(store, item)
+        (row,) = _rows(store)
+        assert row.outcome == "answered" and not row.incomplete
+        assert row.answer == BASE.answer
+        assert row.sources == int(Source.AMI | Source.CDR)
