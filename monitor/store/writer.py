@@ -3,8 +3,9 @@
 When a call is already stored, its timing (arrival, answer, end, outcome, answering device,
 precision) is taken from a complete record before an incomplete one, then from the more precise
 source (AMI > CEL > queue_log > CDR > generic CSV), then from the newer write; identity fields
-(site, dialed number, caller) are kept when known and filled when missing. The merge is one SQL upsert, so several importers or listeners
-can write to one PostgreSQL at the same time without creating duplicates.
+(site, dialed number, caller) are kept when known and filled when missing. The merge is one SQL
+upsert, so several importers or listeners can write to one PostgreSQL at the same time without
+creating duplicates.
 """
 
 from __future__ import annotations
