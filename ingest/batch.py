@@ -42,6 +42,7 @@ class BatchResult:
     calls_seen: int = 0
     counts: WriteCounts = field(default_factory=WriteCounts)
     rejected: int = 0
+    replaced: int = 0  # lines with bytes that are not UTF-8, kept with U+FFFD
     seconds: float = 0.0
 
 
@@ -63,12 +64,18 @@ def file_checksum(path: Path) -> tuple[str, int]:
 
 
 class LineReader:
-    """Numbered, UTF-8-decoded lines of a file; undecodable lines become rejects."""
+    """Numbered, UTF-8-decoded lines of a file.
+
+    Bytes that are not UTF-8 (a caller name written in another encoding) are replaced by U+FFFD
+    and the line is kept: the fields qualiphone reads are ASCII, so dropping the line would lose
+    a real call. Such lines are counted in `replaced`; a field that matters and is damaged is
+    rejected by the parser with its own reason.
+    """
 
     def __init__(self, path: Path, on_bytes: Callable[[int], None] | None = None) -> None:
         self.path = path
-        self.rejects: list[Reject] = []
         self.lines = 0
+        self.replaced = 0
         self._on_bytes = on_bytes
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
@@ -79,20 +86,16 @@ class LineReader:
                     self._on_bytes(len(data))
                 try:
                     text = data.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    self.rejects.append(Reject(
-                        number,
-                        f"broken encoding: byte {exc.start} is not UTF-8; re-export the file as UTF-8",
-                        data.decode("utf-8", errors="replace").rstrip("\r\n"),
-                    ))
-                    continue
+                except UnicodeDecodeError:
+                    self.replaced += 1
+                    text = data.decode("utf-8", errors="replace")
                 yield number, text.rstrip("\r\n")
 
 
 def parse_file(
     path: Path, parser: Parser, ctx: CaptureContext, on_bytes: Callable[[int], None] | None = None
-) -> tuple[list[Call], list[Reject], int]:
-    """Parse and finalize a whole file: (calls, rejects, lines read). Never raises per record."""
+) -> tuple[list[Call], list[Reject], LineReader]:
+    """Parse and finalize a whole file: (calls, rejects, the reader's counts). Never raises per record."""
     reader = LineReader(path, on_bytes)
     found: list[Call] = []
     rejects: list[Reject] = []
@@ -104,9 +107,8 @@ def parse_file(
             found.append(ctx.finalize(item))
         except RecordError as exc:
             rejects.append(Reject(item.line, str(exc), "\n".join(item.raw)))
-    rejects.extend(reader.rejects)
     rejects.sort(key=lambda r: r.line or 0)
-    return found, rejects, reader.lines
+    return found, rejects, reader
 
 
 def run_batch(
@@ -126,8 +128,10 @@ def run_batch(
         if on_bytes:
             on_bytes(size)
         return BatchResult(path, None, skipped_as=previous, seconds=time.time() - started)
-    found, rejects, lines = parse_file(path, parser, ctx, on_bytes)
-    result = BatchResult(path, None, rows_read=lines, calls_seen=len(found), rejected=len(rejects))
+    found, rejects, reader = parse_file(path, parser, ctx, on_bytes)
+    lines = reader.lines
+    result = BatchResult(path, None, rows_read=lines, calls_seen=len(found), rejected=len(rejects),
+                         replaced=reader.replaced)
     with store.engine.begin() as conn:
         result.batch_id = conn.execute(
             sa.insert(import_batches).values(

@@ -70,6 +70,8 @@ def _summary(r: BatchResult) -> None:
         f"imported {c.imported}, merged {c.merged}, duplicates {c.duplicates}, "
         f"rejected {r.rejected} ({r.seconds:.1f} s)"
     )
+    if r.replaced:
+        click.echo(f"  {r.replaced} lines had bytes that are not UTF-8 (kept, shown as \ufffd)")
     if r.rejected:
         click.echo(f"  list the rejected records: qualiphone ingest rejects --batch {r.batch_id}")
 

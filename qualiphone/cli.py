@@ -34,11 +34,14 @@ def cli(ctx: click.Context, db_url: str | None, config_dir: str | None, verbose:
 
 
 def _register() -> None:
+    from ingest.ami.cli import listen
     from ingest.cli import ingest
     from monitor.cli import sites, store
+    from monitor.stats_cli import stats
+    from mystery.cli import mystery
     from simulator.cli import simulate
 
-    for command in (sites, store, ingest, simulate):
+    for command in (sites, store, ingest, simulate, listen, mystery, stats):
         cli.add_command(command)
 
 

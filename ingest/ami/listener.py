@@ -1,0 +1,262 @@
+"""The live listener: AMI frames → call tracker → canonical calls in the store (reference §9).
+
+The client's read loop only parses and enqueues (`asyncio.Queue.put_nowait`); a consumer task
+folds the frames into the `CallTracker`, finalizes finished calls with the `CaptureContext` and
+writes them with `write_calls` in small transactions run in a worker thread, so a slow store
+never stops the socket from being read (Asterisk drops a session it cannot write to within
+`writetimeout`). One bad frame or handler error is logged with the frame and skipped.
+
+Connection changes travel through the same queue as markers, so they are applied in order with
+the events: on a loss every call in progress is marked incomplete and the gap start is noted; on
+the next login the gap (pbx, start, end, reason) is recorded in `capture_gaps` and a
+CoreShowChannels snapshot rebuilds the calls that started or ended while we were away. Actions
+are never replayed after a reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import sqlalchemy as sa
+
+from ingest.ami.calls import CallTracker
+from ingest.ami.client import ActionFailed, AmiClient
+from ingest.ami.live import LiveState
+from ingest.ami.models import capture_gaps
+from ingest.ami.protocol import Message
+from ingest.finalize import CaptureContext
+from ingest.records import RecordError
+from monitor.call import Call, CallBuilder
+from monitor.store import Store
+from monitor.store.writer import write_calls
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Gap:
+    pbx: str
+    start: float
+    end: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Connected:
+    at: float
+
+
+@dataclass(frozen=True)
+class _Disconnected:
+    at: float  # last moment we know we received everything
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Resync:
+    items: list[Message]
+    at: float
+
+
+_STOP = object()
+
+
+@dataclass
+class ListenerStats:
+    frames: int = 0
+    handler_errors: int = 0
+    calls_written: int = 0
+    calls_rejected: int = 0
+    gaps: list[Gap] = field(default_factory=list)
+
+
+class Listener:
+    """One PBX: an `AmiClient`, a `CallTracker`, and the writes to the store."""
+
+    def __init__(
+        self, ctx: CaptureContext, store: Store, *, host: str, port: int, username: str, secret: str,
+        live: LiveState | None = None, record: BinaryIO | None = None, batch_size: int = 200,
+        flush_interval: float = 0.5, clock: Callable[[], float] = time.time, **client_options: object,
+    ) -> None:
+        self.ctx, self.store, self.pbx = ctx, store, ctx.pbx.name
+        self.live = live if live is not None else LiveState()
+        self.tracker = CallTracker(ctx, self.live)
+        self.queue: asyncio.Queue[object] = asyncio.Queue()
+        self.batch_size, self.flush_interval, self.clock = batch_size, flush_interval, clock
+        self.stats = ListenerStats()
+        self._calls: list[Call] = []
+        self._gaps: list[Gap] = []
+        self._gap_start: tuple[float, str] | None = None
+        self._warned_untimed = False
+        self.pbx_started: float | None = None  # from FullyBooted.Uptime
+        self.client = AmiClient(
+            host, port, username, secret, on_message=self.queue.put_nowait,
+            on_login=lambda at: self.queue.put_nowait(_Connected(at)), on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect, record=record,
+            clock=clock, **client_options,  # type: ignore[arg-type]
+        )
+
+    async def run(self, duration: float | None = None) -> ListenerStats:
+        """Listen until `duration` seconds have passed (forever when None), then flush and stop."""
+        client_task = asyncio.create_task(self.client.run())
+        consumer = asyncio.create_task(self._consume())
+        try:
+            if duration is None:
+                await asyncio.gather(client_task, consumer)
+            else:
+                await asyncio.wait({client_task, consumer}, timeout=duration,
+                                   return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            self.client.stop()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(client_task, 5)
+            self.queue.put_nowait(_STOP)
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer
+        return self.stats
+
+    # ---- connection hooks (run in the client's tasks) ---------------------------------------
+
+    async def _on_connect(self, client: AmiClient) -> None:
+        """Rebuild the calls in progress from a CoreShowChannels snapshot (reference §9)."""
+        try:
+            items = await client.send_list_action("CoreShowChannels", timeout=30.0)
+        except (ActionFailed, TimeoutError) as exc:
+            log.warning("AMI %s: CoreShowChannels failed (%s); calls in progress are not rebuilt "
+                        "after this login (grant the AMI user read = call,agent,system)", self.pbx,
+                        exc or "no reply")
+            return
+        # PBX time of the snapshot: our clock corrected by the drift measured with Ping
+        self.queue.put_nowait(_Resync(items, self.clock() + (client.stats.clock_drift or 0.0)))
+
+    def _on_disconnect(self, reason: str, last_received: float) -> None:
+        if not self.client.stopping:  # a deliberate stop is not a capture gap
+            self.queue.put_nowait(_Disconnected(last_received, reason))
+
+    # ---- consumer ---------------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except asyncio.QueueEmpty:
+                await self._flush()
+                try:
+                    item = await asyncio.wait_for(self.queue.get(), self.flush_interval)
+                except TimeoutError:
+                    continue
+            if item is _STOP:
+                break
+            self._handle(item)
+            if len(self._calls) >= self.batch_size:
+                await self._flush()
+        self._close()
+        await self._flush()
+
+    def _handle(self, item: object) -> None:
+        if isinstance(item, Message):
+            self.stats.frames += 1
+            try:
+                self.tracker.feed(item)
+            except Exception:
+                self.stats.handler_errors += 1
+                log.exception("AMI %s: could not fold %r (skipped): %r", self.pbx, item, item.raw[:300])
+            if item.name == "FullyBooted":
+                self._booted(item)
+            if item.time is not None:
+                self.live.last_event[self.pbx] = item.time
+            elif not self._warned_untimed and self.tracker.untimed_events:
+                self._warned_untimed = True
+                log.warning("AMI %s: events carry no Timestamp; set timestampevents = yes in "
+                            "manager.conf [general] (using receive times meanwhile)", self.pbx)
+        elif isinstance(item, _Disconnected):
+            self._lost(item)
+        elif isinstance(item, _Connected):
+            self._connected(item)
+        elif isinstance(item, _Resync):
+            self.tracker.resync(item.items, item.at)
+        self._collect()
+
+    def _lost(self, item: _Disconnected) -> None:
+        self.live.connected[self.pbx] = False
+        self.live.touch()
+        if self._gap_start is None:
+            self._gap_start = (item.at, item.reason)
+        self.tracker.mark_gap()
+
+    def _connected(self, item: _Connected) -> None:
+        self.live.connected[self.pbx] = True
+        self.live.touch()
+        if self._gap_start is not None:
+            start, reason = self._gap_start
+            self._gap_start = None
+            self._add_gap(Gap(self.pbx, start, item.at, reason))
+        self.tracker.connected()
+
+    def _booted(self, msg: Message) -> None:
+        """FullyBooted.Uptime after a login tells whether the PBX restarted while we were away."""
+        try:
+            uptime = float(msg.get("Uptime") or "")
+        except ValueError:
+            return  # Asterisk < 14 or no `system` read permission: CoreShowChannels still resyncs
+        started = (msg.received or self.clock()) - uptime
+        if self.pbx_started is not None and started > self.pbx_started + 5:
+            log.warning("AMI %s: the PBX restarted (up %.0f s); calls in progress before were lost",
+                        self.pbx, uptime)
+        self.pbx_started = started
+
+    def _close(self) -> None:
+        """At shutdown: write the calls still in progress (incomplete) and close an open gap."""
+        if self._gap_start is not None:
+            start, reason = self._gap_start
+            self._add_gap(Gap(self.pbx, start, self.clock(), f"{reason}; listener stopped"))
+            self._gap_start = None
+        self._collect(self.tracker.close_all())
+
+    def _add_gap(self, gap: Gap) -> None:
+        log.info("AMI %s: capture gap of %.1f s recorded (%s)", self.pbx, gap.end - gap.start, gap.reason)
+        self._gaps.append(gap)
+        self.stats.gaps.append(gap)
+
+    def _collect(self, builders: list[CallBuilder] | None = None) -> None:
+        for b in builders if builders is not None else self.tracker.pop_finished():
+            try:
+                call = self.ctx.finalize(b)
+            except RecordError as exc:
+                self.stats.calls_rejected += 1
+                log.info("AMI %s: call %s not stored: %s", self.pbx, b.call_key, exc)
+                continue
+            self._calls.append(call)
+            self.live.finished(call)
+
+    # ---- writes -----------------------------------------------------------------------------
+
+    async def _flush(self) -> None:
+        if not self._calls and not self._gaps:
+            return
+        calls, gaps = self._calls, self._gaps
+        self._calls, self._gaps = [], []
+        try:
+            await asyncio.to_thread(self._write, calls, gaps)
+        except Exception:
+            log.exception("AMI %s: could not write %d calls; keeping them for the next try",
+                          self.pbx, len(calls))
+            self._calls[:0], self._gaps[:0] = calls, gaps
+            await asyncio.sleep(1.0)
+            return
+        self.stats.calls_written += len(calls)
+
+    def _write(self, calls: list[Call], gaps: list[Gap]) -> None:
+        with self.store.engine.begin() as conn:
+            if calls:
+                write_calls(conn, calls)
+            if gaps:
+                conn.execute(sa.insert(capture_gaps), [
+                    {"pbx": g.pbx, "start_time": g.start, "end_time": g.end, "reason": g.reason}
+                    for g in gaps])
