@@ -32,6 +32,11 @@ _NOT_A_NUMBER = frozenset({"", "s"})  # "s": the dialplan's start extension, no 
 _DIALSTATUS_OUTCOMES = {
     "BUSY": Outcome.BUSY, "CONGESTION": Outcome.CONGESTION, "CHANUNAVAIL": Outcome.FAILED,
 }
+# Q.850 causes that mean the caller could not be served (reference §4.3), when no Dial ran
+_CAUSE_OUTCOMES = {
+    17: Outcome.BUSY, 34: Outcome.CONGESTION, 42: Outcome.CONGESTION, 38: Outcome.FAILED,
+    41: Outcome.FAILED, 27: Outcome.FAILED, 1: Outcome.FAILED,
+}
 
 
 def parse_cel(lines: Iterable[tuple[int, str]], ctx: CaptureContext) -> Iterator[CallBuilder | Reject]:
@@ -174,7 +179,31 @@ def _unanswered_outcome(group: Sequence[CelRecord], legs: Sequence[CelRecord],
         if r.context in ctx.sites.voicemail_contexts:
             return Outcome.VOICEMAIL
     hangup = next((r for r in reversed(legs) if r.eventtype == "HANGUP"), None)
-    return _DIALSTATUS_OUTCOMES.get(dialstatus(hangup.extra)) if hangup is not None else None
+    if hangup is None:
+        return None
+    status = dialstatus(hangup.extra)
+    if status:
+        return _DIALSTATUS_OUTCOMES.get(status)
+    # no Dial ran (Busy() or Congestion() in the dialplan): the Q.850 cause tells
+    return _CAUSE_OUTCOMES.get(hangupcause(hangup.extra))
+
+
+def hangupcause(extra: str) -> int | None:
+    """hangupcause of a HANGUP's extra: JSON (12+) or `cause,source,dialstatus` (11)."""
+    text = extra.strip()
+    value: object = None
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        value = data.get("hangupcause") if isinstance(data, dict) else None
+    elif text:
+        value = text.split(",")[0]
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 def dialstatus(extra: str) -> str:

@@ -14,10 +14,12 @@ What queue_log can say, and how each field is filled:
   EXITWITHKEY, WITHDRAW) and enters another keeps counting from the first arrival.
 * `answer` is the first CONNECT's time (whole seconds), `answered_by` its agent field. A
   transfer or a later queue never moves it.
-* A caller whose last queue exit is not followed by a CONNECT left the switchboard without a
-  person answering (timeout to voicemail or a message, no member, a key): outcome None, no answer,
-  `end` = the exit. Finalize counts it as abandoned (short abandon when it ends within
-  `short_abandon_seconds` of arrival), i.e. a call not picked up by a person.
+* A caller whose last queue exit is not followed by a CONNECT left the queues without a person
+  answering (timeout, no member, a key) and the dialplan went on (voicemail, a message, another
+  destination) where queue_log cannot see: outcome None, no answer, `end` = the exit, and
+  `incomplete` — a partial view, so a CDR or CEL record of the same call (which knows how it
+  ended) wins the merge; alone, it counts as not picked up by a person.
+* A caller whose number is in the PBX's `test_accountcodes` (the probe's caller id) is a test.
 * A caller still waiting when the file ends (no CONNECT, ABANDON or exit after the last
   ENTERQUEUE) is `incomplete`, without outcome.
 * `first_ring` is the earliest ring start derivable from the file: RINGNOANSWER / RINGCANCELED
@@ -116,6 +118,7 @@ class _Track:
     queues: list[str] = field(default_factory=list)
     waiting: bool = True  # no outcome or exit since the last ENTERQUEUE (or since the start)
     caller_event: bool = False  # saw a line about the caller, not only custom ones
+    exited: bool = False  # the last thing seen is a queue exit: the dialplan went on elsewhere
 
 
 def _int(text: str) -> int | None:
@@ -132,7 +135,7 @@ def _enter(t: _Track, e: QueueLogEntry) -> None:
     if b.queue_entry is None:
         b.queue_entry = float(e.time)
         b.caller = e.arg(1) or None
-    t.waiting = True
+    t.waiting, t.exited = True, False
     if b.answer is None:  # a new queue after an exit: the call is open again
         b.outcome, b.end = None, None
 
@@ -164,7 +167,7 @@ def _exit(t: _Track, e: QueueLogEntry) -> None:
     """Left a queue unanswered; a later ENTERQUEUE reopens the call, else it ends here."""
     t.waiting = False
     if t.builder.answer is None:
-        t.builder.end = float(e.time)
+        t.builder.end, t.exited = float(e.time), True
 
 
 def _finish(calltime_arg: int) -> Callable[[_Track, QueueLogEntry], None]:
@@ -228,7 +231,8 @@ def _close(t: _Track, ctx: CaptureContext) -> CallBuilder | None:
     b.arrival = _callid_epoch(b.call_key, t.first_time) or start
     if b.first_ring is not None:
         b.first_ring = max(b.first_ring, b.arrival if b.queue_entry is None else b.queue_entry)
-    b.incomplete = t.waiting and b.answer is None
+    b.incomplete = (t.waiting or t.exited) and b.answer is None
+    b.is_test = b.caller in ctx.pbx.test_accountcodes
     return b
 
 

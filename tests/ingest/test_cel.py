@@ -265,6 +265,18 @@ def test_busy_from_the_callers_dialstatus(capture: CaptureContext, extra: str) -
     assert b.outcome is Outcome.BUSY and capture.finalize(b).outcome is Outcome.BUSY
 
 
+@pytest.mark.parametrize(("cause", "outcome"), [(17, Outcome.BUSY), (34, Outcome.CONGESTION),
+                                               (16, Outcome.SHORT_ABANDON)])
+def test_busy_or_congestion_from_the_cause_when_no_dial_ran(
+    capture: CaptureContext, cause: int, outcome: Outcome
+) -> None:
+    """Busy() / Congestion() in the dialplan leave no DIALSTATUS: the Q.850 cause tells."""
+    c = Scenario(1718800000.0, 97)
+    b = one_call(c.hangup(0.7, f'{{"hangupcause":{cause},"hangupsource":"","dialstatus":""}}'),
+                 capture)
+    assert capture.finalize(b).outcome is outcome
+
+
 def test_dialstatus_of_both_extra_formats() -> None:
     assert dialstatus('{"hangupcause":16,"hangupsource":"x","dialstatus":"ANSWER"}') == "ANSWER"
     assert dialstatus("16,dialplan/builtin,CHANUNAVAIL") == "CHANUNAVAIL"

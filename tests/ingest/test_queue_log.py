@@ -177,6 +177,7 @@ def test_timeout_to_second_queue_counts_from_first_arrival(capture: CaptureConte
     ],
 )
 def test_last_exit_is_not_answered(capture: CaptureContext, event: str, data: str) -> None:
+    """The dialplan went on after the exit: a partial view (incomplete) that CDR/CEL complete."""
     b = _one(
         f"""
 1718002003|1718002000.50|std-05|NONE|ENTERQUEUE||0612345678|1
@@ -184,7 +185,7 @@ def test_last_exit_is_not_answered(capture: CaptureContext, event: str, data: st
 """,
         capture,
     )
-    assert (b.outcome, b.answer, b.end, b.incomplete) == (None, None, 1718002012, False)
+    assert (b.outcome, b.answer, b.end, b.incomplete) == (None, None, 1718002012, True)
     call = capture.finalize(b)
     assert (call.outcome, call.answer) == (Outcome.ABANDONED, None)
 
@@ -450,3 +451,14 @@ def test_import_keeps_good_calls_and_rejects_bad_lines(
     ]
     assert rows[0].reason.startswith('time "17180000O2" is not whole Unix seconds')
     assert rows[1].reason.startswith("not enough fields: 2")
+
+
+def test_probe_caller_id_marks_a_test_call(capture: CaptureContext) -> None:
+    b = _one(
+        """
+1718002003|1718002000.51|std-05|NONE|ENTERQUEUE||0199009999|1
+1718002009|1718002000.51|std-05|PJSIP/eps05-201|CONNECT|6|1718002003.52|6
+""",
+        capture,
+    )
+    assert b.is_test
