@@ -1,0 +1,101 @@
+"""`qualiphone stats` end to end: calls written into the store, figures compared with hand
+counts, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from config import SHIPPED_DIR
+from monitor.store import Store
+from monitor.store.writer import write_calls
+from qualiphone.cli import cli
+from tests.monitor.test_query import CALLS, DAY
+
+
+@pytest.fixture
+def url(store: Store) -> str:
+    with store.engine.begin() as conn:
+        write_calls(conn, CALLS)
+    return store.engine.url.render_as_string(hide_password=False)
+
+
+def run(url: str, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--db", url, "stats", "--from", str(DAY), "--to", str(DAY),
+                                      *args])
+    return result.exit_code, result.output
+
+
+def test_json_by_site_matches_hand_counts(url: str) -> None:
+    code, out = run(url, "--format", "json")
+    assert code == 0, out
+    doc = json.loads(out)
+    assert (doc["by"], doc["in_hours_only"], doc["quantiles"]) == ("site", True, "exact")
+    cells = {c["site"]: c for c in doc["cells"]}
+    assert len(cells) == 17  # every site, with or without calls
+    e5 = cells["eps-05"]
+    # in hours, no test call: answered 24.9, 25.0, 25.1, 30.0 s; an abandon; a short abandon
+    assert (e5["offered"], e5["answered"], e5["answered_within"]) == (6, 4, 1)
+    assert (e5["abandoned"], e5["short_abandons"], e5["message"]) == (1, 1, 0)
+    assert e5["pickup_rate"]["value"] == 0.2 and e5["pickup_rate"]["n"] == 5
+    assert e5["asterisk_sl"]["value"] == 0.25
+    assert e5["asterisk_sl2"]["value"] == round(3 / 6, 6)
+    assert e5["agent_pickup_rate"] == {**e5["agent_pickup_rate"], "value": 0.8, "n": 5}
+    assert e5["time_to_answer"]["median"] == 25.05 and e5["time_to_answer"]["max"] == 30.0
+    assert e5["rings"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 1, "6+": 3}
+    assert e5["abandon_wait"] == {"mean": 12.0, "median": 12.0}
+    assert cells["eps-06"]["offered"] == 2 and cells["eps-06"]["answered_within"] == 1
+    assert cells["eps-07"]["offered"] == 0 and cells["eps-07"]["pickup_rate"]["value"] is None
+
+
+def test_by_hour_all_hours_and_tests(url: str) -> None:
+    code, out = run(url, "--format", "json", "--by", "hour", "--all-hours", "--include-tests",
+                    "--site", "eps-05")
+    assert code == 0, out
+    cells = {c["period"]: c for c in json.loads(out)["cells"]}
+    assert sorted(cells) == ["09", "10", "12", "18"]  # hours without any call are left out
+    assert cells["09"]["offered"] == 3 and cells["09"]["answered_within"] == 1
+    assert cells["10"]["offered"] == 3 and cells["10"]["answered_within"] == 1  # the test call
+    assert cells["18"]["message"] == 1 and cells["18"]["pickup_rate"]["value"] == 0.0
+
+
+def test_table_and_csv(url: str) -> None:
+    code, out = run(url, "--site", "eps-05")
+    assert code == 0, out
+    assert "Taux de décroché" in out and "20,0 %" in out and "Reçus" in out
+    code, out = run(url, "--format", "csv", "--site", "eps-05", "--site", "eps-06")
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0].startswith("site,period,offered,answered,")
+    assert lines[1].startswith("eps-05,2026-10-05/2026-10-05,6,4,")
+    assert len(lines) == 3
+
+
+def test_binned_and_staffing(url: str) -> None:
+    code, out = run(url, "--format", "json", "--binned", "--staffing", "--site", "eps-05")
+    assert code == 0, out
+    doc = json.loads(out)
+    assert doc["quantiles"] == "binned_0.1s"
+    assert doc["cells"][0]["offered"] == 6
+    hint = {c["hour"]: c for c in doc["staffing"]["cells"]}
+    assert hint["09"]["calls"] == 3 and hint["09"]["open_hours"] == 1.0
+    assert hint["09"]["agents_erlang_c"] >= 1 and hint["08"]["open_hours"] == 0.5
+    assert hint["03"]["agents_erlang_c"] is None  # closed: no opening time
+
+
+def test_unknown_site_is_an_error_a_person_can_act_on(url: str) -> None:
+    code, out = run(url, "--site", "eps-21")
+    assert code == 1
+    assert out == (f'Error: site "eps-21" is not in {SHIPPED_DIR / "sites.toml"}; known sites: '
+                   "eps-centre, eps-05, …, eps-20.\n")
+
+
+def test_dates_in_the_wrong_order_are_a_usage_error(url: str) -> None:
+    result = CliRunner().invoke(cli, ["--db", url, "stats", "--from", "2026-10-05", "--to",
+                                      "2026-10-01"])
+    assert result.exit_code == 2
+    assert '"2026-10-01" is before --from "2026-10-05"' in result.output
+    result = CliRunner().invoke(cli, ["--db", url, "stats", "--from", "5/10", "--to", "x"])
+    assert result.exit_code == 2 and '"5/10" is not a date YYYY-MM-DD' in result.output
