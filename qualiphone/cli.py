@@ -39,9 +39,10 @@ def _register() -> None:
     from monitor.cli import sites, store
     from monitor.stats_cli import stats
     from mystery.cli import mystery
+    from qualiphone.demo import demo
     from simulator.cli import simulate
 
-    for command in (sites, store, ingest, simulate, listen, mystery, stats):
+    for command in (sites, store, ingest, simulate, listen, mystery, stats, demo):
         cli.add_command(command)
 
 
