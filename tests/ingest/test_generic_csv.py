@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from config import SHIPPED_DIR
 from ingest.generic_csv import load_mapping
@@ -67,3 +69,38 @@ def test_header_not_as_mapped_is_a_clear_error(tmp_path: Path) -> None:
 def test_unknown_mapping() -> None:
     with pytest.raises(RecordError, match=r"no mapping \[csv.nope\]; known: example-export"):
         load_mapping(SHIPPED_DIR / "csv_mappings.toml", "nope")
+
+
+def _mapping():
+    return load_mapping(SHIPPED_DIR / "csv_mappings.toml", "example-export")
+
+
+@given(
+    key=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")),
+                min_size=1, max_size=12).filter(lambda s: s.strip() == s and s.strip()),
+    caller=st.from_regex(r"0[1-9][0-9]{8}", fullmatch=True),
+    wait=st.integers(0, 3000),
+    minute=st.integers(0, 59),
+)
+def test_round_trip_with_the_csv_module_as_oracle(key: str, caller: str, wait: int, minute: int) -> None:
+    """Rows rendered by csv.writer (quotes, ; and accents included) parse back field by field."""
+    import csv
+    import io
+
+    from config import load_config
+    from ingest.finalize import CaptureContext
+    from ingest.generic_csv import parse_generic
+    from monitor.call import CallBuilder
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer.writerow(HEADER.split(";"))
+    writer.writerow([key, f"05/10/2026 10:{minute:02d}:00", f"{wait / 10}",
+                     "05/10/2026 11:00:00", "0199000105", caller, "201", "Répondu"])
+    lines = list(enumerate(buffer.getvalue().splitlines(), start=1))
+    ctx = CaptureContext.create(load_config())
+    (item,) = list(parse_generic(lines, ctx, mapping=_mapping()))
+    assert isinstance(item, CallBuilder)
+    assert item.call_key == key and item.caller == caller and item.answered_by == "201"
+    assert item.answer is not None and item.arrival is not None
+    assert item.answer - item.arrival == pytest.approx(wait / 10)
