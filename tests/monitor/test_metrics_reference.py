@@ -96,7 +96,7 @@ def check(stats: CellStats, ref: dict[tuple[str, str], dict]) -> None:
             if m:
                 low, high = wilson_interval(k, m)
                 assert rate.value[i] == pytest.approx(k / m)
-                assert (rate.low[i], rate.high[i]) == pytest.approx((low, high))
+                assert (rate.low[i], rate.high[i]) == pytest.approx((float(low), float(high)))
             else:
                 assert np.isnan(rate.value[i])
         assert stats.rings[i].tolist() == r["rings"]
