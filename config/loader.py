@@ -29,11 +29,11 @@ class ConfigError(Exception):
 
     def __init__(self, path: Path, key: str, value: object, expected: str) -> None:
         self.path, self.key, self.value, self.expected = path, key, value, expected
-        shown = "missing" if value is _MISSING else f'"{value}"'
+        shown = "missing" if value is MISSING else f'"{value}"'
         super().__init__(f"{path}: key {key} is {shown}; expected {expected}.")
 
 
-_MISSING = object()
+MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class UnknownSite(Exception):
         super().__init__(f'site "{site_id}" is not in {path}; known sites: {shown}.')
 
 
-class _Reader:
+class TableReader:
     """Typed access to one TOML table, raising ConfigError with the full key path."""
 
     def __init__(self, path: Path, table: dict[str, Any], prefix: str = "") -> None:
@@ -136,10 +136,10 @@ class _Reader:
     def key(self, name: str) -> str:
         return f"{self.prefix}{name}"
 
-    def get(self, name: str, kind: type[T] | tuple[type, ...], expected: str, default: Any = _MISSING) -> Any:
+    def get(self, name: str, kind: type[T] | tuple[type, ...], expected: str, default: Any = MISSING) -> Any:
         value = self.table.get(name, default)
-        if value is _MISSING:
-            raise ConfigError(self.path, self.key(name), _MISSING, expected)
+        if value is MISSING:
+            raise ConfigError(self.path, self.key(name), MISSING, expected)
         if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float, (int, float))):
             raise ConfigError(self.path, self.key(name), value, expected)
         return value
@@ -176,12 +176,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(path, "(file)", _MISSING, "an existing TOML file") from None
+        raise ConfigError(path, "(file)", MISSING, "an existing TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "(syntax)", str(exc), "valid TOML") from None
 
 
-def _parse_interval(path: Path, key: str, text: object) -> Interval:
+def parse_interval(path: Path, key: str, text: object) -> Interval:
     expected = 'an interval "HH:MM-HH:MM" with start before end'
     if not isinstance(text, str) or "-" not in text:
         raise ConfigError(path, key, text, expected)
@@ -197,13 +197,13 @@ def _parse_interval(path: Path, key: str, text: object) -> Interval:
 def _parse_hours(path: Path, prefix: str, table: object) -> dict[int, tuple[Interval, ...]]:
     if not isinstance(table, dict):
         raise ConfigError(path, prefix.rstrip("."), table, "a table of weekdays")
-    reader = _Reader(path, table, prefix)
+    reader = TableReader(path, table, prefix)
     reader.unknown_keys(set(WEEKDAYS))
     hours: dict[int, tuple[Interval, ...]] = {}
     for index, day in enumerate(WEEKDAYS):
         items = reader.strings(day)
         intervals = tuple(
-            _parse_interval(path, f"{prefix}{day}[{i}]", item) for i, item in enumerate(items)
+            parse_interval(path, f"{prefix}{day}[{i}]", item) for i, item in enumerate(items)
         )
         for (_, end), (start, _) in itertools.pairwise(intervals):
             if start < end:
@@ -223,7 +223,7 @@ def _parse_site(
     path: Path, index: int, table: dict[str, Any], default_hours: dict[int, tuple[Interval, ...]],
     pbxs: dict[str, PbxSettings],
 ) -> Site:
-    r = _Reader(path, table, f"site[{index}].")
+    r = TableReader(path, table, f"site[{index}].")
     site_id = r.get("id", str, 'a site id such as "eps-05"')
     r.prefix = f'site "{site_id}".'
     r.unknown_keys(_SITE_KEYS)
@@ -256,7 +256,7 @@ def _parse_closures(path: Path, data: dict[str, Any], site_ids: set[str]) -> tup
     if not isinstance(items, list):
         raise ConfigError(path, "closure", items, "an array of [[closure]] tables")
     for i, table in enumerate(items):
-        r = _Reader(path, table, f"closure[{i}].")
+        r = TableReader(path, table, f"closure[{i}].")
         r.unknown_keys({"site", "date", "part", "reason"})
         site = r.get("site", str, 'a site id or "all"')
         if site != "all" and site not in site_ids:
@@ -280,8 +280,8 @@ Hours = dict[int, tuple[Interval, ...]]
 def _parse_settings(
     path: Path, data: dict[str, Any]
 ) -> tuple[Targets, CaptureSettings, dict[str, PbxSettings], Hours]:
-    _Reader(path, data).unknown_keys({"targets", "capture", "default_hours", "pbx"})
-    t = _Reader(path, data.get("targets", {}), "targets.")
+    TableReader(path, data).unknown_keys({"targets", "capture", "default_hours", "pbx"})
+    t = TableReader(path, data.get("targets", {}), "targets.")
     t.unknown_keys({"threshold_seconds", "ring_period_seconds", "short_abandon_seconds", "clock_start"})
     targets = Targets(
         threshold_seconds=t.number("threshold_seconds", 25.0, 1.0),
@@ -289,7 +289,7 @@ def _parse_settings(
         short_abandon_seconds=t.number("short_abandon_seconds", 5.0, 0.0),
         clock_start=t.choice("clock_start", CLOCK_STARTS, "arrival"),
     )
-    c = _Reader(path, data.get("capture", {}), "capture.")
+    c = TableReader(path, data.get("capture", {}), "capture.")
     c.unknown_keys(set(CaptureSettings.__dataclass_fields__))
     capture = CaptureSettings(
         pseudonymize_callers=c.get("pseudonymize_callers", bool, "true or false", True),
@@ -304,9 +304,9 @@ def _parse_settings(
     pbxs = {}
     pbx_tables = data.get("pbx", {})
     if not pbx_tables:
-        raise ConfigError(path, "pbx", _MISSING, "at least one [pbx.NAME] table")
+        raise ConfigError(path, "pbx", MISSING, "at least one [pbx.NAME] table")
     for name, table in pbx_tables.items():
-        p = _Reader(path, table, f"pbx.{name}.")
+        p = TableReader(path, table, f"pbx.{name}.")
         p.unknown_keys({"timezone", "cdr_layout", "cdr_usegmtime", "test_accountcodes"})
         tz = p.get("timezone", str, "an IANA time zone such as Europe/Paris", "Europe/Paris")
         try:
@@ -333,10 +333,10 @@ def load_config(directory: Path | str | None = None) -> Config:
     targets, capture, pbxs, default_hours = _parse_settings(settings_path, _read_toml(settings_path))
     sites_path = base / "sites.toml"
     data = _read_toml(sites_path)
-    _Reader(sites_path, data).unknown_keys({"site"})
+    TableReader(sites_path, data).unknown_keys({"site"})
     tables = data.get("site", [])
     if not isinstance(tables, list) or not tables:
-        raise ConfigError(sites_path, "site", _MISSING, "at least one [[site]] table")
+        raise ConfigError(sites_path, "site", MISSING, "at least one [[site]] table")
     sites = tuple(_parse_site(sites_path, i, t, default_hours, pbxs) for i, t in enumerate(tables))
     _check_unique(sites_path, sites)
     closures_path = base / "closures.toml"

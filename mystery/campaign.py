@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from config import SHIPPED_DIR, Config, ConfigError
-from config.loader import _MISSING, WEEKDAYS, Interval, _parse_interval, _Reader
+from config.loader import MISSING, WEEKDAYS, Interval, TableReader, parse_interval
 from mystery.campaign_model import (
     Band,
     Caller,
@@ -50,7 +50,7 @@ def load_campaign(path: Path, config: Config) -> Campaign:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(path, "(file)", _MISSING, "an existing TOML file") from None
+        raise ConfigError(path, "(file)", MISSING, "an existing TOML file") from None
     return parse_campaign(text, path, config)
 
 
@@ -67,7 +67,7 @@ def parse_campaign(text: str, path: Path, config: Config) -> Campaign:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "(syntax)", str(exc), "valid TOML") from None
-    r = _Reader(path, data)
+    r = TableReader(path, data)
     r.unknown_keys(_TOP_KEYS)
     start, end = _date(r, "start"), _date(r, "end")
     if end < start:
@@ -93,15 +93,15 @@ def parse_campaign(text: str, path: Path, config: Config) -> Campaign:
 
 def _sections(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     """The optional [schedule], [no_answer], [double_scoring] and [pickup] tables."""
-    s = _Reader(path, _table(path, data, "schedule"), "schedule.")
+    s = TableReader(path, _table(path, data, "schedule"), "schedule.")
     s.unknown_keys({"min_gap_minutes", "slot_minutes", "closing_margin_minutes", "weekday_weights"})
-    w = _Reader(path, _table(path, s.table, "weekday_weights"), "schedule.weekday_weights.")
+    w = TableReader(path, _table(path, s.table, "weekday_weights"), "schedule.weekday_weights.")
     w.unknown_keys(set(WEEKDAYS))
-    n = _Reader(path, _table(path, data, "no_answer"), "no_answer.")
+    n = TableReader(path, _table(path, data, "no_answer"), "no_answer.")
     n.unknown_keys({"ring_limit_seconds", "max_attempts", "retry_minutes"})
-    d = _Reader(path, _table(path, data, "double_scoring"), "double_scoring.")
+    d = TableReader(path, _table(path, data, "double_scoring"), "double_scoring.")
     d.unknown_keys({"share", "min_agreement", "min_kappa"})
-    p = _Reader(path, _table(path, data, "pickup"), "pickup.")
+    p = TableReader(path, _table(path, data, "pickup"), "pickup.")
     p.unknown_keys({"tolerance_seconds"})
     return {
         "min_gap_minutes": int(s.number("min_gap_minutes", 120)),
@@ -125,21 +125,21 @@ def _table(path: Path, data: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-def _tables(r: _Reader, name: str) -> list[_Reader]:
-    items = r.table.get(name, _MISSING)
+def _tables(r: TableReader, name: str) -> list[TableReader]:
+    items = r.table.get(name, MISSING)
     if not isinstance(items, list) or not items or not all(isinstance(t, dict) for t in items):
         raise ConfigError(r.path, name, items, f"one or more [[{name}]] tables")
-    return [_Reader(r.path, t, f"{name}[{i}].") for i, t in enumerate(items)]
+    return [TableReader(r.path, t, f"{name}[{i}].") for i, t in enumerate(items)]
 
 
-def _positive(r: _Reader, name: str, minimum: float, default: Any = _MISSING) -> float:
+def _positive(r: TableReader, name: str, minimum: float, default: Any = MISSING) -> float:
     value = r.get(name, int, f"a whole number >= {minimum}", default)
     if value < minimum:
         raise ConfigError(r.path, r.key(name), value, f"a whole number >= {minimum}")
     return float(value)
 
 
-def _bounded(r: _Reader, name: str, low: float, high: float, default: float) -> float:
+def _bounded(r: TableReader, name: str, low: float, high: float, default: float) -> float:
     expected = f"a number from {low} to {high}"
     value = r.get(name, (int, float), expected, default)
     if not low <= value <= high:
@@ -147,7 +147,7 @@ def _bounded(r: _Reader, name: str, low: float, high: float, default: float) -> 
     return float(value)
 
 
-def _date(r: _Reader, name: str) -> dt.date:
+def _date(r: TableReader, name: str) -> dt.date:
     value = r.get(name, (dt.date, str), "a date YYYY-MM-DD")
     if isinstance(value, str):
         try:
@@ -159,7 +159,7 @@ def _date(r: _Reader, name: str) -> dt.date:
     return value
 
 
-def _sites(r: _Reader, config: Config) -> tuple[str, ...]:
+def _sites(r: TableReader, config: Config) -> tuple[str, ...]:
     value = r.get("sites", (str, list), 'a list of site ids or "all"')
     if value == "all":
         return tuple(config.site_ids)
@@ -174,7 +174,7 @@ def _sites(r: _Reader, config: Config) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _ident(r: _Reader, seen: set[str]) -> str:
+def _ident(r: TableReader, seen: set[str]) -> str:
     value = r.get("id", str, "an identifier")
     if not value or not all(ch.isalnum() or ch in "-_" for ch in value):
         raise ConfigError(r.path, r.key("id"), value, "letters, digits, - and _ only")
@@ -185,7 +185,7 @@ def _ident(r: _Reader, seen: set[str]) -> str:
     return value
 
 
-def _days(r: _Reader, name: str) -> tuple[int, ...]:
+def _days(r: TableReader, name: str) -> tuple[int, ...]:
     days = r.strings(name, list(WEEKDAYS[:5]))
     for day in days:
         if day not in WEEKDAYS:
@@ -193,14 +193,14 @@ def _days(r: _Reader, name: str) -> tuple[int, ...]:
     return tuple(sorted({WEEKDAYS.index(d) for d in days}))
 
 
-def _weight(r: _Reader) -> float:
+def _weight(r: TableReader) -> float:
     value = r.number("weight", 1.0)
     if value <= 0:
         raise ConfigError(r.path, r.key("weight"), value, "a number > 0")
     return value
 
 
-def _bands(path: Path, readers: list[_Reader]) -> tuple[Band, ...]:
+def _bands(path: Path, readers: list[TableReader]) -> tuple[Band, ...]:
     seen: set[str] = set()
     bands = []
     for r in readers:
@@ -209,29 +209,29 @@ def _bands(path: Path, readers: list[_Reader]) -> tuple[Band, ...]:
         hours = r.table.get("hours")
         closing = r.table.get("before_closing_minutes")
         if (hours is None) == (closing is None):
-            raise ConfigError(path, r.key("hours"), hours if hours is not None else _MISSING,
+            raise ConfigError(path, r.key("hours"), hours if hours is not None else MISSING,
                               'either hours = "HH:MM-HH:MM" or before_closing_minutes = N, not both')
         bands.append(Band(
             id=band_id, label=r.get("label", str, "a label", band_id), days=_days(r, "days"),
-            hours=None if hours is None else _parse_interval(path, r.key("hours"), hours),
+            hours=None if hours is None else parse_interval(path, r.key("hours"), hours),
             before_closing=None if closing is None else int(_positive(r, "before_closing_minutes", 5)),
             weight=_weight(r),
         ))
     return tuple(bands)
 
 
-def _availability(r: _Reader) -> dict[int, tuple[Interval, ...]]:
-    table = r.table.get("availability", _MISSING)
+def _availability(r: TableReader) -> dict[int, tuple[Interval, ...]]:
+    table = r.table.get("availability", MISSING)
     if not isinstance(table, dict):
         raise ConfigError(r.path, r.key("availability"), table, "a table of weekdays")
-    a = _Reader(r.path, table, r.key("availability."))
+    a = TableReader(r.path, table, r.key("availability."))
     a.unknown_keys(set(WEEKDAYS))
-    return {i: tuple(_parse_interval(r.path, a.key(f"{day}[{j}]"), v)
+    return {i: tuple(parse_interval(r.path, a.key(f"{day}[{j}]"), v)
                      for j, v in enumerate(a.strings(day)))
             for i, day in enumerate(WEEKDAYS)}
 
 
-def _callers(path: Path, readers: list[_Reader]) -> tuple[Caller, ...]:
+def _callers(path: Path, readers: list[TableReader]) -> tuple[Caller, ...]:
     seen: set[str] = set()
     callers = []
     for r in readers:
@@ -256,7 +256,7 @@ def _callers(path: Path, readers: list[_Reader]) -> tuple[Caller, ...]:
     return tuple(callers)
 
 
-def _scenarios(path: Path, readers: list[_Reader]) -> tuple[Scenario, ...]:
+def _scenarios(path: Path, readers: list[TableReader]) -> tuple[Scenario, ...]:
     seen: set[str] = set()
     result = []
     for r in readers:
@@ -272,7 +272,7 @@ def _scenarios(path: Path, readers: list[_Reader]) -> tuple[Scenario, ...]:
     return tuple(result)
 
 
-def _commitments(path: Path, readers: list[_Reader]) -> tuple[Commitment, ...]:
+def _commitments(path: Path, readers: list[TableReader]) -> tuple[Commitment, ...]:
     seen: set[str] = set()
     result = []
     for r in readers:
@@ -288,7 +288,7 @@ _CRITERION_KEYS = {
 }
 
 
-def _criteria(path: Path, readers: list[_Reader], scenarios: tuple[Scenario, ...],
+def _criteria(path: Path, readers: list[TableReader], scenarios: tuple[Scenario, ...],
               commitments: tuple[Commitment, ...]) -> tuple[Criterion, ...]:
     seen: set[str] = set()
     result = [_criterion(r, _ident(r, seen), scenarios, commitments) for r in readers]
@@ -299,7 +299,7 @@ def _criteria(path: Path, readers: list[_Reader], scenarios: tuple[Scenario, ...
     return tuple(result)
 
 
-def _criterion(r: _Reader, criterion_id: str, scenarios: tuple[Scenario, ...],
+def _criterion(r: TableReader, criterion_id: str, scenarios: tuple[Scenario, ...],
                commitments: tuple[Commitment, ...]) -> Criterion:
     r.unknown_keys(_CRITERION_KEYS)
     kind = CriterionType(r.choice("type", tuple(CriterionType), "yesno"))
@@ -313,7 +313,7 @@ def _criterion(r: _Reader, criterion_id: str, scenarios: tuple[Scenario, ...],
                               "scenario ids among " + ", ".join(s.id for s in scenarios))
     target = r.table.get("target_seconds")
     if kind is CriterionType.SECONDS and target is None:
-        raise ConfigError(r.path, r.key("target_seconds"), _MISSING, "a number of seconds > 0")
+        raise ConfigError(r.path, r.key("target_seconds"), MISSING, "a number of seconds > 0")
     pickup = r.get("pickup", bool, "true or false", False)
     if pickup and kind is not CriterionType.SECONDS:
         raise ConfigError(r.path, r.key("pickup"), True, 'only on a criterion of type "seconds"')
