@@ -40,9 +40,10 @@ def _register() -> None:
     from monitor.stats_cli import stats
     from mystery.cli import mystery
     from qualiphone.demo import demo
+    from reports.cli import report
     from simulator.cli import simulate
 
-    for command in (sites, store, ingest, simulate, listen, mystery, stats, demo):
+    for command in (sites, store, ingest, simulate, listen, mystery, stats, demo, report):
         cli.add_command(command)
 
 
