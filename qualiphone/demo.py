@@ -22,7 +22,7 @@ from simulator.month import CDR_FILE, CEL_FILE, QUEUE_LOG_FILE
 @click.pass_context
 @pass_app
 def demo(app: AppContext, ctx: click.Context, month: str, out: Path, seed: int, no_cel: bool) -> None:
-    """Simulate a month of the 17 switchboards, import it, print the month's pickup rates.
+    """Simulate a month of the 17 switchboards, import it, print its pickup rates, write reports.
 
     \b
     Example:
@@ -30,6 +30,7 @@ def demo(app: AppContext, ctx: click.Context, month: str, out: Path, seed: int, 
     """
     from ingest.cli import cdr, cel, queue_log
     from monitor.stats_cli import stats
+    from reports.cli import monthly
     from simulator.cli import month as simulate_month
 
     click.secho(f"1. Simulating {month} for the 17 sites into {out}/", bold=True)
@@ -43,3 +44,5 @@ def demo(app: AppContext, ctx: click.Context, month: str, out: Path, seed: int, 
     last = calendar.monthrange(year, mon)[1]
     click.secho(f"3. Pickup within 25 s per site, {month}, opening hours", bold=True)
     ctx.invoke(stats, start=dt.date(year, mon, 1), end=dt.date(year, mon, last), by="site")
+    click.secho(f"4. Monthly statements and synthesis into {out / 'rapports'}/", bold=True)
+    ctx.invoke(monthly, month=month, out=out / "rapports", formats=("pdf", "html", "xlsx"))
