@@ -34,6 +34,7 @@ def cli(ctx: click.Context, db_url: str | None, config_dir: str | None, verbose:
 
 
 def _register() -> None:
+    from afterhours.cli import afterhours
     from ingest.ami.cli import listen
     from ingest.cli import ingest
     from monitor.cli import sites, store
@@ -43,7 +44,7 @@ def _register() -> None:
     from reports.cli import report
     from simulator.cli import simulate
 
-    for command in (sites, store, ingest, simulate, listen, mystery, stats, demo, report):
+    for command in (sites, store, ingest, simulate, listen, mystery, stats, demo, report, afterhours):
         cli.add_command(command)
 
 

@@ -18,6 +18,7 @@ from monitor.timeutil import epoch_to_local
 from simulator.arrivals import sample_arrivals
 from simulator.engine import Plan, QueueEngine, patience, run_ringgroup
 from simulator.flows import build_call
+from simulator.messages import message_missing
 from simulator.profiles import TEST_CALLER, WELCOME_SECONDS, SiteSetup, site_setup
 from simulator.staff import day_agents
 from simulator.timeline import SimCall, us
@@ -57,9 +58,17 @@ def _test_plans(setup: SiteSetup, day: dt.date, calendar: SiteCalendar, tz: Zone
     return [Plan(t, t + patience(rng, True), TEST_CALLER, is_test=True)]
 
 
-def _route(plan: Plan, setup: SiteSetup, is_open: bool, rng: np.random.Generator) -> None:
-    """Closed → message; otherwise the switchboard (rarely a congested trunk)."""
-    if not is_open:
+def _route(plan: Plan, setup: SiteSetup, is_open: bool, rng: np.random.Generator,
+           no_message: bool = False) -> None:
+    """Closed → message; otherwise the switchboard (rarely a congested trunk).
+
+    A site whose message is missing (config/simulation.toml) gives closed-time callers a
+    congestion tone; they hang up after a few seconds.
+    """
+    if not is_open and no_message:
+        plan.route, plan.exit = "failed", "failed"
+        plan.end = us(plan.arrival + 0.03 + rng.uniform(2.0, 8.0))
+    elif not is_open:
         plan.route, plan.up = "message", us(plan.arrival + rng.uniform(0.15, 0.35))
         length = max(setup.site.message_seconds, 3.0)
         if rng.random() < P_MESSAGE_EARLY:
@@ -94,8 +103,9 @@ def simulate_site_day(config: Config, site_id: str, day: dt.date, seed: int = 0,
              for t in sample_arrivals(rng, setup.profile, day, tz, volume)]
     plans += _test_plans(setup, day, calendar, tz, rng)
     plans.sort(key=lambda p: p.arrival)
+    missing = message_missing(config, site_id)
     for plan in plans:
-        _route(plan, setup, calendar.is_open(site, epoch_to_local(plan.arrival, tz)), rng)
+        _route(plan, setup, calendar.is_open(site, epoch_to_local(plan.arrival, tz)), rng, missing)
     agents = day_agents(setup, day, calendar.opening_intervals(site, day), tz, rng)
     if setup.profile.shape == "ringgroup":
         run_ringgroup(agents, setup.profile, rng, [p for p in plans if p.route == "ringgroup"])
