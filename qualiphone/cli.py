@@ -39,12 +39,13 @@ def _register() -> None:
     from ingest.cli import ingest
     from monitor.cli import sites, store
     from monitor.stats_cli import stats
+    from monitor.top import top
     from mystery.cli import mystery
     from qualiphone.demo import demo
     from reports.cli import report
     from simulator.cli import simulate
 
-    for command in (sites, store, ingest, simulate, listen, mystery, stats, demo, report, afterhours):
+    for command in (sites, store, ingest, simulate, listen, mystery, stats, demo, report, afterhours, top):
         cli.add_command(command)
 
 

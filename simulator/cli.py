@@ -16,7 +16,7 @@ from simulator.profiles import SimulationError
 
 @click.group()
 def simulate() -> None:
-    """Simulate the 17 EPS switchboards (batch files now; live AMI later)."""
+    """Simulate the 17 EPS switchboards: a month of PBX files, or a live PBX on AMI."""
 
 
 def _month(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -84,3 +84,100 @@ def month(app: AppContext, month: str, out: Path, seed: int, days: int | None) -
 def _progress(day: dt.date) -> None:
     if day.day == 1 or day.day % 10 == 0:
         click.echo(f"  {day.isoformat()} …", err=True)
+
+
+def _time_of_day(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.time | None:
+    if value is None:
+        return None
+    try:
+        return dt.time.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f'"{value}" is not a time of day; use HH:MM, e.g. 08:30') from None
+
+
+def _loopback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
+    import ipaddress
+
+    from ingest.ami.cli import parse_address
+
+    host, port = parse_address(value)
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise click.BadParameter(f'"{value}" is not a loopback address; the simulator only '
+                                 "listens on 127.0.0.1 (or ::1), e.g. 127.0.0.1:5038")
+    return host, port
+
+
+@simulate.command()
+@click.option("--listen", "address", default="127.0.0.1:5038", show_default=True,
+              callback=_loopback, metavar="HOST:PORT", help="Loopback address to listen on.")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="Simulated seconds per real second (60: an hour a minute).")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Day to simulate, YYYY-MM-DD [default: today].")
+@click.option("--start", callback=_time_of_day, default=None, metavar="HH:MM",
+              help="Time of day to start at [default: now for today, else 08:00].")
+@click.option("--site", "sites", multiple=True, metavar="ID",
+              help="Only this site's calls (repeat for several) [default: every site].")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Same seed, same calls (and uniqueids) as `simulate month`.")
+@click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Replay a recorded capture instead (gaps between Timestamps "
+              "kept, divided by --speed), from the first login on.")
+@click.option("--drop-every", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS", help="Fault: drop the connections at random moments, this "
+              "many seconds apart on average.")
+@click.option("--refuse-logins", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
+              help="Fault: refuse logins for SECONDS once (from the first drop, else at once).")
+@click.option("--ami-user", default=None, metavar="NAME",
+              help="The only user name accepted [default: any].")
+@click.option("--ami-secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File holding the secret, mode 600 [default: env QUALIPHONE_AMI_SECRET].")
+@click.option("--writetimeout", type=click.IntRange(min=1), default=100, show_default=True,
+              metavar="MS", help="Disconnect a session that cannot take its events this long.")
+@click.option("--for", "duration", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS", help="Stop after SECONDS [default: run until stopped].")
+@pass_app
+def ami(app: AppContext, address: tuple[str, int], speed: float, day: dt.datetime | None,
+        start: dt.time | None, sites: tuple[str, ...], seed: int, replay: Path | None,
+        drop_every: float | None, refuse_logins: float, ami_user: str | None,
+        ami_secret_file: Path | None, writetimeout: int, duration: float | None) -> None:
+    """Run a live PBX on loopback: the model's calls as Asterisk 22 AMI events, in real time.
+
+    The secret is read from $QUALIPHONE_AMI_SECRET or a private file, never the command line.
+    Uniqueids are those `simulate month` writes in the CDR for the same month and seed.
+
+    \b
+    Example:
+      QUALIPHONE_AMI_SECRET=demo qualiphone simulate ami --speed 60 --date 2026-10-05
+      QUALIPHONE_AMI_SECRET=demo qualiphone listen --ami 127.0.0.1:5038 --ami-user qualimon
+    """
+    import asyncio
+
+    from ingest.ami.cli import read_secret
+    from simulator.ami_server import Faults, build_simulator
+
+    secret = read_secret(ami_secret_file)
+    config = app.config
+    for site in sites:
+        try:
+            config.site(site)
+        except Exception as exc:  # UnknownSite
+            raise click.BadParameter(str(exc), param_hint="--site") from None
+    if replay is None:
+        click.echo("Preparing the day's calls …", err=True)
+    sim = build_simulator(config, address, secret, speed=speed, day=day.date() if day else None,
+                          start=start, sites=sites, seed=seed, replay=replay,
+                          faults=Faults(drop_every, refuse_logins), username=ami_user,
+                          write_timeout=writetimeout / 1000)
+    try:
+        asyncio.run(sim.run(duration, on_ready=lambda s: click.echo(s.describe())))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {address[0]}:{address[1]}: "
+                                   f"{exc.strerror or exc}; choose another --listen") from None
+    except KeyboardInterrupt:
+        pass
+    click.echo(f"Stopped: {sim.server.sent} events sent.")

@@ -26,12 +26,13 @@ from typing import BinaryIO
 import sqlalchemy as sa
 
 from ingest.ami.calls import CallTracker
-from ingest.ami.client import ActionFailed, AmiClient
+from ingest.ami.client import ActionFailed, AmiClient, ConnectionLost
 from ingest.ami.live import LiveState
 from ingest.ami.models import capture_gaps
 from ingest.ami.protocol import Message
 from ingest.finalize import CaptureContext
 from ingest.records import RecordError
+from ingest.site_map import SiteMap
 from monitor.call import Call, CallBuilder
 from monitor.store import Store
 from monitor.store.writer import write_calls
@@ -61,7 +62,8 @@ class _Disconnected:
 @dataclass(frozen=True)
 class _Resync:
     items: list[Message]
-    at: float
+    received: float  # our clock
+    drift: float | None  # PBX clock minus ours from the last Pong, if any
 
 
 _STOP = object()
@@ -76,13 +78,32 @@ class ListenerStats:
     gaps: list[Gap] = field(default_factory=list)
 
 
+def queue_agents(items: list[Message], sites: SiteMap) -> dict[str, tuple[int, int]]:
+    """Per site, (members logged in, members free) from QueueStatus items. A member counts once
+    per site (by its state interface); unavailable members (Status 4, 5) are not logged in;
+    a free member is idle (Status 1), not paused and not in a call."""
+    found: dict[str, dict[str, bool]] = {}
+    for m in items:
+        site = sites.site_for(queue=m.get("Queue"))
+        if site is None or m.name not in ("QueueParams", "QueueMember"):
+            continue
+        members = found.setdefault(site, {})
+        if m.name != "QueueMember" or (m.get("Status") or "") in ("4", "5"):
+            continue
+        free = m.get("Status") == "1" and m.get("Paused") == "0" and m.get("InCall", "0") == "0"
+        member = m.get("StateInterface") or m.get("Name") or ""
+        members[member] = members.get(member, True) and free
+    return {site: (len(ms), sum(ms.values())) for site, ms in found.items()}
+
+
 class Listener:
     """One PBX: an `AmiClient`, a `CallTracker`, and the writes to the store."""
 
     def __init__(
         self, ctx: CaptureContext, store: Store, *, host: str, port: int, username: str, secret: str,
         live: LiveState | None = None, record: BinaryIO | None = None, batch_size: int = 200,
-        flush_interval: float = 0.5, clock: Callable[[], float] = time.time, **client_options: object,
+        flush_interval: float = 0.5, clock: Callable[[], float] = time.time,
+        queue_poll: float | None = None, **client_options: object,
     ) -> None:
         self.ctx, self.store, self.pbx = ctx, store, ctx.pbx.name
         self.live = live if live is not None else LiveState()
@@ -95,6 +116,12 @@ class Listener:
         self._gap_start: tuple[float, str] | None = None
         self._warned_untimed = False
         self.pbx_started: float | None = None  # from FullyBooted.Uptime
+        # For a wallboard: PBX clock minus ours (last timed event), calls not yet in the store,
+        # and per site (members logged in, free) from QueueStatus every `queue_poll` seconds.
+        self.pbx_offset: float | None = None
+        self.queue_poll = queue_poll
+        self.agents: dict[str, tuple[int, int]] = {}
+        self._writing: list[Call] = []
         self.client = AmiClient(
             host, port, username, secret, on_message=self.queue.put_nowait,
             on_login=lambda at: self.queue.put_nowait(_Connected(at)), on_connect=self._on_connect,
@@ -106,6 +133,7 @@ class Listener:
         """Listen until `duration` seconds have passed (forever when None), then flush and stop."""
         client_task = asyncio.create_task(self.client.run())
         consumer = asyncio.create_task(self._consume())
+        poller = asyncio.create_task(self._poll_queues()) if self.queue_poll else None
         try:
             if duration is None:
                 await asyncio.gather(client_task, consumer)
@@ -113,6 +141,8 @@ class Listener:
                 await asyncio.wait({client_task, consumer}, timeout=duration,
                                    return_when=asyncio.FIRST_EXCEPTION)
         finally:
+            if poller is not None:
+                poller.cancel()
             self.client.stop()
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(client_task, 5)
@@ -132,8 +162,29 @@ class Listener:
                         "after this login (grant the AMI user read = call,agent,system)", self.pbx,
                         exc or "no reply")
             return
-        # PBX time of the snapshot: our clock corrected by the drift measured with Ping
-        self.queue.put_nowait(_Resync(items, self.clock() + (client.stats.clock_drift or 0.0)))
+        self.queue.put_nowait(_Resync(items, self.clock(), client.stats.clock_drift))
+
+    async def _poll_queues(self) -> None:
+        """QueueStatus every `queue_poll` seconds while connected: agents logged in and free."""
+        assert self.queue_poll
+        while True:
+            await self.client.connected.wait()
+            try:
+                items = await self.client.send_list_action("QueueStatus", timeout=10.0)
+            except (ActionFailed, ConnectionLost, TimeoutError) as exc:
+                log.debug("AMI %s: QueueStatus failed (%s)", self.pbx, exc or "no reply")
+            else:
+                self.agents = queue_agents(items, self.ctx.sites)
+                self.live.touch()
+            await asyncio.sleep(self.queue_poll)
+
+    def unwritten(self) -> list[Call]:
+        """Calls finished but not yet committed to the store (being written, or waiting)."""
+        return [*self._writing, *self._calls]
+
+    def pbx_now(self) -> float:
+        """The PBX's clock now, as its last event's Timestamp told it (ours when unknown)."""
+        return self.clock() + (self.pbx_offset or 0.0)
 
     def _on_disconnect(self, reason: str, last_received: float) -> None:
         if not self.client.stopping:  # a deliberate stop is not a capture gap
@@ -171,6 +222,8 @@ class Listener:
                 self._booted(item)
             if item.time is not None:
                 self.live.last_event[self.pbx] = item.time
+                if item.received is not None:
+                    self.pbx_offset = item.time - item.received
             elif not self._warned_untimed and self.tracker.untimed_events:
                 self._warned_untimed = True
                 log.warning("AMI %s: events carry no Timestamp; set timestampevents = yes in "
@@ -180,7 +233,10 @@ class Listener:
         elif isinstance(item, _Connected):
             self._connected(item)
         elif isinstance(item, _Resync):
-            self.tracker.resync(item.items, item.at)
+            # PBX time of the snapshot: its receive time corrected by the PBX clock offset of
+            # the events before it (FullyBooted at least), else by the drift measured with Ping
+            offset = self.pbx_offset if self.pbx_offset is not None else item.drift
+            self.tracker.resync(item.items, item.received + (offset or 0.0))
         self._collect()
 
     def _lost(self, item: _Disconnected) -> None:
@@ -242,14 +298,17 @@ class Listener:
             return
         calls, gaps = self._calls, self._gaps
         self._calls, self._gaps = [], []
+        self._writing = calls
         try:
             await asyncio.to_thread(self._write, calls, gaps)
         except Exception:
             log.exception("AMI %s: could not write %d calls; keeping them for the next try",
                           self.pbx, len(calls))
             self._calls[:0], self._gaps[:0] = calls, gaps
+            self._writing = []
             await asyncio.sleep(1.0)
             return
+        self._writing = []
         self.stats.calls_written += len(calls)
 
     def _write(self, calls: list[Call], gaps: list[Gap]) -> None:
