@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import os
+import secrets
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import click
@@ -19,9 +24,13 @@ from simulator.month import CDR_FILE, CEL_FILE, QUEUE_LOG_FILE
               show_default=True, help="Where the simulated PBX files go.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-cel", is_flag=True, help="Skip the CEL file (the largest; a faster demo).")
+@click.option("--live", "live_for", type=click.IntRange(0), default=0, metavar="SECONDS",
+              help="Then run the live wall for SECONDS: the AMI simulator replays the month's first "
+                   "weekday at 60x and the listener serves the wallboard on 127.0.0.1:8025.")
 @click.pass_context
 @pass_app
-def demo(app: AppContext, ctx: click.Context, month: str, out: Path, seed: int, no_cel: bool) -> None:
+def demo(app: AppContext, ctx: click.Context, month: str, out: Path, seed: int, no_cel: bool,
+         live_for: int) -> None:
     """Simulate a month of the 17 switchboards, import it, print its pickup rates, write reports.
 
     \b
@@ -46,3 +55,33 @@ def demo(app: AppContext, ctx: click.Context, month: str, out: Path, seed: int, 
     ctx.invoke(stats, start=dt.date(year, mon, 1), end=dt.date(year, mon, last), by="site")
     click.secho(f"4. Monthly statements and synthesis into {out / 'rapports'}/", bold=True)
     ctx.invoke(monthly, month=month, out=out / "rapports", formats=("pdf", "html", "xlsx"))
+    if live_for:
+        day = next(dt.date(year, mon, d) for d in range(1, 8) if dt.date(year, mon, d).weekday() < 5)
+        _live_wall(app, day, seed, live_for)
+    else:
+        click.echo("For the live wall: qualiphone demo --live 600 (or see README, 'Wallboard').")
+
+
+def _live_wall(app: AppContext, day: dt.date, seed: int, seconds: int) -> None:
+    """The AMI simulator and the listener with its wallboard, as two child processes."""
+    env = dict(os.environ, QUALIPHONE_AMI_SECRET=secrets.token_urlsafe(16))  # never on argv
+    base = [sys.executable, "-m", "qualiphone"]
+    if app.db_url:
+        base += ["--db", app.db_url]
+    if app.config_dir:
+        base += ["--config", app.config_dir]
+    click.secho(f"5. Live wall for {seconds} s: {day} from 08:30 at 60x — open http://127.0.0.1:8025/",
+                bold=True)
+    pbx = subprocess.Popen([*base, "simulate", "ami", "--listen", "127.0.0.1:5038", "--speed", "60",
+                            "--date", day.isoformat(), "--start", "08:30", "--seed", str(seed),
+                            "--for", str(seconds + 5)], env=env)
+    time.sleep(1.5)
+    listener = subprocess.Popen([*base, "listen", "--ami", "127.0.0.1:5038", "--ami-user", "demo",
+                                 "--wallboard", "127.0.0.1:8025", "--for", str(seconds)], env=env)
+    try:
+        listener.wait()
+    except KeyboardInterrupt:
+        listener.terminate()
+    finally:
+        pbx.terminate()
+        pbx.wait()
