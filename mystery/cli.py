@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mystery.cli_actions import actions
+from mystery.cli_call import call_command
 from mystery.cli_plan import calls_command, export, plan
 from mystery.cli_results import import_command, match, record, report
 
@@ -22,5 +23,6 @@ def mystery() -> None:
     """
 
 
-for command in (plan, export, calls_command, record, import_command, match, report, actions):
+for command in (plan, export, calls_command, call_command, record, import_command, match, report,
+                actions):
     mystery.add_command(command)
