@@ -45,7 +45,8 @@ def _register() -> None:
     from reports.cli import report
     from simulator.cli import simulate
 
-    for command in (sites, store, ingest, simulate, listen, mystery, stats, demo, report, afterhours, top):
+    for command in (sites, store, ingest, simulate, listen, mystery, stats, demo, report, afterhours,
+                    top):
         cli.add_command(command)
 
 
