@@ -57,7 +57,7 @@ class Band:
 class Caller:
     id: str
     name: str
-    phone: str  # the caller's own device, rung first by a future AMI Originate
+    phone: str  # the caller's own device, rung first by `qualiphone mystery call`
     availability: dict[int, tuple[Interval, ...]]
     unavailable: tuple[dt.date, ...] = ()
     max_calls: int | None = None
