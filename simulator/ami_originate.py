@@ -14,13 +14,20 @@ computed in advance), a simplification of the model.
 ended: `Success`/Reason 4 when the far end answered (an agent, the welcome or after-hours
 message, the voicemail), `Failure` with 5 (busy), 8 (congestion), 3 (no answer within the
 timeout), 0 (no such number).
+
+The broken site of config/simulation.toml is honoured: with a "missing" message, an after-hours
+Originate to it meets congestion (Reason 8). When the attempt is answered, `record_probe` writes
+what the PBX's MixMonitor would record (`<ChannelId>.wav` and its `.done` marker, see
+simulator.messages), which `qualiphone afterhours probe` reads.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +41,7 @@ from simulator.ami_frames import CALL, Frame, head, render_call
 from simulator.engine import Plan, QueueEngine, run_ringgroup
 from simulator.flows import build_call
 from simulator.ids import assign_ids
+from simulator.messages import message_missing, simulated_probe, write_probe_recording
 from simulator.profiles import site_setup
 from simulator.staff import Agent
 from simulator.timeline import Kind, SimCall, us
@@ -104,7 +112,7 @@ def place_call(config: Config, request: OriginateRequest, now: float,
     plan = Plan(arrival, arrival + request.timeout, request.caller_num or "anonymous",
                 is_test=bool(request.account))
     is_open = SiteCalendar(config).is_open(site, epoch_to_local(arrival, tz))
-    model._route(plan, setup, is_open, rng)
+    model.route(plan, setup, is_open, rng, message_missing(config, site_id))
     team = _fresh(agents.get(site_id, []))
     if plan.route == "ringgroup":
         run_ringgroup(team, setup.profile, rng, [plan])
@@ -131,6 +139,30 @@ def _reason(call: SimCall) -> tuple[float, str, str]:
         if ev.kind is Kind.APP and ev.chan is caller and ev.app in ("Busy", "Congestion"):
             return ev.time, "Failure", "5" if ev.app == "Busy" else "8"
     return call.end, "Failure", "3"
+
+
+def answered_at(call: SimCall | None) -> float | None:
+    """The PBX time the originated call was answered, None when it was not."""
+    if call is None:
+        return None
+    t, response, _ = _reason(call)
+    return t if response == "Success" else None
+
+
+def record_probe(config: Config, call: SimCall, directory: Path, *,
+                 cache_dir: Path | None = None) -> Path | None:
+    """Write what MixMonitor records of an answered originated call: `<ChannelId>.wav` + `.done`.
+
+    The recording is the whole message the site plays at that moment (simulated_probe), even
+    when the model's caller hangs up early; None when nothing is recorded ("missing").
+    """
+    when = answered_at(call)
+    if when is None:
+        return None
+    tz = config.pbxs[config.site(call.site).pbx].tz
+    kind = simulated_probe(config, call.site, dt.datetime.fromtimestamp(when, tz)).kind
+    return write_probe_recording(config, call.site, call.caller.uniqueid, directory, kind=kind,
+                                 cache_dir=cache_dir)
 
 
 def originate_response(request: OriginateRequest, call: SimCall | None, now: float) -> Frame:

@@ -6,7 +6,8 @@ class, and answers what a monitor sends (reference §1): Login (a wrong secret i
 `auth_delay` with `Authentication failed` and the socket is closed, as Asterisk does), Logoff,
 Ping (with the PBX's `Timestamp`), Events, CoreShowChannels and QueueStatus (event lists with
 the ActionID, closed by `…Complete` with `ListItems`) and Originate with `Async: true` (an
-immediate acknowledgement, then the call and its `OriginateResponse`, see ami_originate).
+immediate acknowledgement, then the call and its `OriginateResponse`, see ami_originate; an
+answered one also leaves its probe recording in `recordings`, as the PBX's MixMonitor does).
 Actions of one session are handled one after the other; a session that cannot take its events
 within `write_timeout` is disconnected, as Asterisk's `writetimeout` does.
 
@@ -23,6 +24,7 @@ import datetime as dt
 import hmac
 import logging
 import random
+import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,9 +36,17 @@ from ingest.ami.protocol import FrameParser, Message, render
 from ingest.ami.replay import read_capture
 from simulator.ami_clock import Clock, SimClock, anchor
 from simulator.ami_frames import AGENT, CALL, DIALPLAN, SYSTEM, Frame, Headers, head
-from simulator.ami_originate import OriginateError, OriginateRequest, originate_frames, place_call
+from simulator.ami_originate import (
+    OriginateError,
+    OriginateRequest,
+    answered_at,
+    originate_frames,
+    place_call,
+    record_probe,
+)
 from simulator.ami_pbx import Day, DayStream, PbxState, Schedule, frames_from_capture
 from simulator.arrivals import day_bounds
+from simulator.messages import ToolMissing
 from simulator.staff import Agent
 from simulator.timeline import SimCall
 
@@ -107,6 +117,7 @@ class AmiServer:
     seed: int = 0
     on_frames: Callable[[list[Frame]], object] | None = None  # sees each batch sent (tests)
     hold_until_login: bool = False  # a replay starts when the first session logs in
+    recordings: Path | None = None  # where answered Originates' recordings go (None: nowhere)
 
     def __post_init__(self) -> None:
         self.state = PbxState(self.config)
@@ -123,6 +134,7 @@ class AmiServer:
         self._wake = asyncio.Event()
         self._first_login = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._writers: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
 
     # ---- life -------------------------------------------------------------------------------
@@ -144,7 +156,7 @@ class AmiServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def close(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._writers]:
             task.cancel()
         self.drop_all()
         if self._server is not None:
@@ -348,6 +360,22 @@ class AmiServer:
                           10_000_000 + 1000 * self._serial, self.seed)
         self.schedule.add_frames(originate_frames(call, request, now))
         self._wake.set()
+        when = answered_at(call)
+        if self.recordings is not None and call is not None and when is not None:
+            task = asyncio.create_task(self._write_recording(call, when, self.recordings))
+            self._writers.add(task)
+            task.add_done_callback(self._writers.discard)
+
+    async def _write_recording(self, call: SimCall, when: float, directory: Path) -> None:
+        """From the answer on (simulated clock), write the MixMonitor recording of `call`."""
+        assert self.config is not None
+        await asyncio.sleep(max(0.0, self.clock.wall_delay(when)))
+        try:
+            path = await asyncio.to_thread(record_probe, self.config, call, directory)
+        except (ToolMissing, OSError, subprocess.SubprocessError) as exc:
+            log.warning("recording of %s not written: %s", call.key, exc)
+            return
+        log.debug("recording of %s: %s", call.key, path or "none (no message)")
 
     actions: ClassVar[dict[str, Callable[..., Awaitable[None]]]] = {
         "login": _login, "logoff": _logoff, "ping": _ping, "events": _events,
@@ -384,8 +412,11 @@ def build_simulator(config: Config, address: tuple[str, int], secret: str, *, sp
                     day: dt.date | None = None, start: dt.time | None = None,
                     sites: Iterable[str] = (), seed: int = 0, replay: Path | None = None,
                     faults: Faults | None = None, username: str | None = None,
-                    write_timeout: float = 0.1) -> Simulator:
-    """The model's day (or a recorded capture) behind an AMI server on `address`."""
+                    write_timeout: float = 0.1, recordings: Path | None = None) -> Simulator:
+    """The model's day (or a recorded capture) behind an AMI server on `address`.
+
+    `recordings`: where answered Originates leave `<ChannelId>.wav` (None: not written).
+    """
     faults = faults or Faults()
     if replay is not None:
         frames = frames_from_capture(read_capture(replay))
@@ -400,7 +431,8 @@ def build_simulator(config: Config, address: tuple[str, int], secret: str, *, sp
     clock = SimClock(anchor(day, start, tz), speed)
     stream = DayStream(config, day, seed, pbx, sites or None)
     server = AmiServer(clock, secret, config=config, stream=stream, faults=faults,
-                       username=username, write_timeout=write_timeout, seed=seed)
+                       username=username, write_timeout=write_timeout, seed=seed,
+                       recordings=recordings)
     shown = len(stream.shown)
     begin = dt.datetime.fromtimestamp(clock.start, tz).strftime("%H:%M")
     return Simulator(server, *address, f"{day} from {begin} ({tz.key}), {shown} site"

@@ -140,15 +140,21 @@ def _loopback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
               metavar="MS", help="Disconnect a session that cannot take its events this long.")
 @click.option("--for", "duration", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="Stop after SECONDS [default: run until stopped].")
+@click.option("--recordings", type=click.Path(file_okay=False, path_type=Path), default=None,
+              metavar="DIR", help="Where answered Originates leave <ChannelId>.wav, as MixMonitor "
+              "does [default: afterhours.toml probe.recordings_dir].")
 @pass_app
 def ami(app: AppContext, address: tuple[str, int], speed: float, day: dt.datetime | None,
         start: dt.time | None, sites: tuple[str, ...], seed: int, replay: Path | None,
         drop_every: float | None, refuse_logins: float, ami_user: str | None,
-        ami_secret_file: Path | None, writetimeout: int, duration: float | None) -> None:
+        ami_secret_file: Path | None, writetimeout: int, duration: float | None,
+        recordings: Path | None) -> None:
     """Run a live PBX on loopback: the model's calls as Asterisk 22 AMI events, in real time.
 
     The secret is read from $QUALIPHONE_AMI_SECRET or a private file, never the command line.
     Uniqueids are those `simulate month` writes in the CDR for the same month and seed.
+    Originates are answered as the sites' dialplans would; an answered one leaves its recording
+    in --recordings, where `qualiphone afterhours probe` looks for it.
 
     \b
     Example:
@@ -157,6 +163,8 @@ def ami(app: AppContext, address: tuple[str, int], speed: float, day: dt.datetim
     """
     import asyncio
 
+    from afterhours.settings import load_settings
+    from config import ConfigError
     from ingest.ami.cli import read_secret
     from simulator.ami_server import Faults, build_simulator
 
@@ -167,12 +175,17 @@ def ami(app: AppContext, address: tuple[str, int], speed: float, day: dt.datetim
             config.site(site)
         except Exception as exc:  # UnknownSite
             raise click.BadParameter(str(exc), param_hint="--site") from None
+    if replay is None and recordings is None:
+        try:
+            recordings = load_settings(config).probe.recordings()
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
     if replay is None:
         click.echo("Preparing the day's calls …", err=True)
     sim = build_simulator(config, address, secret, speed=speed, day=day.date() if day else None,
                           start=start, sites=sites, seed=seed, replay=replay,
                           faults=Faults(drop_every, refuse_logins), username=ami_user,
-                          write_timeout=writetimeout / 1000)
+                          write_timeout=writetimeout / 1000, recordings=recordings)
     try:
         asyncio.run(sim.run(duration, on_ready=lambda s: click.echo(s.describe())))
     except OSError as exc:

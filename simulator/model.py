@@ -58,7 +58,7 @@ def _test_plans(setup: SiteSetup, day: dt.date, calendar: SiteCalendar, tz: Zone
     return [Plan(t, t + patience(rng, True), TEST_CALLER, is_test=True)]
 
 
-def _route(plan: Plan, setup: SiteSetup, is_open: bool, rng: np.random.Generator,
+def route(plan: Plan, setup: SiteSetup, is_open: bool, rng: np.random.Generator,
            no_message: bool = False) -> None:
     """Closed → message; otherwise the switchboard (rarely a congested trunk).
 
@@ -105,7 +105,7 @@ def simulate_site_day(config: Config, site_id: str, day: dt.date, seed: int = 0,
     plans.sort(key=lambda p: p.arrival)
     missing = message_missing(config, site_id)
     for plan in plans:
-        _route(plan, setup, calendar.is_open(site, epoch_to_local(plan.arrival, tz)), rng, missing)
+        route(plan, setup, calendar.is_open(site, epoch_to_local(plan.arrival, tz)), rng, missing)
     agents = day_agents(setup, day, calendar.opening_intervals(site, day), tz, rng)
     if setup.profile.shape == "ringgroup":
         run_ringgroup(agents, setup.profile, rng, [p for p in plans if p.route == "ringgroup"])

@@ -11,7 +11,8 @@ ignored here.
 * queue entry and queue: the first `QueueCallerJoin` (`Join` in Asterisk 11);
 * answer: the earliest `DialEnd ANSWER`, `AgentConnect` or `BridgeEnter` of a *staff device*
   (`ctx.sites.is_staff`); the caller leg going Up (an announcement, an IVR) is never an answer,
-  and `QueueCallerAbandon` is not a hang-up;
+  and `QueueCallerAbandon` is not a hang-up; after a (re)connection, a staff device Up or
+  bridged in the CoreShowChannels snapshot answered while we were away (estimated from its age);
 * end: the caller's `Hangup`; the call is finished when the last channel of the Linkedid hangs up.
 
 Times come from the PBX's `Timestamp` header, never from the arrival order (order is guaranteed
@@ -57,6 +58,12 @@ def _seconds(text: str | None) -> int | None:
             return total
         return None
     return int(text) if text.isdigit() else None
+
+
+def _created(item: Message, uid: str, now: float) -> float:
+    """When a CoreShowChannel item's channel was created: now − Duration, else its Uniqueid."""
+    age = _seconds(item.get("Duration"))
+    return now - age if age is not None else uniqueid_epoch(uid) or now
 
 
 @dataclass(slots=True)
@@ -148,19 +155,43 @@ class CallTracker:
         callers = sorted(snapshot.values(), key=lambda m: m.get("Uniqueid") != m.get("Linkedid"))
         for item in callers:
             uid = item["Uniqueid"]
-            if uid in self.channels or uid in self._since_connect:
-                continue
-            age = _seconds(item.get("Duration"))
-            created = now - age if age is not None else uniqueid_epoch(uid) or now
-            call = self.calls.get(item.get("Linkedid") or uid)
-            if call is None:
-                call = self._new_call(item, uid, item.get("Linkedid") or uid, created, timed=False)
-                call.builder.incomplete = call.live.incomplete = True
-                if (item.get("Application") or "").lower() == "queue":
-                    call.builder.queue = (item.get("ApplicationData") or "").split(",")[0] or None
-            self._add_channel(call, uid, item.get("Channel") or "")
-            if (item.get("Application") or "").lower() == "queue" and call.live.in_queue_since is None:
-                call.live.in_queue_since = created
+            if uid in self._since_connect:
+                continue  # its own events since the login tell its story
+            if uid not in self.channels:
+                self._rebuild_channel(item, uid, now)
+            self._answered_while_away(self.channels[uid], item, now)
+
+    def _rebuild_channel(self, item: Message, uid: str, now: float) -> None:
+        """Add a channel first seen in the snapshot (and its call, when it is new)."""
+        created = _created(item, uid, now)
+        call = self.calls.get(item.get("Linkedid") or uid)
+        if call is None:
+            call = self._new_call(item, uid, item.get("Linkedid") or uid, created, timed=False)
+            call.builder.incomplete = call.live.incomplete = True
+            if (item.get("Application") or "").lower() == "queue":
+                call.builder.queue = (item.get("ApplicationData") or "").split(",")[0] or None
+        self._add_channel(call, uid, item.get("Channel") or "")
+        if (item.get("Application") or "").lower() == "queue" and call.live.in_queue_since is None:
+            call.live.in_queue_since = created
+
+    def _answered_while_away(self, ch: Channel, item: Message, now: float) -> None:
+        """A staff device Up (ChannelState 6) or bridged in the snapshot answered its call.
+
+        The answer is estimated from the device channel's age (`Duration`, whole seconds): the
+        call gets resolution 1 s and stays incomplete, so a batch import still wins the merge.
+        """
+        call, b = ch.call, ch.call.builder
+        if not ch.staff or ch.uniqueid == call.caller or b.answer is not None:
+            return
+        if (item.get("ChannelState") or "").strip() != "6" and not item.get("BridgeId"):
+            return
+        answer = _created(item, ch.uniqueid, now)
+        if b.arrival is not None:
+            answer = max(answer, b.arrival)  # both ages are rounded: never before the call
+        b.resolution = max(b.resolution, 1.0)
+        b.incomplete = call.live.incomplete = True
+        call.live.in_queue_since = None  # talking, no longer waiting (Queue() runs on)
+        self._answer(call, answer, ch.name)
 
     def close_all(self) -> list[CallBuilder]:
         """Calls still in progress when the listener stops, as incomplete builders."""

@@ -9,8 +9,9 @@ never stops the socket from being read (Asterisk drops a session it cannot write
 Connection changes travel through the same queue as markers, so they are applied in order with
 the events: on a loss every call in progress is marked incomplete and the gap start is noted; on
 the next login the gap (pbx, start, end, reason) is recorded in `capture_gaps` and a
-CoreShowChannels snapshot rebuilds the calls that started or ended while we were away. Actions
-are never replayed after a reconnect.
+CoreShowChannels snapshot rebuilds the calls that started or ended while we were away (a call
+already talking to a staff phone comes back answered, incomplete). Actions are never replayed
+after a reconnect.
 """
 
 from __future__ import annotations

@@ -1,0 +1,124 @@
+"""A call already in conversation when the listener (re)connects is rebuilt as answered.
+
+The fake PBX's CoreShowChannels lists the caller (in Queue) and a staff phone Up in the same
+bridge: the call is answered by that phone, its answer estimated from the phone channel's age,
+not waiting nor ringing on the wallboard, and stored incomplete with a 1 s resolution.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ingest.ami.calls import CallTracker
+from ingest.ami.listener import Listener
+from ingest.ami.protocol import Message
+from ingest.finalize import CaptureContext
+from monitor.call import Outcome
+from monitor.store import Store, open_store
+from monitor.store.models import calls
+from tests.ingest.ami.ami_support import FakePbx, FakeSession, capture_context, ev, run
+
+T0 = 1790000000.0
+BRIDGE = "5f1c2d3e-0000-4000-8000-000000000001"
+CALLER = {"Channel": "PJSIP/trunk-ovh-0000012a", "Uniqueid": "1790000000.311",
+          "Linkedid": "1790000000.311", "Context": "in-eps-05", "Exten": "0199000105",
+          "CallerIDNum": "0612345678"}
+AGENT = {"Channel": "PJSIP/eps05-0501-0000012b", "Uniqueid": "1790000001.312",
+         "Linkedid": "1790000000.311", "Context": "eps05-agents", "Exten": "s"}
+
+
+def _item(leg: dict[str, str], aid: str, state: str, duration: str, bridge: str, app: str,
+          data: str = "") -> Message:
+    return Message.build(("Event", "CoreShowChannel"), ("ActionID", aid), *leg.items(),
+                         ("ChannelState", state), ("ChannelStateDesc", "Up" if state == "6" else "Ring"),
+                         ("Application", app), ("ApplicationData", data), ("Duration", duration),
+                         ("BridgeId", bridge))
+
+
+def _in_conversation(aid: str, agent_state: str = "6", bridge: str = BRIDGE) -> list[Message]:
+    """The caller for 45 s in Queue(std-05), the agent's phone for 30 s (Up, bridged)."""
+    return [_item(CALLER, aid, "6", "00:00:45", bridge, "Queue", "std-05,tT"),
+            _item(AGENT, aid, agent_state, "00:00:30", bridge, "AppQueue", "(Outgoing Line)")]
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> CaptureContext:
+    return capture_context(tmp_path / "config")
+
+
+async def _until(condition: Callable[[], object], timeout: float = 3.0) -> None:
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError("condition not met")
+
+
+def test_a_call_in_conversation_at_login_is_stored_answered(ctx: CaptureContext, tmp_path: Path) -> None:
+    db: Store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    sessions: list[FakeSession] = []
+
+    def snapshot(s: FakeSession, a: Message) -> None:
+        s.reply(a, ("EventList", "start"))
+        s.send(*_in_conversation(a.action_id or ""))
+        s.send(Message.build(("Event", "CoreShowChannelsComplete"), ("ActionID", a.action_id or ""),
+                             ("EventList", "Complete"), ("ListItems", "2")))
+
+    async def scenario() -> None:
+        pbx = await FakePbx(on_login=sessions.append, handlers={"coreshowchannels": snapshot}).start()
+        listener = Listener(ctx, db, host="127.0.0.1", port=pbx.port, username="qualimon",
+                            secret=pbx.secret, ping_interval=30.0, flush_interval=0.05)
+        task = asyncio.create_task(listener.run(duration=1.0))
+        await _until(lambda: listener.live.calls)
+        (live,) = listener.live.calls.values()
+        assert live.answer is not None and live.answer - live.arrival == pytest.approx(15.0)
+        assert listener.live.ringing() == [] and listener.live.waiting() == []
+        assert listener.live.by_site(live.answer)["eps-05"].ringing == 0
+        end = live.arrival + 60
+        sessions[0].send(ev("Hangup", end, **CALLER, Cause=16), ev("Hangup", end + 0.1, **AGENT, Cause=16))
+        stats = await task
+        await pbx.close()
+        assert stats.calls_written == 1 and stats.handler_errors == 0
+
+    run(scenario())
+    with db.engine.connect() as conn:
+        (row,) = conn.execute(sa.select(calls)).all()
+    db.dispose()
+    assert (row.outcome, row.answered_by, row.incomplete, row.resolution) == \
+        ("answered", "PJSIP/eps05-0501", True, 1.0)
+    assert row.time_to_answer == pytest.approx(15.0) and row.queue_entry is None
+
+
+@pytest.mark.parametrize(("agent_state", "bridge", "answered"), [
+    ("6", "", True),  # Up, not (yet) in a bridge
+    ("5", BRIDGE, True),  # state not Up but bridged
+    ("5", "", False),  # still ringing: the call is not answered
+])
+def test_resync_answer_needs_a_staff_phone_up_or_bridged(
+        ctx: CaptureContext, agent_state: str, bridge: str, answered: bool) -> None:
+    tracker = CallTracker(ctx)
+    tracker.resync(_in_conversation("r-1", agent_state, bridge), T0 + 45)
+    (call,) = tracker.in_progress()
+    assert call.builder.incomplete and call.builder.resolution == 1.0
+    assert (call.builder.answer, call.builder.answered_by) == \
+        ((T0 + 15, "PJSIP/eps05-0501") if answered else (None, None))
+    assert call.live.ringing is not answered and (call.live.in_queue_since is None) is answered
+    (done,) = tracker.close_all()
+    outcome = ctx.finalize(done).outcome
+    assert outcome is (Outcome.ANSWERED if answered else Outcome.ABANDONED)
+
+
+def test_a_live_answer_is_not_replaced_by_the_estimate(ctx: CaptureContext) -> None:
+    tracker = CallTracker(ctx)
+    tracker.feed_all([ev("Newchannel", T0, **CALLER), ev("Newchannel", T0 + 1, **AGENT),
+                      ev("BridgeEnter", T0 + 12.5, **AGENT, BridgeUniqueid=BRIDGE)])
+    tracker.mark_gap()
+    tracker.connected()
+    tracker.resync(_in_conversation("r-2"), T0 + 45)
+    (call,) = tracker.in_progress()
+    assert call.builder.answer == T0 + 12.5 and call.builder.resolution == 1e-6
