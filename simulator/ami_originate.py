@@ -86,6 +86,11 @@ class OriginateRequest:
         match = _CALLERID.match(msg.get("CallerID") or "")
         name, num = (match.group(1), match.group(2)) if match else ("", msg.get("CallerID") or "")
         number = channel.split("/", 1)[-1].split("@", 1)[0]
+        exten = msg.get("Exten") or ""
+        if not number.lstrip("+").isdigit() and exten.lstrip("+").isdigit():
+            # Channel is a phone (a mystery caller's own device): once it answers, the
+            # dialplan at Context/Exten dials that number, which comes back to the switchboard
+            number = exten
         return cls(msg.action_id or "", channel, number, int(timeout) / 1000.0, num, name,
                    msg.get("Account") or "", msg.get("ChannelId") or "", msg.get("Context") or "",
                    msg.get("Exten") or "", msg.get("Application") or "", msg.get("Data") or "",

@@ -18,7 +18,6 @@ from click.testing import CliRunner
 
 import simulator.ami_server as ami_server
 from config import Config
-from ingest.ami.protocol import Message
 from monitor.call import Call, CallBuilder, Source
 from monitor.call import Outcome as PbxOutcome
 from monitor.store import Store, open_store
@@ -37,22 +36,6 @@ from tests.simulator.ami_sim_support import SECRET
 PARIS = ZoneInfo("Europe/Paris")
 SITE = "eps-05"
 SPEED = 400.0  # PBX seconds per wall second: minutes of talk in well under a second
-
-
-class MysteryOutRequest(OriginateRequest):
-    """The simulated PBX's `mystery-out` context: it dials the Exten into the switchboard.
-
-    The simulator routes an Originate by the number in its Channel; a mystery call rings the
-    caller's phone (Channel) and then dials the EPS number (Exten): this stands for the
-    dialplan that sends it on to the site's inbound route.
-    """
-
-    @classmethod
-    def from_message(cls, msg: Message) -> OriginateRequest:
-        request = super().from_message(msg)
-        if request.context == "mystery-out" and request.exten:
-            request.number = request.exten
-        return request
 
 
 @dataclass
@@ -81,7 +64,6 @@ def simulator(config: Config, start: float, monkeypatch: pytest.MonkeyPatch) -> 
         sim.placed[request.channel_id] = call = place_call(cfg, request, *args, **kwargs)
         return call
 
-    monkeypatch.setattr(ami_server, "OriginateRequest", MysteryOutRequest)
     monkeypatch.setattr(ami_server, "place_call", placing)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
