@@ -61,6 +61,8 @@ class PbxSettings:
     cdr_layout: str = "auto"
     cdr_usegmtime: bool = False
     test_accountcodes: tuple[str, ...] = ()
+    ami: str = ""  # "HOST:PORT" of the manager interface `qualiphone listen` connects to
+    ami_user: str = ""  # the AMI user (manager.conf section)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -169,6 +171,26 @@ class TableReader:
                 raise ConfigError(
                     self.path, self.key(name), name, "one of the keys " + ", ".join(sorted(allowed))
                 )
+
+
+AMI_EXPECTED = 'an AMI address "HOST:PORT" with a port 1-65535, e.g. "127.0.0.1:5038"'
+
+
+def parse_host_port(text: str) -> tuple[str, int] | None:
+    """(host, port) of `HOST:PORT` or `[IPv6]:PORT`; None when it is not one."""
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or not rest.startswith(":"):
+            return None
+        port = rest[1:]
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        return None
+    host = host.strip()
+    if not host or " " in host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -307,7 +329,8 @@ def _parse_settings(
         raise ConfigError(path, "pbx", MISSING, "at least one [pbx.NAME] table")
     for name, table in pbx_tables.items():
         p = TableReader(path, table, f"pbx.{name}.")
-        p.unknown_keys({"timezone", "cdr_layout", "cdr_usegmtime", "test_accountcodes"})
+        p.unknown_keys({"timezone", "cdr_layout", "cdr_usegmtime", "test_accountcodes", "ami",
+                        "ami_user"})
         tz = p.get("timezone", str, "an IANA time zone such as Europe/Paris", "Europe/Paris")
         try:
             ZoneInfo(tz)
@@ -315,12 +338,17 @@ def _parse_settings(
             raise ConfigError(
                 path, p.key("timezone"), tz, "an IANA time zone such as Europe/Paris"
             ) from None
+        ami = p.get("ami", str, AMI_EXPECTED, "")
+        if ami and parse_host_port(ami) is None:
+            raise ConfigError(path, p.key("ami"), ami, AMI_EXPECTED)
         pbxs[name] = PbxSettings(
             name=name,
             timezone=tz,
             cdr_layout=p.choice("cdr_layout", CDR_LAYOUTS, "auto"),
             cdr_usegmtime=p.get("cdr_usegmtime", bool, "true or false", False),
             test_accountcodes=p.strings("test_accountcodes"),
+            ami=ami,
+            ami_user=p.get("ami_user", str, "an AMI user name (a manager.conf section)", ""),
         )
     default_hours = _parse_hours(path, "default_hours.", data.get("default_hours", {}))
     return targets, capture, pbxs, default_hours

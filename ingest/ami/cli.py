@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
+from config import Config
 from ingest.finalize import CaptureContext
 from ingest.records import RecordError
 from monitor.wallboard.auth import TOKEN_ENV, TokenError, load_token, token_required
@@ -40,8 +43,14 @@ def parse_address(text: str, option: str = "--ami", default_port: int = DEFAULT_
     return host, int(port)
 
 
-def read_secret(path: Path | None) -> str:
-    """The secret from `path` (mode 600 or stricter) or from $QUALIPHONE_AMI_SECRET."""
+def secret_env(pbx: str) -> str:
+    """The PBX's own secret variable: QUALIPHONE_AMI_SECRET_<NAME upper, non-alnum as _>."""
+    return f"{SECRET_ENV}_{re.sub(r'[^A-Z0-9]', '_', pbx.upper())}"
+
+
+def read_secret(path: Path | None, pbx: str | None = None) -> str:
+    """The secret from `path` (mode 600 or stricter), else from the PBX's own variable (with
+    `pbx`), else from $QUALIPHONE_AMI_SECRET."""
     if path is not None:
         try:
             mode = path.stat().st_mode
@@ -52,20 +61,72 @@ def read_secret(path: Path | None) -> str:
                               f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}")
         secret = path.read_text(encoding="utf-8").strip("\r\n")
     else:
-        secret = os.environ.get(SECRET_ENV, "")
+        secret = (os.environ.get(secret_env(pbx), "") if pbx else "") or os.environ.get(SECRET_ENV, "")
     if not secret:
-        raise SecretError(f"no AMI secret: set {SECRET_ENV} or pass --ami-secret-file PATH "
+        names = f"{secret_env(pbx)} or {SECRET_ENV}" if pbx else SECRET_ENV
+        where = f' for PBX "{pbx}"' if pbx else ""
+        raise SecretError(f"no AMI secret{where}: set {names} or pass --ami-secret-file PATH "
                           "(a file only its owner can read); never on the command line")
     return secret
 
 
+@dataclass(frozen=True)
+class Target:
+    """One PBX to listen to."""
+
+    pbx: str | None  # None: the first PBX of settings.toml
+    host: str
+    port: int
+    user: str
+    secret_pbx: str | None  # the PBX whose own secret variable is looked up first
+
+
+def _targets(config: Config, address: str | None, ami_user: str | None,
+             pbx: str | None) -> list[Target]:
+    """With --ami: that one PBX (--pbx or the first); else every PBX with `ami` in settings."""
+    settings = config.directory / "settings.toml"
+    if address is not None:
+        host, port = parse_address(address)
+        chosen = config.pbxs.get(pbx) if pbx else next(iter(config.pbxs.values()), None)
+        user = ami_user or (chosen.ami_user if chosen else "")
+        if not user:
+            raise click.UsageError("missing --ami-user NAME (the manager.conf section)")
+        return [Target(pbx, host, port, user, None)]
+    names = [pbx] if pbx else [n for n, p in config.pbxs.items() if p.ami]
+    if pbx and pbx in config.pbxs and not config.pbxs[pbx].ami:
+        raise click.UsageError(f'PBX "{pbx}" has no ami = "HOST:PORT" in [pbx.{pbx}] of '
+                               f"{settings}; add it or pass --ami HOST:PORT")
+    if not names:
+        raise click.UsageError(
+            f'no PBX to listen to: pass --ami HOST:PORT --ami-user NAME, or add ami = "HOST:PORT" '
+            f'and ami_user = "NAME" to a [pbx.NAME] table of {settings}')
+    targets = []
+    for name in names:
+        if name not in config.pbxs:  # CaptureContext.create names the known PBXs
+            targets.append(Target(name, "", 0, "", name))
+            continue
+        settings_pbx = config.pbxs[name]
+        host, port = parse_address(settings_pbx.ami, f"pbx.{name}.ami")
+        user = ami_user or settings_pbx.ami_user
+        if not user:
+            raise click.UsageError(f'PBX "{name}" has no AMI user: add ami_user = "NAME" to '
+                                   f"[pbx.{name}] of {settings} or pass --ami-user NAME")
+        targets.append(Target(name, host, port, user, name))
+    return targets
+
+
 @click.command()
-@click.option("--ami", "address", required=True, metavar="HOST:PORT",
-              help="The PBX's manager interface, e.g. 127.0.0.1:5038.")
-@click.option("--ami-user", required=True, metavar="NAME", help="AMI user (manager.conf section).")
+@click.option("--ami", "address", default=None, metavar="HOST:PORT",
+              help="The PBX's manager interface, e.g. 127.0.0.1:5038 [default: every PBX with "
+                   "ami = \"HOST:PORT\" in settings.toml].")
+@click.option("--ami-user", default=None, metavar="NAME",
+              help="AMI user (manager.conf section) [default: the PBX's ami_user setting].")
 @click.option("--ami-secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help=f"File holding the secret, mode 600 [default: env {SECRET_ENV}].")
-@click.option("--pbx", default=None, help="PBX name of settings.toml [default: the first].")
+              help=f"File holding the secret, mode 600 [default: env {SECRET_ENV}_<PBX NAME>, "
+                   f"else {SECRET_ENV}].")
+@click.option("--pbx", default=None,
+              help="PBX name of settings.toml [default: with --ami the first, else every PBX "
+                   "with an ami setting].")
 @click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Append the raw AMI stream received to FILE (a test fixture).")
 @click.option("--for", "duration", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -77,13 +138,17 @@ def read_secret(path: Path | None) -> str:
               default=None, help=f"File holding the wallboard token, mode 600 [default: env "
                                  f"{TOKEN_ENV}].")
 @pass_app
-def listen(app: AppContext, address: str, ami_user: str, ami_secret_file: Path | None,
+def listen(app: AppContext, address: str | None, ami_user: str | None, ami_secret_file: Path | None,
            pbx: str | None, record: Path | None, duration: float | None, wallboard: str | None,
            wallboard_token_file: Path | None) -> None:
     """Capture calls live from Asterisk AMI and write them to the store.
 
     Needs timestampevents = yes in manager.conf and an AMI user with read = call,agent,system.
     The secret is read from the environment or a private file, never from the command line.
+
+    Without --ami, one listener runs per PBX of settings.toml that has ami = "HOST:PORT" (and
+    ami_user = "NAME"), each with the secret of QUALIPHONE_AMI_SECRET_<PBX NAME> (upper case,
+    other characters than letters and digits as _), else of QUALIPHONE_AMI_SECRET.
 
     With --wallboard, a page for a wall screen shows per site the calls ringing now, the longest
     ring and today's pickup rate, updated every second (see `qualiphone top` for a terminal).
@@ -93,29 +158,39 @@ def listen(app: AppContext, address: str, ami_user: str, ami_secret_file: Path |
       QUALIPHONE_AMI_SECRET=... qualiphone listen --ami 127.0.0.1:5038 --ami-user qualimon
       QUALIPHONE_AMI_SECRET=... qualiphone listen --ami 127.0.0.1:5038 --ami-user qualimon \\
           --wallboard 127.0.0.1:8025
+      QUALIPHONE_AMI_SECRET_PARIS_EPS=... qualiphone listen   # [pbx.paris-eps] ami = ...
     """
     from ingest.ami.listener import Listener
+    from ingest.ami.live import LiveState
 
-    host, port = parse_address(address)
+    config = app.config
+    targets = _targets(config, address, ami_user, pbx)
+    if record is not None and len(targets) > 1:
+        raise click.UsageError("--record writes one PBX's stream: add --pbx NAME (or --ami)")
     board = _wallboard_address(wallboard, wallboard_token_file)
-    secret = read_secret(ami_secret_file)
     try:
-        ctx = CaptureContext.create(app.config, pbx)
+        contexts = [CaptureContext.create(config, t.pbx) for t in targets]
     except RecordError as exc:
         raise click.UsageError(str(exc)) from None
+    secrets = [read_secret(ami_secret_file, t.secret_pbx) for t in targets]
     store = app.store
+    live = LiveState()  # shared: one wallboard shows every PBX
     record_fh = record.open("ab") if record else None
     try:
-        listener = Listener(ctx, store, host=host, port=port, username=ami_user, secret=secret,
-                            record=record_fh, queue_poll=QUEUE_POLL if board else None)
-        stats = asyncio.run(_run(app, listener, duration, board))
+        listeners = [Listener(ctx, store, host=t.host, port=t.port, username=t.user, secret=secret,
+                              live=live, record=record_fh,
+                              queue_poll=QUEUE_POLL if board else None)
+                     for t, ctx, secret in zip(targets, contexts, secrets, strict=True)]
+        all_stats = asyncio.run(_run(app, listeners, duration, board))
     finally:
         if record_fh is not None:
             record_fh.close()
-    gaps = len(stats.gaps)
-    click.echo(f"AMI {host}:{port} ({ctx.pbx.name}): {stats.frames} events, "
-               f"{stats.calls_written} calls written, {stats.calls_rejected} not stored, "
-               f"{gaps} capture gap{'s' if gaps != 1 else ''} recorded")
+    for t, ctx, stats in zip(targets, contexts, all_stats, strict=True):
+        gaps = len(stats.gaps)
+        shown = f"[{t.host}]" if ":" in t.host else t.host
+        click.echo(f"AMI {shown}:{t.port} ({ctx.pbx.name}): {stats.frames} events, "
+                   f"{stats.calls_written} calls written, {stats.calls_rejected} not stored, "
+                   f"{gaps} capture gap{'s' if gaps != 1 else ''} recorded")
 
 
 def _wallboard_address(text: str | None, token_file: Path | None) -> tuple[str, int, str | None] | None:
@@ -138,16 +213,16 @@ def _wallboard_address(text: str | None, token_file: Path | None) -> tuple[str, 
     return host, port, token
 
 
-async def _run(app: AppContext, listener: Any, duration: float | None,
-               board: tuple[str, int, str | None] | None) -> Any:
-    """The listener, with the wallboard's refresh task and HTTP server when asked."""
+async def _run(app: AppContext, listeners: list[Any], duration: float | None,
+               board: tuple[str, int, str | None] | None) -> list[Any]:
+    """The listeners, with the wallboard's refresh task and HTTP server when asked."""
     if board is None:
-        return await listener.run(duration)
+        return await _run_all(listeners, duration)
     from monitor.wallboard.board import Wallboard
     from monitor.wallboard.server import WallboardServer
 
     host, port, token = board
-    wall = Wallboard(app.config, app.store.engine, [listener])
+    wall = Wallboard(app.config, app.store.engine, listeners)
     server = WallboardServer(wall.snapshot, token=token, threshold=wall.threshold)
     try:
         bound = await server.start(host, port)
@@ -158,7 +233,23 @@ async def _run(app: AppContext, listener: Any, duration: float | None,
     click.echo(f"Wallboard: http://{shown}:{bound}/" + (" (token required)" if token else ""))
     refresher = asyncio.create_task(wall.run())
     try:
-        return await listener.run(duration)
+        return await _run_all(listeners, duration)
     finally:
         refresher.cancel()
         await server.close()
+
+
+async def _run_all(listeners: list[Any], duration: float | None) -> list[Any]:
+    """Every listener to its end; when one fails, the others are stopped (and flushed) too."""
+    tasks = [asyncio.create_task(listener.run(duration)) for listener in listeners]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        pending = [task for task in tasks if not task.done()]
+        for task in pending:  # once each: their own clean-up flushes the calls
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    return [task.result() for task in tasks]

@@ -114,9 +114,13 @@ class Wallboard:
         now = self.now()
         live: dict[str, Any] = {}
         agents: dict[str, tuple[int, int]] = {}
+        fed = {f.pbx for f in self.feeds}
         for feed in self.feeds:
-            for site, row in feed.live.by_site(feed.pbx_now(), self.site_ids).items():
-                if site in self.site_ids and (site not in live or row.ringing):
+            # Feeds may share one LiveState: a site's calls are read (and timed) only through
+            # the feed of its own PBX, on that PBX's clock.
+            mine = [s.id for s in self.sites if s.pbx == feed.pbx or s.pbx not in fed]
+            for site, row in feed.live.by_site(feed.pbx_now(), mine).items():
+                if site in mine and (site not in live or row.ringing):
                     live[site] = row
             agents.update(feed.agents)
         f = self.figures

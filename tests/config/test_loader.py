@@ -48,6 +48,12 @@ def _copy(tmp_path: Path) -> Path:
          "targets.clock_start", '"arrival", "queue_entry"'),
         ("settings.toml", 'timezone = "Europe/Paris"', 'timezone = "Europe/Pariss"',
          "pbx.paris-eps.timezone", "IANA time zone"),
+        ("settings.toml", '# ami = "127.0.0.1:5038"', 'ami = "127.0.0.1:70000"',
+         "pbx.paris-eps.ami", 'HOST:PORT" with a port 1-65535'),
+        ("settings.toml", '# ami = "127.0.0.1:5038"', 'ami = "pbx.example"',
+         "pbx.paris-eps.ami", 'HOST:PORT" with a port 1-65535'),
+        ("settings.toml", '# ami_user = "qualimon"', "ami_user = 5038",
+         "pbx.paris-eps.ami_user", "an AMI user name"),
         ("sites.toml", 'mon = ["08:30-12:30", "13:30-17:00"]',
          'mon = ["08:30-12:30", "17:00-13:30"]',
          'site "eps-18".hours.mon[1]', "HH:MM-HH:MM"),
@@ -57,7 +63,8 @@ def _copy(tmp_path: Path) -> Path:
          'site "eps-07".pbx', "paris-eps"),
         ("closures.toml", 'site = "eps-11"', 'site = "eps-21"', "closure[0].site", "a site id"),
         ("closures.toml", 'date = "2026-10-16"', 'date = "2026-13-16"', "closure[0].date", "YYYY-MM-DD"),
-        ("sites.toml", 'name = "EPS Paris 9e"', 'nom = "EPS Paris 9e"', 'site "eps-09".nom', "one of the keys"),
+        ("sites.toml", 'name = "EPS Paris 9e"', 'nom = "EPS Paris 9e"', 'site "eps-09".nom',
+         "one of the keys"),
     ],
 )
 def test_wrong_value_names_file_key_value_and_expectation(
@@ -74,6 +81,16 @@ def test_wrong_value_names_file_key_value_and_expectation(
     assert str(path) in message
     assert key in message
     assert expected in message
+
+
+def test_pbx_ami_settings_are_optional_and_read(tmp_path: Path) -> None:
+    assert load_config().pbxs["paris-eps"].ami == ""  # shipped: commented out
+    directory = _copy(tmp_path)
+    path = directory / "settings.toml"
+    text = path.read_text().replace('# ami = "127.0.0.1:5038"', 'ami = "[::1]:5038"')
+    path.write_text(text.replace('# ami_user = "qualimon"', 'ami_user = "qualimon"'))
+    pbx = load_config(directory).pbxs["paris-eps"]
+    assert (pbx.ami, pbx.ami_user) == ("[::1]:5038", "qualimon")
 
 
 def test_broken_toml_is_a_config_error(tmp_path: Path) -> None:
