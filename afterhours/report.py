@@ -2,7 +2,8 @@
 
 `after_hours_section(store, config, month)` is what the monthly traffic statement embeds: it
 returns the data with `summary_rows()` (one dict per site, French headers), `html_fragment()`
-(a <section>) and `pdf_pages(pdf)` (pages appended to an open PdfPages).
+(a <section>) and `pdf_pages(pdf)` (pages appended to an open PdfPages); `for_site(site)` is
+one site's share of it (reports.afterhours reads every site once and slices it per statement).
 """
 
 from __future__ import annotations
@@ -64,6 +65,13 @@ class AfterHoursSection:
 
     def _site_probes(self, site: str) -> list[ProbeRecord]:
         return [p for p in self.probes if p.site == site]
+
+    def for_site(self, site: str) -> AfterHoursSection:
+        """The same month restricted to one site (that site's monthly statement); no query."""
+        passive = PassiveCheck(self.month, [d for d in self.passive.days if d.site == site],
+                               [s for s in self.passive.sites if s.site == site])
+        return AfterHoursSection(self.month, self.config, passive, self._site_probes(site),
+                                 [a for a in self.alerts if a.site == site])
 
     def summary_rows(self) -> list[dict[str, str]]:
         """One row per site with French headers (the statement's table)."""

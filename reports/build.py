@@ -1,9 +1,10 @@
 """Everything a `qualiphone report` run produces, as file names and bytes (the CLI writes them).
 
-The store is read once for the period (`reports.data.gather`); statements are then rendered
-from that in-memory figures object, in worker processes when there are several (matplotlib
-draws one figure per process at a time; the workers are forked, so they share the figures
-without copying them through a pipe).
+The store is read once for the period (`reports.data.gather`, and `reports.afterhours.load` for
+the statements' after-hours section); statements are then rendered from those in-memory
+objects, in worker processes when there are several (matplotlib draws one figure per process
+at a time; the workers are forked, so they share the figures without copying them through a
+pipe).
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from afterhours.report import AfterHoursSection
 from config import Config
+from reports.afterhours import load as load_after_hours
+from reports.afterhours import site_check
 from reports.data import DEFAULT_TARGET_RATE, Figures, Period, gather
 
 FORMATS = ("pdf", "html", "xlsx")
 TRACKING_FILE = "tableau-de-suivi-indicateurs.xlsx"
-_SHARED: dict[str, object] = {}  # what forked workers read: the figures and the time stamp
+_SHARED: dict[str, object] = {}  # what forked workers read: figures, after-hours data, time stamp
 
 
 @dataclass
@@ -50,7 +54,8 @@ def _render_statement(site_id: str, formats: Sequence[str]) -> dict[str, bytes]:
 
     f: Figures = _SHARED["figures"]  # type: ignore[assignment]
     generated: dt.datetime = _SHARED["generated"]  # type: ignore[assignment]
-    s = statement(f, site_id)
+    closed: AfterHoursSection | None = _SHARED.get("after_hours")  # type: ignore[assignment]
+    s = statement(f, site_id, None if closed is None else site_check(closed, site_id))
     out = {}
     if "pdf" in formats:
         out[statement_name(f.period, site_id, "pdf")] = statement_pdf(s, generated)
@@ -105,9 +110,10 @@ def build_reports(engine: sa.Engine, config: Config, period: Period, *,
     generated = generated or dt.datetime.now().replace(microsecond=0)
     figures = gather(engine, config, period, target_rate)
     chosen = list(sites) or list(figures.site_ids)
-    _SHARED.update(figures=figures, generated=generated)
-    jobs: list[tuple[Callable[..., dict[str, bytes]], tuple[object, ...]]] = []
     visual = [f for f in formats if f in ("pdf", "html")]
+    closed = load_after_hours(engine, config, period, chosen) if statements and visual else None
+    _SHARED.update(figures=figures, generated=generated, after_hours=closed)
+    jobs: list[tuple[Callable[..., dict[str, bytes]], tuple[object, ...]]] = []
     if with_synthesis and visual:
         jobs.append((_render_synthesis, (visual,)))
     if statements and visual:

@@ -13,7 +13,8 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from reports import plots, tables
+from reports import afterhours, plots, tables
+from reports.afterhours import AfterHoursCheck
 from reports.pdf import document_title, synthesis_figures, synthesis_title
 from reports.statement import Statement
 from reports.synthesis import (
@@ -111,8 +112,12 @@ def header_html(kicker: str, title: str, subject: str, when: str, line: str,
 
 
 def _figures(s: Statement) -> str:
+    return _boxes(tables.key_figures(s))
+
+
+def _boxes(items: Sequence[tuple[str, str, str, bool | None]]) -> str:
     boxes = []
-    for label, value, note, ok in tables.key_figures(s):
+    for label, value, note, ok in items:
         cls = "" if ok is None else (" good" if ok else " bad")
         boxes.append(f"<div class=figure><div class=muted>{esc(label)}</div>"
                      f"<div class='value{cls}'>{esc(value)}</div><div class=muted>{esc(note)}</div>"
@@ -166,6 +171,27 @@ def _calendar_section(s: Statement) -> str:
             + marks)
 
 
+def _note(text: str) -> str:
+    return f"<p class=muted>{esc(text)}</p>"
+
+
+def _closed_section(c: AfterHoursCheck) -> str:
+    """Hors horaires d'ouverture et fermetures: the message check, the probes, the alerts."""
+    parts = [f"<h2>{esc(afterhours.TITLE)}</h2>", _note(afterhours.CLOSED_NOTE),
+             _boxes(afterhours.key_figures(c)), f"<p>{esc(afterhours.passive_sentence(c))}</p>",
+             "<h3>Appels test (sondes)</h3>", _note(afterhours.PROBES_NOTE),
+             f"<p>{esc(afterhours.probes_sentence(c))}</p>"]
+    if c.probes:
+        parts.append(table_html(*afterhours.probes_table(c), align="lllrrlr"))
+    if c.alerts:
+        parts += ["<h3>Alertes</h3>", _note(afterhours.ALERTS_NOTE),
+                  table_html(*afterhours.alerts_table(c), align="ll")]
+    parts += ["<h3>Appels non pris par le message</h3>", _note(afterhours.FAILURES_NOTE)]
+    parts.append(table_html(*afterhours.failures_table(c), align="lrl") if c.failure_days
+                 else f"<p>{esc(afterhours.failures_sentence(c))}</p>")
+    return "".join(parts)
+
+
 def _coverage_section(s: Statement) -> str:
     return ("<h2>Couverture des données</h2>"
             + table_html(*tables.coverage_table(s.coverage, s.rules.tz), align="ll"))
@@ -193,6 +219,8 @@ def statement_html(s: Statement, generated: dt.datetime) -> str:
         parts += [_time_section(s), _slip_section(s)]
     if s.has_data:
         parts.append(_calendar_section(s))
+    if s.closed and s.closed.shown:
+        parts.append(_closed_section(s.closed))
     parts += [_coverage_section(s), _annex(s),
               f"<footer class=muted>{esc(s.site.name)} · {esc(document_title(s))} · "
               f"{esc(when.lower())} · qualiphone</footer>"]

@@ -20,6 +20,7 @@ from matplotlib.patches import Rectangle
 
 A4 = (8.27, 11.69)
 MARGIN = 0.6  # inches, left and right
+BOTTOM = A4[1] - 0.75  # lowest line of content, above the footer
 WIDTH = A4[0] - 2 * MARGIN
 INK, MUTED, RULE, BAND, ACCENT = "#1a1a1a", "#5f6368", "#c8ccd0", "#eef2f7", "#1f4e79"
 
@@ -97,24 +98,39 @@ def wrap(s: str, size: float, width: float) -> list[str]:
     return out
 
 
+def _cells(row: Sequence[object], widths: Sequence[float], size: float) -> list[list[str]]:
+    return [wrap(str(c), size, w - 0.08) for c, w in zip(row, widths, strict=True)]
+
+
+def row_height(row: Sequence[object], widths: Sequence[float], size: float = 8) -> float:
+    """The height (inches) a table row takes."""
+    return line_height(size) * max(len(c) for c in _cells(row, widths, size)) + 0.07
+
+
+def _row(page: Page, row: Sequence[object], widths: Sequence[float], x: float, size: float,
+         align: str, head: bool) -> None:
+    """One table row at the cursor (the header on a band, in bold), then its rule."""
+    starts = [x + sum(widths[:i]) for i in range(len(widths))]
+    total = sum(widths)
+    cells = _cells(row, widths, size)
+    height = line_height(size) * max(len(c) for c in cells) + 0.07
+    if head:
+        page.rect(x, page.y - 0.04, total, height, BAND)
+    for s, w, a, lines in zip(starts, widths, align, cells, strict=True):
+        tx, ha = (s + w - 0.06, "right") if a == "r" else (s + 0.04, "left")
+        page.text(tx, page.y, "\n".join(lines), size, ha=ha, linespacing=1.3,
+                  weight="bold" if head else "normal")
+    page.y += height
+    page.rule(page.y - 0.04, x=x, width=total, color="#9aa0a6" if head else RULE)
+
+
 def table(page: Page, header: Sequence[str], rows: Sequence[Sequence[str]],
           widths: Sequence[float], *, x: float = MARGIN, size: float = 8,
           align: str | None = None) -> None:
     """Rows under a bold header; `widths` in inches; `align` one letter per column (l/r)."""
     align = align or "l" + "r" * (len(widths) - 1)
-    starts = [x + sum(widths[:i]) for i in range(len(widths))]
-    total = sum(widths)
     for r, row in enumerate([header, *rows]):
-        cells = [wrap(str(c), size, w - 0.08) for c, w in zip(row, widths, strict=True)]
-        height = line_height(size) * max(len(c) for c in cells) + 0.07
-        if r == 0:
-            page.rect(x, page.y - 0.04, total, height, BAND)
-        for s, w, a, lines in zip(starts, widths, align, cells, strict=True):
-            tx, ha = (s + w - 0.06, "right") if a == "r" else (s + 0.04, "left")
-            page.text(tx, page.y, "\n".join(lines), size, ha=ha, linespacing=1.3,
-                      weight="bold" if r == 0 else "normal")
-        page.y += height
-        page.rule(page.y - 0.04, x=x, width=total, color=RULE if r else "#9aa0a6")
+        _row(page, row, widths, x, size, align, r == 0)
     page.y += 0.1
 
 
@@ -133,16 +149,70 @@ def key_figures(page: Page, items: Sequence[tuple[str, str, str, str]]) -> None:
     page.y += 1.25
 
 
-def render_pdf(builders: Sequence[Callable[[Page], None]], footer: str, title: str) -> bytes:
-    """Pages from `builders`, numbered "page i / n", as PDF bytes (no creation date, so the
-    same content gives the same bytes)."""
+class Flow:
+    """Blocks laid one under the other over as many pages as they need, from the cursor of
+    `page`: a block or a table row that would run into the footer starts a new page headed
+    "<title> (suite)"."""
+
+    def __init__(self, page: Page, title: str) -> None:
+        self.pages = [page]
+        self.title = title
+        self._top = page.y  # the cursor before anything was laid on the current page
+
+    @property
+    def page(self) -> Page:
+        return self.pages[-1]
+
+    def room(self, height: float) -> bool:
+        """Start a new page unless `height` inches fit above the footer (or the page is still
+        empty); True when a page was started."""
+        if self.page.y + height <= BOTTOM or self.page.y <= self._top:
+            return False
+        page = Page()
+        page.heading(f"{self.title} (suite)")
+        self.pages.append(page)
+        self._top = page.y
+        return True
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]],
+              widths: Sequence[float], *, size: float = 8, align: str | None = None) -> None:
+        """Like `table`, the header repeated on each page the rows run onto."""
+        align = align or "l" + "r" * (len(widths) - 1)
+        head = row_height(header, widths, size)
+        self.room(head + (row_height(rows[0], widths, size) if rows else 0.0))
+        _row(self.page, header, widths, MARGIN, size, align, True)
+        for row in rows:
+            if self.room(row_height(row, widths, size)):
+                _row(self.page, header, widths, MARGIN, size, align, True)
+            _row(self.page, row, widths, MARGIN, size, align, False)
+        self.page.y += 0.1
+
+    def paragraph(self, s: str, size: float = 9, **kw: Any) -> None:
+        self.room(line_height(size) * len(wrap(s, size, WIDTH)) + 0.06)
+        self.page.paragraph(s, size, **kw)
+
+    def heading(self, title: str, subtitle: str = "", follow: float = 0.6) -> None:
+        """A heading kept with `follow` inches of what comes under it."""
+        lines = len(wrap(subtitle, 8, WIDTH)) if subtitle else 0
+        self.room(0.45 + 0.2 * bool(lines) + line_height(8) * max(0, lines - 1) + follow)
+        self.page.heading(title, subtitle)
+
+
+Builder = Callable[[Page], Sequence[Page] | None]  # draws a page; returns the pages it ran onto
+
+
+def render_pdf(builders: Sequence[Builder], footer: str, title: str) -> bytes:
+    """Pages from `builders` (a builder may add pages after its own), numbered "page i / n", as
+    PDF bytes (no creation date, so the same content gives the same bytes)."""
+    pages: list[Page] = []
+    for build in builders:
+        page = Page()
+        pages += [page, *(build(page) or ())]
     buffer = io.BytesIO()
     meta = {"Title": title, "Creator": "qualiphone", "Producer": "qualiphone (matplotlib)",
             "CreationDate": None}
     with PdfPages(buffer, metadata=meta) as pdf:
-        for number, build in enumerate(builders, start=1):
-            page = Page()
-            build(page)
-            page.footer(footer, number, len(builders))
+        for number, page in enumerate(pages, start=1):
+            page.footer(footer, number, len(pages))
             pdf.savefig(page.fig)
     return buffer.getvalue()

@@ -8,8 +8,22 @@ from collections.abc import Callable
 
 from matplotlib.axes import Axes
 
-from reports import plots, tables
-from reports.layout import A4, ACCENT, BAND, MARGIN, MUTED, WIDTH, Page, key_figures, render_pdf, table
+from reports import afterhours, plots, tables
+from reports.afterhours import AfterHoursCheck
+from reports.layout import (
+    A4,
+    ACCENT,
+    BAND,
+    MARGIN,
+    MUTED,
+    WIDTH,
+    Builder,
+    Flow,
+    Page,
+    key_figures,
+    render_pdf,
+    table,
+)
 from reports.statement import Statement
 from reports.synthesis import (
     MIN_HOUR_CALLS,
@@ -162,6 +176,31 @@ def _coverage(page: Page, s: Statement) -> None:
           align="ll")
 
 
+def _closed_page(c: AfterHoursCheck) -> Builder:
+    def build(page: Page) -> list[Page]:
+        page.heading(afterhours.TITLE, afterhours.CLOSED_NOTE)
+        key_figures(page, [(label, value, note, GOOD if ok else BAD if ok is False else NEUTRAL)
+                           for label, value, note, ok in afterhours.key_figures(c)])
+        flow = Flow(page, afterhours.TITLE)
+        flow.paragraph(afterhours.passive_sentence(c), 9)
+        flow.heading("Appels test (sondes)", afterhours.PROBES_NOTE)
+        flow.paragraph(afterhours.probes_sentence(c), 9)
+        if c.probes:
+            flow.table(*afterhours.probes_table(c), widths=[0.85, 0.55, 2.1, 0.85, 0.9, 1.2, 0.62],
+                       align="lllrrlr", size=7.5)
+        if c.alerts:
+            flow.heading("Alertes", afterhours.ALERTS_NOTE)
+            flow.table(*afterhours.alerts_table(c), widths=[1.3, 5.77], align="ll", size=7.5)
+        flow.heading("Appels non pris par le message", afterhours.FAILURES_NOTE)
+        if c.failure_days:
+            flow.table(*afterhours.failures_table(c), widths=[0.9, 0.7, 5.47], align="lrl",
+                       size=7.5)
+        else:
+            flow.paragraph(afterhours.failures_sentence(c), 9)
+        return flow.pages[1:]
+    return build
+
+
 def _annex_page(s: Statement) -> Callable[[Page], None]:
     def build(page: Page) -> None:
         page.heading("Annexe : méthode et variantes du taux")
@@ -176,11 +215,13 @@ def _annex_page(s: Statement) -> Callable[[Page], None]:
 
 def statement_pdf(s: Statement, generated: dt.datetime) -> bytes:
     """The statement as PDF bytes; the same statement and `generated` give the same bytes."""
-    pages = [_first_page(s, generated)]
+    pages: list[Builder] = [_first_page(s, generated)]
     if s.head["offered"]:
         pages += [_wait_page(s), _slip_page(s)]
     if s.has_data:
         pages.append(_calendar_page(s))
+    if s.closed and s.closed.shown:
+        pages.append(_closed_page(s.closed))
     pages.append(_annex_page(s))
     footer = f"{s.site.name} · {document_title(s)} · {_when(s).lower()}"
     with plots.styled():

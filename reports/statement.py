@@ -16,6 +16,7 @@ from config import Site
 from monitor.metrics.arrays import MESSAGE
 from monitor.metrics.records import staffing_records
 from monitor.metrics.summary import CellStats
+from reports.afterhours import AfterHoursCheck
 from reports.coverage import SiteCoverage
 from reports.data import DayMark, Figures, Period, Rules
 
@@ -75,6 +76,7 @@ class Statement:
     marks: list[DayMark]
     after_hours: AfterHours
     coverage: SiteCoverage
+    closed: AfterHoursCheck | None = None  # the message check and probes (monthly statements)
 
     @property
     def has_data(self) -> bool:
@@ -90,8 +92,9 @@ def _block(values: np.ndarray, i: int, n: int) -> np.ndarray:
     return values[i * n:(i + 1) * n]
 
 
-def statement(f: Figures, site_id: str) -> Statement:
-    """The statement of one site, from figures gathered for every site."""
+def statement(f: Figures, site_id: str, closed: AfterHoursCheck | None = None) -> Statement:
+    """The statement of one site, from figures gathered for every site (and its after-hours
+    section, see reports.afterhours)."""
     i = f.index(site_id)
     n_months = len(f.period.months)
     wh = f.weekday_hour
@@ -107,7 +110,7 @@ def statement(f: Figures, site_id: str) -> Statement:
         days=days, busiest=_busiest(wh, i), worst_days=_worst(days),
         understaffed=_understaffed(f, i),
         marks=[m for m in f.marks if m.site == site_id],
-        after_hours=_after_hours(f, i, days), coverage=f.coverage.sites[site_id],
+        after_hours=_after_hours(f, i, days), coverage=f.coverage.sites[site_id], closed=closed,
     )
 
 

@@ -40,7 +40,7 @@ def test_pdf_text_has_title_block_figures_and_pages(october: Output, report_url:
     c = _cells(report_url)["eps-11"]
     for expected in ("Relevé mensuel du trafic du standard", "EPS Paris 11e", "Octobre 2026",
                      "Engagement QualiPARIS : appels décrochés en moins de 25 secondes (5 sonneries)",
-                     "page 1 / 5", "page 5 / 5", "Établi le 2 novembre 2026 à 08:30",
+                     "page 1 / 6", "page 6 / 6", "Établi le 2 novembre 2026 à 08:30",
                      _pct(c["pickup_rate"]["value"]), _num(c["offered"]),
                      f"En octobre 2026, {c['pickup_rate']['value'] * 100:.0f} % des "
                      f"{_num(c['pickup_rate']['n'])} appels reçus aux heures d'ouverture",
