@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import click
 from config import Config
 from ingest.finalize import CaptureContext
 from ingest.records import RecordError
+from monitor.private_file import read_private_file
 from monitor.wallboard.auth import TOKEN_ENV, TokenError, load_token, token_required
 from qualiphone.context import AppContext, pass_app
 
@@ -52,14 +52,7 @@ def read_secret(path: Path | None, pbx: str | None = None) -> str:
     """The secret from `path` (mode 600 or stricter), else from the PBX's own variable (with
     `pbx`), else from $QUALIPHONE_AMI_SECRET."""
     if path is not None:
-        try:
-            mode = path.stat().st_mode
-        except FileNotFoundError:
-            raise SecretError(f'secret file "{path}" does not exist; check the path') from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise SecretError(f'secret file "{path}" is readable by group or others '
-                              f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}")
-        secret = path.read_text(encoding="utf-8").strip("\r\n")
+        secret = read_private_file(path, "secret file", SecretError).strip("\r\n")
     else:
         secret = (os.environ.get(secret_env(pbx), "") if pbx else "") or os.environ.get(SECRET_ENV, "")
     if not secret:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import stat
 from pathlib import Path
+
+from monitor.private_file import read_private_file
 
 TOKEN_ENV = "QUALIPHONE_WALLBOARD_TOKEN"
 COOKIE = "qp_wallboard"
@@ -36,14 +37,7 @@ def token_required(host: str) -> bool:
 def load_token(path: Path | None = None, env: str = TOKEN_ENV) -> str | None:
     """The token from a private file, else from the environment; None when neither is set."""
     if path is not None:
-        try:
-            mode = path.stat().st_mode
-        except FileNotFoundError:
-            raise TokenError(f'token file "{path}" does not exist; check the path') from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise TokenError(f'token file "{path}" is readable by group or others (mode '
-                             f"{stat.S_IMODE(mode):o}); run: chmod 600 {path}")
-        token = path.read_text(encoding="utf-8").strip()
+        token = read_private_file(path, "token file", TokenError).strip()
     else:
         token = os.environ.get(env, "").strip()
     if not token:
