@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +17,15 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ingest.finalize import CaptureContext
-from ingest.records import RecordError, Reject
+from ingest.records import RecordError, Reject, Skipped
 from monitor.call import Call, CallBuilder
 from monitor.store import Store
 from monitor.store.models import import_batches, rejected_records
 from monitor.store.writer import WriteCounts, write_calls
 
-Parser = Callable[[Iterable[tuple[int, str]], CaptureContext], Iterator[CallBuilder | Reject]]
+Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
+                  Iterator[CallBuilder | Reject | Skipped]]
+MAX_SKIP_REASONS = 20  # distinct reasons of skipped calls kept per file; further ones only counted
 
 
 class SourceFileError(Exception):
@@ -43,6 +46,8 @@ class BatchResult:
     counts: WriteCounts = field(default_factory=WriteCounts)
     rejected: int = 0
     replaced: int = 0  # lines with bytes that are not UTF-8, kept with U+FFFD
+    skipped: int = 0  # calls of no configured switchboard (internal, outbound, other services)
+    skipped_reasons: Counter[str] = field(default_factory=Counter)  # first MAX_SKIP_REASONS reasons
     seconds: float = 0.0
 
 
@@ -63,6 +68,19 @@ def file_checksum(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+@dataclass
+class SkipCount:
+    """The calls a parser skipped: how many, and a count per reason for the first few reasons."""
+
+    total: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def add(self, item: Skipped) -> None:
+        self.total += 1
+        if item.reason in self.reasons or len(self.reasons) < MAX_SKIP_REASONS:
+            self.reasons[item.reason] += 1
+
+
 class LineReader:
     """Numbered, UTF-8-decoded lines of a file.
 
@@ -76,6 +94,7 @@ class LineReader:
         self.path = path
         self.lines = 0
         self.replaced = 0
+        self.skipped = SkipCount()  # filled by parse_file with the parser's Skipped items
         self._on_bytes = on_bytes
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
@@ -95,13 +114,17 @@ class LineReader:
 def parse_file(
     path: Path, parser: Parser, ctx: CaptureContext, on_bytes: Callable[[int], None] | None = None
 ) -> tuple[list[Call], list[Reject], LineReader]:
-    """Parse and finalize a whole file: (calls, rejects, the reader's counts). Never raises per record."""
+    """Parse and finalize a whole file: (calls, rejects, the reader's counts, skipped calls
+    included in `reader.skipped`). Never raises per record."""
     reader = LineReader(path, on_bytes)
     found: list[Call] = []
     rejects: list[Reject] = []
     for item in parser(reader, ctx):
         if isinstance(item, Reject):
             rejects.append(item)
+            continue
+        if isinstance(item, Skipped):
+            reader.skipped.add(item)
             continue
         try:
             found.append(ctx.finalize(item))
@@ -131,7 +154,8 @@ def run_batch(
     found, rejects, reader = parse_file(path, parser, ctx, on_bytes)
     lines = reader.lines
     result = BatchResult(path, None, rows_read=lines, calls_seen=len(found), rejected=len(rejects),
-                         replaced=reader.replaced)
+                         replaced=reader.replaced, skipped=reader.skipped.total,
+                         skipped_reasons=reader.skipped.reasons)
     with store.engine.begin() as conn:
         result.batch_id = conn.execute(
             sa.insert(import_batches).values(

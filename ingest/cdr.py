@@ -14,8 +14,9 @@ row dialed its `;1` half.
 
 Per call (reference §5.3, §5.4, §8): the caller is the linkedid's own channel, else the first
 channel that is not a Local channel; calls from staff devices and Local channels are internal or
-outbound and skipped, like calls that map to no site, unless they dialed a DID (MIN_DID_DIGITS
-digits or more): those are kept for finalize to reject as "unknown site". A person answered
+outbound and skipped (a `Skipped` with the reason is yielded for each), like calls that map to
+no site, unless they dialed a DID (MIN_DID_DIGITS digits or more): those are kept for finalize to
+reject as "unknown site". A person answered
 when a caller row is ANSWERED towards a staff device, or towards a `Local;1` whose `;2` half was
 ANSWERED by a staff device (the `;2` row's answer is then the instant, its device the answerer).
 The earliest such answer counts (transfers). On a caller row, an answer within a second of the
@@ -34,7 +35,7 @@ from contextlib import contextmanager
 
 from ingest.cdr_layout import CdrRow, CdrStats, Clock, LayoutChooser, RowReader
 from ingest.finalize import CaptureContext
-from ingest.records import Reject
+from ingest.records import Reject, Skipped, no_site_reason
 from ingest.site_map import device_of
 from monitor.call import CallBuilder, Outcome, Source
 
@@ -54,12 +55,14 @@ _LOCAL_DEPTH = 3  # Local channels chained into Local channels, followed this de
 def parse_cdr(
     lines: Iterable[tuple[int, str]], ctx: CaptureContext, *, layout: str = "auto",
     usegmtime: bool = False, stats: CdrStats | None = None,
-) -> Iterator[CallBuilder | Reject]:
-    """Builders of the inbound switchboard calls of a Master.csv, and Rejects of bad rows.
+) -> Iterator[CallBuilder | Reject | Skipped]:
+    """Builders of the inbound switchboard calls of a Master.csv, Rejects of bad rows and a
+    Skipped per call of no configured switchboard (internal, outbound, originated).
 
     `layout` is "auto" or a name of `ingest.cdr_layout.REQUESTS`; `usegmtime` says the times
     are UTC (cdr.conf usegmtime=yes) instead of the PBX's local time; `stats`, when given, is
-    filled with what became of every line. Rejects come first, then calls in file order.
+    filled with what became of every line. Rejects come first, then calls (and skipped calls)
+    in file order.
     """
     stats = CdrStats() if stats is None else stats
     reader = RowReader(LayoutChooser(layout), Clock(None if usegmtime else ctx.pbx.tz), stats)
@@ -85,16 +88,15 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _assemble(assembler: _Assembler, groups: list[tuple[str, list[CdrRow]]],
-              stats: CdrStats) -> list[CallBuilder | Reject]:
+              stats: CdrStats) -> list[CallBuilder | Reject | Skipped]:
     """Build every group, counting what became of its rows."""
-    items: list[CallBuilder | Reject] = []
+    items: list[CallBuilder | Reject | Skipped] = []
     for key, rows in groups:
         item = assembler.build(key, rows)
-        if item is None:
+        if isinstance(item, Skipped):
             stats.skipped_rows += len(rows)
             stats.skipped_lines.extend(r.line for r in rows)
-            continue
-        if isinstance(item, Reject):
+        elif isinstance(item, Reject):
             stats.rejected_calls += 1
             stats.rejected_call_rows += len(rows)
         else:
@@ -178,7 +180,8 @@ Hit = tuple[float, str, bool]  # answer instant, device, exact (False: the dialp
 
 
 class _Assembler:
-    """Turns the rows of one call into a CallBuilder, a Reject or None (not a switchboard call)."""
+    """Turns the rows of one call into a CallBuilder, a Reject or a Skipped (not a switchboard
+    call)."""
 
     def __init__(self, ctx: CaptureContext, rejected: dict[str, int]) -> None:
         self.ctx, self.sites, self.rejected = ctx, ctx.sites, rejected
@@ -195,23 +198,28 @@ class _Assembler:
             known = self._staff[device] = self.sites.is_staff(channel)
         return known
 
-    def build(self, key: str, rows: list[CdrRow]) -> CallBuilder | Reject | None:
-        """The call of one group of rows (sorted by time), a Reject, or None to skip it."""
+    def build(self, key: str, rows: list[CdrRow]) -> CallBuilder | Reject | Skipped:
+        """The call of one group of rows (sorted by time), a Reject, or a Skipped with why."""
         bad_line = self.rejected.get(key) or self.rejected.get(rows[0].channel)
         caller = self._caller(rows, bad_line)
+        first_line = min(r.line for r in rows)
         if caller is None:
             if bad_line is None:
-                return None
+                return Skipped(first_line, "call originated by the PBX (Local channels only)")
             return Reject(min(r.line for r in rows), "no caller row left for this call: the "
                           f"caller's row on line {bad_line} was rejected; fix that line and "
                           "import the file again", "\n".join(_raw(rows)))
-        if caller.startswith("Local/") or self.is_staff(caller):
-            return None  # originated, internal or outbound
+        if caller.startswith("Local/"):
+            return Skipped(first_line, "call originated by the PBX (Local channel)")
+        if self.is_staff(caller):
+            dialed = next((r.dst for r in rows if r.channel == caller), "")
+            return Skipped(first_line, "outbound call" if _is_did(dialed)
+                           else "internal call between staff phones")
         mine = [r for r in rows if r.channel == caller]
         b = self._builder(rows, mine)
         if self.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context) is None \
                 and not _is_did(b.dialed):
-            return None
+            return Skipped(first_line, no_site_reason(b.dialed, b.queue, b.context))
         hit = self._human_answer(rows, mine)
         if hit is None:
             b.outcome = self._unanswered(mine)

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from ingest.cel_read import CelRecord, in_time_order, read_cel_csv, read_cel_table
 from ingest.finalize import CaptureContext
-from ingest.records import Reject
+from ingest.records import Reject, Skipped, no_site_reason
 from ingest.site_map import device_of
 from monitor.call import CallBuilder, Outcome, Source
 from monitor.pseudonym import normalize_number
@@ -39,13 +39,15 @@ _CAUSE_OUTCOMES = {
 }
 
 
-def parse_cel(lines: Iterable[tuple[int, str]], ctx: CaptureContext) -> Iterator[CallBuilder | Reject]:
-    """cel_custom CSV lines to calls; bad rows become rejects and the file goes on."""
+def parse_cel(lines: Iterable[tuple[int, str]],
+              ctx: CaptureContext) -> Iterator[CallBuilder | Reject | Skipped]:
+    """cel_custom CSV lines to calls; bad rows become rejects and the file goes on; a call of no
+    configured switchboard becomes a Skipped with its reason."""
     return cel_to_calls(read_cel_csv(lines, ctx.pbx.tz), ctx)
 
 
 def parse_cel_table(lines: Iterable[tuple[int, str]],
-                    ctx: CaptureContext) -> Iterator[CallBuilder | Reject]:
+                    ctx: CaptureContext) -> Iterator[CallBuilder | Reject | Skipped]:
     """A psql dump of a CEL table to calls; its rows may come in any order."""
     records: list[CelRecord] = []
     for item in read_cel_table(lines):
@@ -57,10 +59,11 @@ def parse_cel_table(lines: Iterable[tuple[int, str]],
 
 
 def cel_to_calls(records: Iterable[CelRecord | Reject],
-                 ctx: CaptureContext) -> Iterator[CallBuilder | Reject]:
+                 ctx: CaptureContext) -> Iterator[CallBuilder | Reject | Skipped]:
     """Group records by linkedid (in time order within a call; calls may interleave).
 
-    Rejects among the records are passed through unchanged.
+    Rejects among the records are passed through unchanged; a call that is not a switchboard
+    call yields a Skipped (one per linkedid) with the reason.
     """
     open_calls: dict[str, list[CelRecord]] = {}
     for item in records:
@@ -78,7 +81,7 @@ def cel_to_calls(records: Iterable[CelRecord | Reject],
 
 
 def _call(group: list[CelRecord], ctx: CaptureContext, *,
-          incomplete: bool) -> Iterator[CallBuilder | Reject]:
+          incomplete: bool) -> Iterator[CallBuilder | Reject | Skipped]:
     caller = _caller_uniqueid(group)
     legs = [r for r in group if r.uniqueid == caller]
     start = next((r for r in legs if r.eventtype == "CHAN_START"), None)
@@ -89,6 +92,7 @@ def _call(group: list[CelRecord], ctx: CaptureContext, *,
                     line=min(lines) if lines else None, raw=[r.raw for r in group])
     _identify(b, group, legs, start, ctx)
     if not _is_switchboard(b, legs, ctx):
+        yield Skipped(b.line, _skip_reason(b, legs, ctx))
         return
     if start is None:
         channel = legs[0].channel if legs else caller
@@ -133,12 +137,21 @@ def _identify(b: CallBuilder, group: Sequence[CelRecord], legs: Sequence[CelReco
 
 def _is_switchboard(b: CallBuilder, legs: Sequence[CelRecord], ctx: CaptureContext) -> bool:
     """A site's call, or one that looks inbound (non-staff caller, a real DID) but maps to no
-    site: finalize rejects the latter as "unknown site". Other calls are skipped."""
+    site: finalize rejects the latter as "unknown site". Other calls are skipped (`Skipped`)."""
     if ctx.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context):
         return True
     channel = legs[0].channel if legs else ""
     e164 = normalize_number(b.dialed) if b.dialed else None
     return bool(e164 and e164.startswith("+")) and not ctx.sites.is_staff(channel)
+
+
+def _skip_reason(b: CallBuilder, legs: Sequence[CelRecord], ctx: CaptureContext) -> str:
+    """Why a call is not a switchboard call: a staff caller's call is internal or outbound."""
+    if ctx.sites.is_staff(legs[0].channel if legs else ""):
+        e164 = normalize_number(b.dialed) if b.dialed else None
+        return "outbound call" if e164 and e164.startswith("+") else \
+            "internal call between staff phones"
+    return no_site_reason(b.dialed, b.queue, b.context)
 
 
 def _answer(b: CallBuilder, group: Sequence[CelRecord], caller: str, ctx: CaptureContext) -> None:

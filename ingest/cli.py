@@ -56,10 +56,10 @@ def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Pa
             except RecordError as exc:  # a file-level problem, e.g. a header not as mapped
                 raise click.ClickException(f"{path}: {exc}") from None
     for r in results:
-        _summary(r)
+        _summary(r, app.config.directory)
 
 
-def _summary(r: BatchResult) -> None:
+def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
     if r.skipped_as is not None:
         click.echo(f"{r.path}: already imported as batch {r.skipped_as} (same checksum); "
                    "nothing added")
@@ -74,6 +74,16 @@ def _summary(r: BatchResult) -> None:
         click.echo(f"  {r.replaced} lines had bytes that are not UTF-8 (kept, shown as \ufffd)")
     if r.rejected:
         click.echo(f"  list the rejected records: qualiphone ingest rejects --batch {r.batch_id}")
+    if r.skipped:
+        reasons = ", ".join(f"{n}\u00d7 {reason}" for reason, n in r.skipped_reasons.most_common(5))
+        shown = sum(r.skipped_reasons.values())  # reasons past MAX_SKIP_REASONS are only counted
+        more = "…" if len(r.skipped_reasons) > 5 or shown < r.skipped else ""
+        sites = (config_dir / "sites.toml") if config_dir is not None else Path("sites.toml")
+        click.echo(
+            f"  skipped {r.skipped} calls of no configured switchboard (internal, outbound or "
+            f"other services' calls): {reasons}{more}; if that is unexpected, check the dids, "
+            f"queues and contexts in {sites}"
+        )
 
 
 @ingest.command()

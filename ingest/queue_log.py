@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ingest.finalize import CaptureContext
-from ingest.records import RecordError, Reject
+from ingest.records import RecordError, Reject, Skipped, no_site_reason
 from monitor.call import CallBuilder, Outcome, Source
 
 _MIN_FIELDS = 5
@@ -219,14 +219,15 @@ def _callid_epoch(callid: str, first_time: int) -> float | None:
     return float(epoch) if first_time - _MAX_BEFORE_QUEUE <= epoch <= first_time else None
 
 
-def _close(t: _Track, ctx: CaptureContext) -> CallBuilder | None:
-    """Finish a caller's builder; None when it is not a call of a configured switchboard."""
+def _close(t: _Track, ctx: CaptureContext) -> CallBuilder | Skipped | None:
+    """Finish a caller's builder; a Skipped when it is not a call of a configured switchboard,
+    None when the callid had no caller event at all (not a call)."""
     b = t.builder
     if not t.caller_event:
         return None
     b.queue = next((q for q in t.queues if ctx.sites.site_for(queue=q)), t.queues[0])
     if ctx.sites.site_for(dialed=b.dialed, queue=b.queue) is None:
-        return None  # another service's queue: not a switchboard call
+        return Skipped(b.line, no_site_reason(b.dialed, b.queue))  # another service's queue
     start = b.queue_entry if b.queue_entry is not None else float(t.first_time)
     b.arrival = _callid_epoch(b.call_key, t.first_time) or start
     if b.first_ring is not None:
@@ -244,7 +245,7 @@ class _Callers:
         self.open: dict[str, _Track] = {}
         self.swept = 0
 
-    def add(self, number: int, text: str, e: QueueLogEntry) -> Iterator[CallBuilder]:
+    def add(self, number: int, text: str, e: QueueLogEntry) -> Iterator[CallBuilder | Skipped]:
         if e.callid == "NONE" or e.event in _IGNORED:
             return
         if e.time - self.swept >= _SWEEP_EVERY:
@@ -264,25 +265,27 @@ class _Callers:
             handler(t, e)
             t.caller_event |= e.event in _CALLER_EVENTS
 
-    def _sweep(self, now: int) -> Iterator[CallBuilder]:
+    def _sweep(self, now: int) -> Iterator[CallBuilder | Skipped]:
         self.swept = now
         stale = [k for k, t in self.open.items() if t.last_time < now - _SETTLE_SECONDS]
         for key in stale:
             yield from self._emit(self.open.pop(key))
 
-    def _emit(self, t: _Track) -> Iterator[CallBuilder]:
+    def _emit(self, t: _Track) -> Iterator[CallBuilder | Skipped]:
         builder = _close(t, self.ctx) if t.queues else None
         if builder is not None:
             yield builder
 
-    def close_all(self) -> Iterator[CallBuilder]:
+    def close_all(self) -> Iterator[CallBuilder | Skipped]:
         for t in self.open.values():
             yield from self._emit(t)
         self.open.clear()
 
 
-def parse_queue_log(lines: Iterable[tuple[int, str]], ctx: CaptureContext) -> Iterator[CallBuilder | Reject]:
-    """One CallBuilder per caller of a configured queue; a Reject per malformed line.
+def parse_queue_log(lines: Iterable[tuple[int, str]],
+                    ctx: CaptureContext) -> Iterator[CallBuilder | Reject | Skipped]:
+    """One CallBuilder per caller of a configured queue; a Reject per malformed line; a Skipped
+    per caller of a queue of no configured site.
 
     Blank lines are skipped; a bad line never stops the parse. Callers are yielded when the file
     ends, or earlier once they have had no line for six hours of log time.

@@ -20,11 +20,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.batch import run_batch
+from config import SHIPPED_DIR
+from ingest.batch import MAX_SKIP_REASONS, SkipCount, run_batch
 from ingest.cdr import CdrStats, parse_cdr
 from ingest.cdr_layout import FIELDS, LAYOUTS, READ, LayoutChooser, RowSplitter, uniqueid_epoch
 from ingest.finalize import CaptureContext
-from ingest.records import RecordError, Reject
+from ingest.records import RecordError, Reject, Skipped
 from monitor.call import CallBuilder, Outcome
 from monitor.store import Store
 from monitor.store.models import calls, rejected_records
@@ -459,6 +460,14 @@ def test_non_switchboard_calls_are_skipped_and_unknown_dids_kept(capture: Captur
     assert stats.skipped_lines == [1, 2, 3, 4]
     with pytest.raises(RecordError, match=r'unknown site: .* dialed number "0199009999"'):
         capture.finalize(builders[0])
+    rows = numbered([internal, outbound, extension, originated, unknown])
+    skipped = [i for i in parse_cdr(rows, capture) if isinstance(i, Skipped)]
+    assert [(s.line, s.reason) for s in skipped] == [
+        (1, "internal call between staff phones"),
+        (2, "outbound call"),
+        (3, 'dialed "700" / context "from-internal" of no configured site'),
+        (4, "call originated by the PBX (Local channel)"),
+    ]
 
 
 # --- row layer: hypothesis round trip ------------------------------------------------------
@@ -558,6 +567,35 @@ def test_cli_ingest_cdr_then_list_rejects(tmp_path: Path) -> None:
     flat = re.sub(r"[\s│┃|]+", " ", listing.output)
     for line, reason in EXPECTED_REJECTS:
         assert f" {line} " in flat and reason[:30] in flat
+
+
+def test_cli_says_why_calls_were_skipped(tmp_path: Path) -> None:
+    """A file of internal and outbound calls only (e.g. a wrong sites.toml) names the reasons."""
+    rows = [leg(A2, channel=A1, answer=3, uid=f"179118740{i}.1", dst="0502",
+                dcontext="from-internal") for i in range(3)]
+    rows.append(leg("PJSIP/trunk-ovh-00000400", channel=A1, answer=9, uid="1791187500.2",
+                    dst="0612345678", dcontext="from-internal"))
+    path = tmp_path / "Master.csv"
+    path.write_text("".join(render(r) + "\n" for r in rows), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'q.db'}", "ingest", "cdr",
+                                      str(path)])
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(
+        rf"{re.escape(str(path))}: batch 1: read 4 lines, 0 calls: imported 0, merged 0, "
+        r"duplicates 0, rejected 0 \(\d+\.\d s\)\n"
+        r"  skipped 4 calls of no configured switchboard \(internal, outbound or other services' "
+        r"calls\): 3\u00d7 internal call between staff phones, 1\u00d7 outbound call; if that is "
+        rf"unexpected, check the dids, queues and contexts in {re.escape(str(SHIPPED_DIR))}/"
+        r"sites\.toml\n", result.output)
+
+
+def test_skip_reasons_kept_are_bounded() -> None:
+    count = SkipCount()
+    for i in range(MAX_SKIP_REASONS + 10):
+        count.add(Skipped(i, f'dialed "{i}" of no configured site'))
+        count.add(Skipped(i, "outbound call"))
+    assert count.total == 2 * (MAX_SKIP_REASONS + 10)
+    assert len(count.reasons) == MAX_SKIP_REASONS and count.reasons["outbound call"] == MAX_SKIP_REASONS + 10
 
 
 def test_cli_missing_file_names_it(tmp_path: Path) -> None:

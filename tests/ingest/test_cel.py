@@ -22,7 +22,7 @@ from ingest.batch import run_batch
 from ingest.cel import cel_to_calls, dialstatus, parse_cel
 from ingest.cel_read import CelRecord, read_cel_csv
 from ingest.finalize import CaptureContext
-from ingest.records import RecordError, Reject
+from ingest.records import RecordError, Reject, Skipped
 from monitor.call import CallBuilder, Outcome, Source
 from monitor.store import Store
 from monitor.store.models import calls, rejected_records
@@ -238,6 +238,8 @@ def test_calls_that_are_not_switchboard_calls(capture: CaptureContext) -> None:
     assert [b.call_key for b in builders] == ["1718500100.71"]
     with pytest.raises(RecordError, match=r'unknown site: .* dialed number "0188888888"'):
         capture.finalize(builders[0])
+    skipped = [i for i in parse_cel(enumerate(internal, start=1), capture) if isinstance(i, Skipped)]
+    assert skipped == [Skipped(1, "internal call between staff phones")]  # one per call, not per row
 
 
 def test_test_calls_are_flagged_by_account_code(capture: CaptureContext) -> None:

@@ -49,7 +49,7 @@ from config import SHIPPED_DIR, load_config
 from ingest.cel import parse_cel, parse_cel_table
 from ingest.cel_read import CelRecord, in_time_order, read_cel_table, uniqueid_epoch
 from ingest.finalize import CaptureContext
-from ingest.records import Reject
+from ingest.records import Reject, Skipped
 from ingest.site_map import device_of
 from monitor.call import CallBuilder, Outcome
 
@@ -309,4 +309,4 @@ def test_every_real_cel_table_reads_without_a_reject(real_data: Path, capture: C
         records = table(path)
         assert records and all(r.eventtype and r.uniqueid and r.linkedid for r in records), path
         for item in parse_cel_table(numbered(path), capture):  # none is an EPS call
-            assert isinstance(item, CallBuilder | Reject)
+            assert isinstance(item, CallBuilder | Reject | Skipped)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,16 +15,17 @@ from config import SHIPPED_DIR, load_config
 from ingest.batch import LineReader, run_batch
 from ingest.finalize import CaptureContext
 from ingest.queue_log import QueueLogEntry, parse_queue_log, parse_queue_log_line
-from ingest.records import RecordError, Reject
+from ingest.records import RecordError, Reject, Skipped
 from monitor.call import CallBuilder, Outcome, Source
 from monitor.store import Store
 from monitor.store.models import calls, rejected_records
+from qualiphone.cli import cli
 
 KATA = Path("queue_log/logvisualiserkata/queue_log_freepbx_2010_queue9000.txt")
 ALTANAI = Path("queue_log/altanai-asteriskexamples/queue_log_excerpt_from_README.txt")
 
 
-def _parse(text: str, ctx: CaptureContext) -> list[CallBuilder | Reject]:
+def _parse(text: str, ctx: CaptureContext) -> list[CallBuilder | Reject | Skipped]:
     return list(parse_queue_log(enumerate(text.strip("\n").splitlines(), start=1), ctx))
 
 
@@ -112,7 +114,7 @@ def test_render_parse_round_trip(
 @given(st.lists(st.text(st.characters(blacklist_characters="\r\n")), max_size=20))
 def test_any_text_gives_calls_or_rejects(capture: CaptureContext, texts: list[str]) -> None:
     for item in parse_queue_log(enumerate(texts, start=1), capture):
-        assert isinstance(item, CallBuilder | Reject)
+        assert isinstance(item, CallBuilder | Reject | Skipped)
 
 
 # --- hand-written calls (shipped config: queue std-05 is site eps-05) --------------------------
@@ -331,6 +333,39 @@ def test_silent_caller_is_emitted_before_the_end(capture: CaptureContext) -> Non
     first = next(items)
     assert isinstance(first, CallBuilder) and first.call_key == "1718000000.1"
     assert [b.call_key for b in items if isinstance(b, CallBuilder)] == ["1718090000.2"]
+
+
+def test_caller_of_an_unknown_queue_is_skipped_with_its_reason(capture: CaptureContext) -> None:
+    items = _parse(
+        """
+1718000001|1718000000.311|hotline-it|NONE|ENTERQUEUE||0612345678|1
+1718000010|1718000000.311|hotline-it|NONE|ABANDON|1|1|9
+1718000101|1718000100.312|NONE|NONE|DID|0199000999
+1718000102|1718000100.312|hotline-it|NONE|ENTERQUEUE||0612345678|1
+1718000401|1718000400.330|std-05|NONE|ENTERQUEUE||0698765432|1
+""",
+        capture,
+    )
+    assert [i.call_key for i in items if isinstance(i, CallBuilder)] == ["1718000400.330"]
+    assert [i for i in items if isinstance(i, Skipped)] == [
+        Skipped(1, 'queue "hotline-it" of no configured site'),
+        Skipped(3, 'dialed "0199000999" / queue "hotline-it" of no configured site'),
+    ]
+
+
+def test_cli_says_why_callers_were_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "queue_log"
+    path.write_text("1718000001|1718000000.311|hotline-it|NONE|ENTERQUEUE||0612345678|1\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'q.db'}", "ingest",
+                                      "queue-log", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1 calls: imported 0" not in result.output and " 0 calls: " in result.output
+    assert result.output.splitlines()[1] == (
+        "  skipped 1 calls of no configured switchboard (internal, outbound or other services' "
+        'calls): 1\u00d7 queue "hotline-it" of no configured site; if that is unexpected, check '
+        f"the dids, queues and contexts in {SHIPPED_DIR / 'sites.toml'}"
+    )
 
 
 # --- real recordings ---------------------------------------------------------------------------
