@@ -42,6 +42,7 @@ class Targets:
     ring_period_seconds: float = 5.0
     short_abandon_seconds: float = 5.0
     clock_start: str = "arrival"
+    pickup_rate_goal: float = 0.80  # a month or hour below this pickup rate is "below target"
 
 
 @dataclass(frozen=True)
@@ -299,17 +300,26 @@ def _parse_closures(path: Path, data: dict[str, Any], site_ids: set[str]) -> tup
 Hours = dict[int, tuple[Interval, ...]]
 
 
+def _rate(r: TableReader, name: str, default: float) -> float:
+    value = r.get(name, (int, float), "a rate between 0 and 1 (exclusive), e.g. 0.8", default)
+    if not 0 < value < 1:
+        raise ConfigError(r.path, r.key(name), value, "a rate between 0 and 1 (exclusive), e.g. 0.8")
+    return float(value)
+
+
 def _parse_settings(
     path: Path, data: dict[str, Any]
 ) -> tuple[Targets, CaptureSettings, dict[str, PbxSettings], Hours]:
     TableReader(path, data).unknown_keys({"targets", "capture", "default_hours", "pbx"})
     t = TableReader(path, data.get("targets", {}), "targets.")
-    t.unknown_keys({"threshold_seconds", "ring_period_seconds", "short_abandon_seconds", "clock_start"})
+    t.unknown_keys({"threshold_seconds", "ring_period_seconds", "short_abandon_seconds", "clock_start",
+                    "pickup_rate_goal"})
     targets = Targets(
         threshold_seconds=t.number("threshold_seconds", 25.0, 1.0),
         ring_period_seconds=t.number("ring_period_seconds", 5.0, 0.5),
         short_abandon_seconds=t.number("short_abandon_seconds", 5.0, 0.0),
         clock_start=t.choice("clock_start", CLOCK_STARTS, "arrival"),
+        pickup_rate_goal=_rate(t, "pickup_rate_goal", 0.80),
     )
     c = TableReader(path, data.get("capture", {}), "capture.")
     c.unknown_keys(set(CaptureSettings.__dataclass_fields__))

@@ -60,13 +60,14 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str) -> dt.date:
 @click.option("--staffing", "with_staffing", is_flag=True,
               help="Add agents needed per site and hour (Erlang-C and Erlang-A).")
 @click.option("--target-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              default=0.8, show_default=True, help="Pickup rate the staffing hint aims at.")
+              default=None, help="Pickup rate the staffing hint aims at "
+              "[default: targets.pickup_rate_goal of settings.toml, 0.8].")
 @format_option("table", "csv", "json")
 @pass_app
 @friendly_errors(UnknownSite)
 def stats(app: AppContext, start: dt.date, end: dt.date, sites: tuple[str, ...], by: str,
           in_hours: bool, include_tests: bool, merge_sites: bool, binned: bool,
-          show_empty: bool, with_staffing: bool, target_rate: float, fmt: str) -> None:
+          show_empty: bool, with_staffing: bool, target_rate: float | None, fmt: str) -> None:
     """Calls picked up by a person in under 25 s (5 rings), per site and period.
 
     A call is within the target when a person answered in strictly less than 25.0 s after it
@@ -94,7 +95,8 @@ def stats(app: AppContext, start: dt.date, end: dt.date, sites: tuple[str, ...],
     cells = result[by] if show_empty or by == "site" else _drop_empty_periods(result[by])
     hint = None
     if with_staffing:
-        hint = staffing(result["hour"], _open_hours(app, request), target=target_rate)
+        goal = target_rate if target_rate is not None else app.config.targets.pickup_rate_goal
+        hint = staffing(result["hour"], _open_hours(app, request), target=goal)
     _emit(fmt, request, cells, hint)
 
 

@@ -13,7 +13,7 @@ import click
 from config import UnknownSite
 from qualiphone.context import AppContext, friendly_errors, pass_app
 from reports.build import FORMATS, TRACKING_FILE, Output, build_reports, default_workers
-from reports.data import DEFAULT_TARGET_RATE, Period
+from reports.data import Period
 
 
 @click.group()
@@ -53,14 +53,19 @@ def _options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--format", "formats", default=",".join(FORMATS), show_default=True,
                      callback=_formats, help="Comma-separated formats among pdf, html, xlsx."),
         click.option("--target-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-                     default=DEFAULT_TARGET_RATE, show_default=True,
-                     help="Pickup rate a month must reach (below it, it is below target)."),
+                     default=None,
+                     help="Pickup rate a month must reach (below it, it is below target) "
+                          "[default: targets.pickup_rate_goal of settings.toml, 0.8]."),
         click.option("--jobs", type=click.IntRange(1, 64), default=None,
                      help="Worker processes drawing the documents [default: CPUs, up to 8]."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
+
+
+def _goal(app: AppContext, target_rate: float | None) -> float:
+    return target_rate if target_rate is not None else app.config.targets.pickup_rate_goal
 
 
 def _write(out_dir: Path, output: Output) -> None:
@@ -88,7 +93,7 @@ def _tracking(out_dir: Path, formats: tuple[str, ...]) -> bytes | None:
 @pass_app
 @friendly_errors(UnknownSite)
 def monthly(app: AppContext, month: str | None, year: int | None, out: Path,
-            formats: tuple[str, ...], target_rate: float, jobs: int | None,
+            formats: tuple[str, ...], target_rate: float | None, jobs: int | None,
             sites: tuple[str, ...], no_synthesis: bool) -> None:
     """Monthly statements of the 17 EPS switchboards, in French.
 
@@ -106,7 +111,7 @@ def monthly(app: AppContext, month: str | None, year: int | None, out: Path,
     chosen = tuple(dict.fromkeys(app.config.site(s).id for s in sites))
     output = build_reports(
         app.store.engine, app.config, period, sites=chosen, formats=formats,
-        with_synthesis=not chosen and not no_synthesis, target_rate=target_rate,
+        with_synthesis=not chosen and not no_synthesis, target_rate=_goal(app, target_rate),
         tracking=_tracking(out, formats), workers=jobs or default_workers(),
         generated=dt.datetime.now().replace(microsecond=0))
     _write(out, output)
@@ -116,7 +121,7 @@ def monthly(app: AppContext, month: str | None, year: int | None, out: Path,
 @_options
 @pass_app
 def synthesis(app: AppContext, month: str | None, year: int | None, out: Path,
-              formats: tuple[str, ...], target_rate: float, jobs: int | None) -> None:
+              formats: tuple[str, ...], target_rate: float | None, jobs: int | None) -> None:
     """The central synthesis: the 17 EPS side by side, in French.
 
     The city-wide figure, the ranking, 12-month trends, sites below the target rate three
@@ -132,6 +137,6 @@ def synthesis(app: AppContext, month: str | None, year: int | None, out: Path,
     period = _period(month, year)
     output = build_reports(
         app.store.engine, app.config, period, formats=formats, statements=False,
-        target_rate=target_rate, tracking=_tracking(out, formats),
+        target_rate=_goal(app, target_rate), tracking=_tracking(out, formats),
         workers=jobs or default_workers(), generated=dt.datetime.now().replace(microsecond=0))
     _write(out, output)

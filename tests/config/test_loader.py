@@ -44,6 +44,8 @@ def _copy(tmp_path: Path) -> Path:
     [
         ("settings.toml", "threshold_seconds = 25.0", 'threshold_seconds = "25"',
          "targets.threshold_seconds", "a number >= 1.0"),
+        ("settings.toml", "pickup_rate_goal = 0.80", "pickup_rate_goal = 80",
+         "targets.pickup_rate_goal", "a rate between 0 and 1"),
         ("settings.toml", 'clock_start = "arrival"', 'clock_start = "ring"',
          "targets.clock_start", '"arrival", "queue_entry"'),
         ("settings.toml", 'timezone = "Europe/Paris"', 'timezone = "Europe/Pariss"',

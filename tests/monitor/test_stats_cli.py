@@ -99,3 +99,21 @@ def test_dates_in_the_wrong_order_are_a_usage_error(url: str) -> None:
     assert '"2026-10-01" is before --from "2026-10-05"' in result.output
     result = CliRunner().invoke(cli, ["--db", url, "stats", "--from", "5/10", "--to", "x"])
     assert result.exit_code == 2 and '"5/10" is not a date YYYY-MM-DD' in result.output
+
+
+def test_staffing_aims_at_the_configured_goal(url: str, tmp_path) -> None:
+    import shutil
+
+    from config import SHIPPED_DIR
+
+    directory = tmp_path / "cfg"
+    shutil.copytree(SHIPPED_DIR, directory, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    settings = directory / "settings.toml"
+    settings.write_text(settings.read_text().replace("pickup_rate_goal = 0.80", "pickup_rate_goal = 0.9"))
+    result = CliRunner().invoke(cli, ["--db", url, "--config", str(directory), "stats", "--from",
+                                      str(DAY), "--to", str(DAY), "--staffing", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["staffing"]["target_rate"] == 0.9
+    code, out = run(url, "--staffing", "--format", "json", "--target-rate", "0.7")
+    assert code == 0, out
+    assert json.loads(out)["staffing"]["target_rate"] == 0.7
