@@ -198,7 +198,8 @@ def _unanswered_outcome(group: Sequence[CelRecord], legs: Sequence[CelRecord],
     if status:
         return _DIALSTATUS_OUTCOMES.get(status)
     # no Dial ran (Busy() or Congestion() in the dialplan): the Q.850 cause tells
-    return _CAUSE_OUTCOMES.get(hangupcause(hangup.extra))
+    cause = hangupcause(hangup.extra)
+    return None if cause is None else _CAUSE_OUTCOMES.get(cause)
 
 
 def hangupcause(extra: str) -> int | None:
