@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 from config import Config, load_config
 from ingest.finalize import CaptureContext
@@ -17,6 +18,11 @@ from monitor.store import Store, open_store
 REPO = Path(__file__).resolve().parent.parent
 REAL = Path(os.environ.get("QUALIPHONE_SHARED", REPO.parent / "shared")) / "data" / "real"
 PG_URL = os.environ.get("QUALIPHONE_TEST_PG")  # e.g. postgresql+psycopg://qualiphone@/qualiphone_test
+# No per-example deadline: timing is measured by bench/, and a loaded CI machine must not turn a
+# slow example into a failure.
+settings.register_profile("qualiphone", deadline=None, print_blob=True)
+settings.load_profile("qualiphone")
+
 # In CI a missing PostgreSQL or missing real recordings is a failure, not a skip.
 REQUIRE_ALL = bool(os.environ.get("QUALIPHONE_REQUIRE_ALL") or os.environ.get("CI"))
 
