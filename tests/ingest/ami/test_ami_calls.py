@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -254,15 +253,11 @@ def _synthetic_stream(count: int) -> bytes:
     return b"".join(m.render() for m in out)
 
 
-def test_parser_and_tracker_sustain_20000_events_per_second(ctx: CaptureContext) -> None:
-    """A regression guard for the bench/ target (measured ~75,000/s on the dev machine)."""
+def test_a_long_stream_in_64k_reads_gives_every_call(ctx: CaptureContext) -> None:
+    """600 queue calls read in 64 KiB chunks all come out (speed is measured in bench/bench_ami.py)."""
     data = _synthetic_stream(600)
-    events = data.count(b"\r\n\r\n")
-    started = time.perf_counter()
     parser, tracker = FrameParser(), CallTracker(ctx)
     for pos in range(0, len(data), 1 << 16):
         for msg in parser.feed(data[pos : pos + (1 << 16)]):
             tracker.feed(msg)
-    elapsed = time.perf_counter() - started
     assert len(tracker.pop_finished()) == 600 and tracker.in_progress() == []
-    assert events / elapsed > 20_000, f"{events / elapsed:.0f} events/s"
