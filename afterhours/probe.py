@@ -32,6 +32,7 @@ from afterhours.repository import AlertRecord, ProbeRecord, save_probe
 from afterhours.settings import AfterHoursSettings
 from afterhours.similarity import Assessment, RefKey, Verdict, assess
 from config import Config
+from ingest.ami.actions import LoginTimeout, originate_once, wait_logged_in
 from ingest.ami.client import ActionFailed, AmiClient, Backoff, ConnectionLost
 from ingest.ami.protocol import Message
 from monitor.calendar import SiteCalendar
@@ -158,12 +159,9 @@ class Prober:
         task = asyncio.create_task(client.run())
         try:
             try:
-                await asyncio.wait_for(client.connected.wait(), CONNECT_WAIT)
-            except TimeoutError:
-                why = "login refused: check --ami-user and the secret" if client.stats.logins_refused \
-                    else "no connection: check --ami and that the PBX accepts this host"
-                raise ProbeError(f"cannot log in to the AMI at {client.address} within "
-                                 f"{CONNECT_WAIT:.0f} s ({why})") from None
+                await wait_logged_in(client, CONNECT_WAIT)
+            except LoginTimeout as exc:
+                raise ProbeError(str(exc)) from None
             gate = asyncio.Semaphore(self.settings.probe.concurrency)
 
             async def one(target: Target) -> ProbeRecord:
@@ -220,21 +218,11 @@ class Prober:
             return None, False
         dropped = self._lost  # set if this connection drops from now on
         pairs, fields = originate_headers(target, self.settings, pid)
-        try:
-            ack = await client.send_action("Originate", *pairs, timeout=10.0, **fields)
-        except ActionFailed as exc:
-            record.detail = f"the PBX refused the Originate: {exc}"
-            return None, False
-        except ConnectionLost as exc:
-            if str(exc).startswith("not connected"):  # dropped before it was written
-                record.detail = "not sent: the AMI connection is down"
-                return None, False
-            record.detail = "fate unknown: the AMI connection was lost after the Originate (not re-sent)"
-            return None, True
-        except TimeoutError:
-            record.detail = "fate unknown: no reply to the Originate (not re-sent)"
-            return None, True
-        return await self._await_response(ack.action_id or "", dropped, record), True
+        sent = await originate_once(client, pairs, fields)
+        if sent.action_id is None:
+            record.detail = sent.detail
+            return None, sent.went_out
+        return await self._await_response(sent.action_id, dropped, record), True
 
     async def _await_response(self, action_id: str, dropped: asyncio.Event,
                               record: ProbeRecord) -> Message | None:

@@ -28,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from afterhours.probe import REASONS, national
+from ingest.ami.actions import LoginTimeout, originate_once, wait_logged_in
 from ingest.ami.calls import CallTracker
 from ingest.ami.client import ActionFailed, AmiClient, Backoff, ConnectionLost
 from ingest.ami.protocol import Message
@@ -230,12 +231,9 @@ class CallFollower:
 
 async def _login(client: AmiClient) -> None:
     try:
-        await asyncio.wait_for(client.connected.wait(), CONNECT_WAIT)
-    except TimeoutError:
-        why = "login refused: check --ami-user and the secret" if client.stats.logins_refused \
-            else "no connection: check --ami and that the PBX accepts this host"
-        raise MysteryCallError(f"cannot log in to the AMI at {client.address} within "
-                               f"{CONNECT_WAIT:.0f} s ({why})") from None
+        await wait_logged_in(client, CONNECT_WAIT)
+    except LoginTimeout as exc:
+        raise MysteryCallError(str(exc)) from None
 
 
 async def _pbx_now(client: AmiClient) -> float:
@@ -250,19 +248,11 @@ async def _pbx_now(client: AmiClient) -> float:
 async def _originate(client: AmiClient, follower: CallFollower) -> None:
     """Send the Originate once; a refusal or a lost connection before it went out is an error."""
     pairs, fields = follower.request.fields()
-    try:
-        ack = await client.send_action("Originate", *pairs, timeout=10.0, **fields)
-    except ActionFailed as exc:
-        raise MysteryCallError(f"the PBX refused the Originate: {exc}") from None
-    except ConnectionLost as exc:
-        if str(exc).startswith("not connected"):
-            raise MysteryCallError("not placed: the AMI connection is down") from None
-        follower.lost = True  # it may have gone out: never re-sent
-        return
-    except TimeoutError:
-        follower.lost = True
-        return
-    follower.action_id = ack.action_id
+    sent = await originate_once(client, pairs, fields)
+    if sent.action_id is None and not sent.went_out:
+        raise MysteryCallError(sent.detail)
+    follower.lost = sent.action_id is None  # it may have gone out: never re-sent
+    follower.action_id = sent.action_id
 
 
 async def follow_call(client: AmiClient, follower: CallFollower, max_wait: float) -> Measure:
