@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,3 +155,29 @@ class FakePbx:
             s.send(Message.build(("Event", "CoreShowChannelsComplete"),
                                  ("ActionID", action.action_id or ""), ("EventList", "Complete"),
                                  ("ListItems", "0")))
+
+
+@contextlib.contextmanager
+def pbxs_in_thread(*pbxs: FakePbx) -> Iterator[None]:
+    """The fake PBXs on 127.0.0.1 ephemeral ports, served from a thread with its own loop (for
+    tests that drive the synchronous CLI); closed and stopped on exit."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        for pbx in pbxs:
+            loop.run_until_complete(pbx.start())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(5)
+    try:
+        yield
+    finally:
+        for pbx in pbxs:
+            asyncio.run_coroutine_threadsafe(pbx.close(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,15 @@ from ingest.finalize import CaptureContext
 from monitor.store import Store, open_store
 from monitor.store.models import calls
 from qualiphone.cli import cli
-from tests.ingest.ami.ami_support import FakePbx, FakeSession, capture_context, ev, run, write_config
+from tests.ingest.ami.ami_support import (
+    FakePbx,
+    FakeSession,
+    capture_context,
+    ev,
+    pbxs_in_thread,
+    run,
+    write_config,
+)
 
 T0 = 1790000000.0
 CALLER = {"Channel": "PJSIP/trunk-ovh-0000012a", "Uniqueid": "1790000000.311", "Linkedid": "1790000000.311",
@@ -165,40 +172,19 @@ def test_garbage_and_handler_errors_do_not_stop_the_listener(
 
 # ---- the CLI --------------------------------------------------------------------------------------
 
-def _fake_pbx_in_thread(pbx: FakePbx) -> tuple[threading.Thread, asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(pbx.start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(5)
-    return thread, loop
-
-
 def test_cli_listen_for_seconds_with_secret_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     config = write_config(tmp_path / "config")
     frames = b"".join(f.render() for f in (ev("Newchannel", T0, **CALLER), ev("Hangup", T0 + 9, **CALLER)))
     pbx = FakePbx(on_login=lambda s: s.send(frames))
-    thread, loop = _fake_pbx_in_thread(pbx)
     secret = tmp_path / "ami.secret"
     secret.write_text(pbx.secret + "\n")
     secret.chmod(0o600)
     db = tmp_path / "store.db"
-    args = ["--db", f"sqlite:///{db}", "--config", str(config), "-v", "listen", "--ami",
-            f"127.0.0.1:{pbx.port}", "--ami-user", "qualimon", "--ami-secret-file", str(secret),
-            "--record", str(tmp_path / "rec.raw"), "--for", "1"]
-    try:
-        with caplog.at_level(logging.DEBUG):
-            result = CliRunner().invoke(cli, args)
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
+    with pbxs_in_thread(pbx), caplog.at_level(logging.DEBUG):
+        args = ["--db", f"sqlite:///{db}", "--config", str(config), "-v", "listen", "--ami",
+                f"127.0.0.1:{pbx.port}", "--ami-user", "qualimon", "--ami-secret-file", str(secret),
+                "--record", str(tmp_path / "rec.raw"), "--for", "1"]
+        result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "1 calls written, 0 not stored, 0 capture gaps recorded" in result.output
     assert pbx.secret not in result.output + caplog.text

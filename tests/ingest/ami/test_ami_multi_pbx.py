@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from monitor.store import open_store
 from monitor.store.models import calls
 from monitor.wallboard.board import Wallboard
 from qualiphone.cli import cli
-from tests.ingest.ami.ami_support import FakePbx, ev
+from tests.ingest.ami.ami_support import FakePbx, ev, pbxs_in_thread
 
 T0 = 1790000000.0
 HOURS = ('hours = { mon = ["00:00-23:59"], tue = ["00:00-23:59"], wed = ["00:00-23:59"], '
@@ -54,54 +52,26 @@ def _pbx_sending(secret: str, site: str, did: str, uid: str) -> FakePbx:
     return FakePbx(secret=secret, on_login=lambda s: s.send(frames))
 
 
-def _serve(pbxs: list[FakePbx]) -> tuple[threading.Thread, asyncio.AbstractEventLoop]:
-    """The fake PBXs on 127.0.0.1 ephemeral ports, in a thread with its own loop."""
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        for pbx in pbxs:
-            loop.run_until_complete(pbx.start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(5)
-    return thread, loop
-
-
-def _stop(thread: threading.Thread, loop: asyncio.AbstractEventLoop, pbxs: list[FakePbx]) -> None:
-    for pbx in pbxs:
-        asyncio.run_coroutine_threadsafe(pbx.close(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-
-
 def test_listen_without_ami_captures_every_pbx_with_an_ami_setting(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     pbx_a = _pbx_sending("secret-of-a", "site-a", "0199000201", "1790000000.1")
     pbx_b = _pbx_sending("secret-of-b", "site-b", "0199000202", "1790000000.2")
-    thread, loop = _serve([pbx_a, pbx_b])
-    config = tmp_path / "config"
-    config.mkdir()
-    _settings(config, {
-        "pbx-a": f'ami = "127.0.0.1:{pbx_a.port}"\nami_user = "mon-a"',
-        '"pbx.b"': f'ami = "127.0.0.1:{pbx_b.port}"\nami_user = "mon-b"',
-        "pbx-c": "",  # no ami: not listened to
-    })
-    _sites(config)
-    monkeypatch.setenv("QUALIPHONE_AMI_SECRET_PBX_A", pbx_a.secret)
-    monkeypatch.setenv("QUALIPHONE_AMI_SECRET_PBX_B", pbx_b.secret)
-    monkeypatch.setenv("QUALIPHONE_AMI_SECRET", "the-fallback-is-not-used")
-    db = tmp_path / "store.db"
-    args = ["--db", f"sqlite:///{db}", "--config", str(config), "-v", "listen", "--for", "2"]
-    try:
+    with pbxs_in_thread(pbx_a, pbx_b):
+        config = tmp_path / "config"
+        config.mkdir()
+        _settings(config, {
+            "pbx-a": f'ami = "127.0.0.1:{pbx_a.port}"\nami_user = "mon-a"',
+            '"pbx.b"': f'ami = "127.0.0.1:{pbx_b.port}"\nami_user = "mon-b"',
+            "pbx-c": "",  # no ami: not listened to
+        })
+        _sites(config)
+        monkeypatch.setenv("QUALIPHONE_AMI_SECRET_PBX_A", pbx_a.secret)
+        monkeypatch.setenv("QUALIPHONE_AMI_SECRET_PBX_B", pbx_b.secret)
+        monkeypatch.setenv("QUALIPHONE_AMI_SECRET", "the-fallback-is-not-used")
+        db = tmp_path / "store.db"
+        args = ["--db", f"sqlite:///{db}", "--config", str(config), "-v", "listen", "--for", "2"]
         with caplog.at_level(logging.DEBUG):
             result = CliRunner().invoke(cli, args)
-    finally:
-        _stop(thread, loop, [pbx_a, pbx_b])
     assert result.exit_code == 0, result.output
     assert f"AMI 127.0.0.1:{pbx_a.port} (pbx-a): " in result.output
     assert f"AMI 127.0.0.1:{pbx_b.port} (pbx.b): " in result.output
