@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import click
 
 from qualiphone.context import AppContext
 
+# name -> "module:attribute". Each area's commands are imported only when used, so that
+# `qualiphone stats` does not pay for matplotlib, scipy and the AMI stack at start-up.
+COMMANDS = {
+    "sites": "monitor.cli:sites",
+    "store": "monitor.cli:store",
+    "ingest": "ingest.cli:ingest",
+    "simulate": "simulator.cli:simulate",
+    "listen": "ingest.ami.cli:listen",
+    "top": "monitor.top:top",
+    "stats": "monitor.stats_cli:stats",
+    "report": "reports.cli:report",
+    "mystery": "mystery.cli:mystery",
+    "afterhours": "afterhours.cli:afterhours",
+    "demo": "qualiphone.demo:demo",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, _, attr = COMMANDS[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        self.add_command(command, cmd_name)
+        return command
+
+
+@click.group(cls=LazyGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", "db_url", envvar="QUALIPHONE_DB", metavar="URL",
               help="Store URL: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
                    "[env QUALIPHONE_DB; default: SQLite file in ~/.local/share/qualiphone].")
@@ -31,26 +64,6 @@ def cli(ctx: click.Context, db_url: str | None, config_dir: str | None, verbose:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = AppContext(db_url, config_dir)
-
-
-def _register() -> None:
-    from afterhours.cli import afterhours
-    from ingest.ami.cli import listen
-    from ingest.cli import ingest
-    from monitor.cli import sites, store
-    from monitor.stats_cli import stats
-    from monitor.top import top
-    from mystery.cli import mystery
-    from qualiphone.demo import demo
-    from reports.cli import report
-    from simulator.cli import simulate
-
-    for command in (sites, store, ingest, simulate, listen, mystery, stats, demo, report, afterhours,
-                    top):
-        cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:
