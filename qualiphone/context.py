@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
+import sqlalchemy as sa
 
 from config import Config, ConfigError, load_config
 from monitor.store import Store, default_db_url, open_store
@@ -32,7 +33,17 @@ class AppContext:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.db_url or default_db_url())
+            url = self.db_url or default_db_url()
+            try:
+                self._store = open_store(url)
+            except (sa.exc.OperationalError, sa.exc.ArgumentError, ModuleNotFoundError) as exc:
+                shown = sa.make_url(url).render_as_string(hide_password=True) \
+                    if not isinstance(exc, sa.exc.ArgumentError) else url
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                raise click.ClickException(
+                    f'cannot open the store "{shown}": {reason}; check --db or QUALIPHONE_DB '
+                    "(sqlite:///PATH or postgresql+psycopg://USER@HOST/DB) and that the server runs"
+                ) from None
         return self._store
 
 

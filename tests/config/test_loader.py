@@ -120,3 +120,12 @@ def test_sites_json_lists_the_directory() -> None:
     assert [s["id"] for s in data][:2] == ["eps-centre", "eps-05"]
     assert data[0]["hours"]["mon"] == ["08:30-17:00"]
     assert data[0]["placeholder"] is True
+
+
+def test_an_unreachable_store_is_an_error_naming_the_url_without_its_password(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://nobody:s3cret@/nodb?host={tmp_path}"
+    result = CliRunner().invoke(cli, ["--db", url, "stats", "--from", "2026-10-01", "--to",
+                                      "2026-10-02"])
+    assert result.exit_code == 1
+    assert result.output.startswith('Error: cannot open the store "postgresql+psycopg://nobody:***@')
+    assert "s3cret" not in result.output and "check --db or QUALIPHONE_DB" in result.output
