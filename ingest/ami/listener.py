@@ -36,6 +36,7 @@ from ingest.records import RecordError
 from ingest.site_map import SiteMap
 from monitor.call import Call, CallBuilder
 from monitor.store import Store
+from monitor.store.models import import_batches, rejected_records
 from monitor.store.writer import write_calls
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,8 @@ class Listener:
         self.stats = ListenerStats()
         self._calls: list[Call] = []
         self._gaps: list[Gap] = []
+        self._rejects: list[tuple[str, str]] = []  # (reason, the call as seen), kept in the store
+        self._session: int | None = None  # the import_batches row the rejects hang on
         self._gap_start: tuple[float, str] | None = None
         self._warned_untimed = False
         self.pbx_started: float | None = None  # from FullyBooted.Uptime
@@ -288,6 +291,7 @@ class Listener:
             except RecordError as exc:
                 self.stats.calls_rejected += 1
                 log.info("AMI %s: call %s not stored: %s", self.pbx, b.call_key, exc)
+                self._rejects.append((str(exc), _describe(b)))
                 continue
             self._calls.append(call)
             self.live.finished(call)
@@ -295,28 +299,53 @@ class Listener:
     # ---- writes -----------------------------------------------------------------------------
 
     async def _flush(self) -> None:
-        if not self._calls and not self._gaps:
+        if not self._calls and not self._gaps and not self._rejects:
             return
-        calls, gaps = self._calls, self._gaps
-        self._calls, self._gaps = [], []
+        calls, gaps, rejects = self._calls, self._gaps, self._rejects
+        self._calls, self._gaps, self._rejects = [], [], []
         self._writing = calls
         try:
-            await asyncio.to_thread(self._write, calls, gaps)
+            await asyncio.to_thread(self._write, calls, gaps, rejects)
         except Exception:
             log.exception("AMI %s: could not write %d calls; keeping them for the next try",
                           self.pbx, len(calls))
-            self._calls[:0], self._gaps[:0] = calls, gaps
+            self._calls[:0], self._gaps[:0], self._rejects[:0] = calls, gaps, rejects
             self._writing = []
             await asyncio.sleep(1.0)
             return
         self._writing = []
         self.stats.calls_written += len(calls)
 
-    def _write(self, calls: list[Call], gaps: list[Gap]) -> None:
+    def _write(self, calls: list[Call], gaps: list[Gap], rejects: list[tuple[str, str]]) -> None:
         with self.store.engine.begin() as conn:
             if calls:
                 write_calls(conn, calls)
+            if rejects:
+                self._write_rejects(conn, rejects)
             if gaps:
                 conn.execute(sa.insert(capture_gaps), [
                     {"pbx": g.pbx, "start_time": g.start, "end_time": g.end, "reason": g.reason}
                     for g in gaps])
+
+    def _write_rejects(self, conn: sa.Connection, rejects: list[tuple[str, str]]) -> None:
+        """Calls finalize refused, kept like an importer's rejects (`qualiphone ingest rejects`),
+        under one import_batches row per listener session."""
+        where = f"ami://{self.client.address}"
+        now = time.time()
+        if self._session is None:
+            self._session = conn.execute(sa.insert(import_batches).values(
+                kind="ami", pbx=self.pbx, path=where, checksum=f"session-{now:.6f}", size=0,
+                started_at=now, status="live", rows_read=0, calls_seen=0, imported=0, merged=0,
+                duplicates=0, rejected=0).returning(import_batches.c.id)).scalar_one()
+        conn.execute(sa.insert(rejected_records), [
+            {"batch_id": self._session, "path": where, "line": None, "reason": reason, "raw": raw,
+             "created_at": now} for reason, raw in rejects])
+        conn.execute(sa.update(import_batches).where(import_batches.c.id == self._session)
+                     .values(rejected=import_batches.c.rejected + len(rejects)))
+
+
+def _describe(b: CallBuilder) -> str:
+    """What the listener knew of a refused call, as the raw text kept with its reason."""
+    fields = ("call_key", "linkedid", "dialed", "queue", "context", "arrival", "answer", "end",
+              "answered_by", "incomplete")
+    return " ".join(f"{name}={getattr(b, name)}" for name in fields if getattr(b, name) is not None)

@@ -16,7 +16,7 @@ from ingest.ami.protocol import Message
 from ingest.ami.replay import capture_to_stream
 from ingest.finalize import CaptureContext
 from monitor.store import Store, open_store
-from monitor.store.models import calls
+from monitor.store.models import calls, import_batches, rejected_records
 from qualiphone.cli import cli
 from tests.ingest.ami.ami_support import (
     FakePbx,
@@ -226,3 +226,24 @@ def test_fullybooted_uptime_reveals_a_pbx_restart(
         assert "restarted" not in caplog.text
         listener._handle(restarted)
     assert "the PBX restarted (up 12 s)" in caplog.text
+
+
+def test_a_call_finalize_refuses_is_kept_with_its_reason(ctx: CaptureContext, db: Store) -> None:
+    """Nothing is lost: a live call that cannot be stored goes to rejected_records, as in imports."""
+    stray = {**CALLER, "Uniqueid": "1790000000.400", "Linkedid": "1790000000.400",
+             "Context": "from-trunk", "Exten": "0188888888"}
+    frames = [ev("Newchannel", T0, **stray), ev("Hangup", T0 + 12, **stray, Cause=16)]
+
+    async def scenario() -> Listener:
+        pbx = await FakePbx(on_login=lambda s: s.send(*frames)).start()
+        listener = _listener(ctx, db, pbx)
+        await listener.run(duration=0.8)
+        await pbx.close()
+        return listener
+
+    listener = run(scenario())
+    assert listener.stats.calls_rejected == 1 and _rows(db, calls) == []
+    (reject,) = _rows(db, rejected_records)
+    assert reject.reason.startswith("unknown site") and "call_key=1790000000.400" in reject.raw
+    (session,) = _rows(db, import_batches)
+    assert (session.kind, session.rejected, session.id) == ("ami", 1, reject.batch_id)
