@@ -60,6 +60,14 @@ def _seconds(text: str | None) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _set_queue_entry(b: CallBuilder, t: float) -> None:
+    """Record the queue entry; an arrival estimated after a reconnect (now − Duration, whole
+    seconds, so up to 1 s late) moves back to it, since a call cannot enter a queue first."""
+    b.queue_entry = t
+    if b.arrival is not None and t < b.arrival:
+        b.arrival = t
+
+
 def _created(item: Message, uid: str, now: float) -> float:
     """When a CoreShowChannel item's channel was created: now − Duration, else its Uniqueid."""
     age = _seconds(item.get("Duration"))
@@ -373,7 +381,7 @@ class CallTracker:
         if self.sites.is_staff(channel):
             self._answer(call, t, channel)
         if call.builder.queue_entry is None and t is not None and hold is not None:
-            call.builder.queue_entry = t - hold
+            _set_queue_entry(call.builder, t - hold)
 
     def _agentcomplete(self, msg: Message, t: float | None) -> None:
         call = self._call_of(msg)
@@ -397,7 +405,7 @@ class CallTracker:
             site = self.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context)
             call.live.site, call.live.queue = site or call.live.site, b.queue
         if t is not None and (b.queue_entry is None or t < b.queue_entry):
-            b.queue_entry = t
+            _set_queue_entry(b, t)
         call.live.in_queue_since = t if t is not None else call.live.arrival
         self.live.touch()
 

@@ -122,3 +122,19 @@ def test_a_live_answer_is_not_replaced_by_the_estimate(ctx: CaptureContext) -> N
     tracker.resync(_in_conversation("r-2"), T0 + 45)
     (call,) = tracker.in_progress()
     assert call.builder.answer == T0 + 12.5 and call.builder.resolution == 1e-6
+
+
+def test_a_queue_entry_before_the_estimated_arrival_moves_the_arrival_back(ctx: CaptureContext) -> None:
+    """Duration is whole seconds, so a rebuilt arrival is up to 1 s late; a later AgentConnect
+    whose HoldTime puts the queue entry before it must not make the call unstorable."""
+    tracker = CallTracker(ctx)
+    ringing = [_item(CALLER, "r-3", "4", "00:00:10", "", "Queue", "std-05,tT")]
+    tracker.resync(ringing, T0 + 10.9)  # estimated arrival T0 + 0.9
+    tracker.connected()
+    tracker.feed_all([ev("AgentConnect", T0 + 14.6, **CALLER, DestChannel=AGENT["Channel"],
+                         DestUniqueid=AGENT["Uniqueid"], Queue="std-05", HoldTime="14", RingTime="3")])
+    (call,) = tracker.in_progress()
+    assert call.builder.queue_entry == pytest.approx(T0 + 0.6)
+    assert call.builder.arrival == call.builder.queue_entry  # was T0 + 0.9, after the entry
+    (done,) = tracker.close_all()
+    assert ctx.finalize(done).outcome is Outcome.ANSWERED
