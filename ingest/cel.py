@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 
+from ingest.cdr import MACHINE_APPS
 from ingest.cel_read import CelRecord, in_time_order, read_cel_csv, read_cel_table
 from ingest.finalize import CaptureContext
 from ingest.records import Reject, Skipped, no_site_reason
@@ -105,6 +106,8 @@ def _call(group: list[CelRecord], ctx: CaptureContext, *,
     b.end = _end(group, legs)
     if b.answer is None:
         b.outcome = _unanswered_outcome(group, legs, ctx)
+        if b.outcome is None:
+            _unclassified(b, group, legs, caller, ctx)
     yield b
 
 
@@ -165,6 +168,28 @@ def _answer(b: CallBuilder, group: Sequence[CelRecord], caller: str, ctx: Captur
             if ctx.sites.is_staff(channel):
                 b.answer, b.answered_by = r.eventtime, device_of(channel)
                 return
+
+
+def _unclassified(b: CallBuilder, group: Sequence[CelRecord], legs: Sequence[CelRecord],
+                  caller: str, ctx: CaptureContext) -> None:
+    """Nobody the directory knows answered: note the first device that is no staff phone
+    connected to the caller, else the machine application that answered the caller leg in a
+    context the site does not list, so that finalize does not read the call as an abandon."""
+    for local in (False, True):  # a real device first; a Local channel when none shows
+        for r in group:
+            if r.eventtype not in ANSWER_EVENTS:
+                continue
+            for channel in _connected_channels(r, caller):
+                if channel and channel.startswith("Local/") is local \
+                        and not ctx.sites.is_staff(channel):
+                    b.other_answer, b.other_device = r.eventtime, device_of(channel)
+                    return
+    answered = next((r.eventtime for r in legs if r.eventtype == "ANSWER"), None)
+    app = next((r for r in reversed(legs) if r.eventtype == "APP_START"), None)
+    if answered is None or app is None or app.appname.lower() not in MACHINE_APPS:
+        return
+    if ctx.sites.site_for(context=app.context) is None:
+        b.machine_answer, b.machine = answered, f"{app.appname}@{app.context}"
 
 
 def _connected_channels(r: CelRecord, caller: str) -> list[str]:
