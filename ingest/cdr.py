@@ -35,8 +35,8 @@ from contextlib import contextmanager
 
 from ingest.cdr_layout import CdrRow, CdrStats, Clock, LayoutChooser, RowReader
 from ingest.finalize import CaptureContext
-from ingest.records import Reject, Skipped, no_site_reason
-from ingest.site_map import device_of
+from ingest.records import Reject, Skipped
+from ingest.site_map import device_of, looks_like_did
 from monitor.call import CallBuilder, Outcome, Source
 
 _FAILURES = {"BUSY": Outcome.BUSY, "FAILED": Outcome.FAILED, "CONGESTION": Outcome.CONGESTION}
@@ -47,12 +47,17 @@ _SELF_ANSWERING = frozenset({
     "answer", "background", "echo", "festival", "milliwatt", "musiconhold", "playback", "read",
     "record", "sayalpha", "saydigits", "saynumber", "voicemail", "voicemailmain", "waitexten",
 })
-# Applications that answer the caller as a machine (a message, an IVR): a caller whose call
-# ended in one, answered, in a context the site's directory does not list, is a machine answer
-# to classify (`qualiphone sites learn`), not an abandon.
+# A caller answered by the dialplan (Playback, Background, Read, WaitExten, Answer then Hangup…)
+# whose call never went to a Dial or a Queue, in a context the site's directory does not list,
+# was answered by a machine: a call to classify (`qualiphone sites learn`), not an abandon.
 MACHINE_APPS = _SELF_ANSWERING - {"voicemail", "voicemailmain"}
+PERSON_APPS = frozenset({"dial", "queue"})
+
+
+def reached_person(rows: Iterable[CdrRow]) -> bool:
+    """Whether the call went to a Dial or a Queue (a person was in reach)."""
+    return any(r.lastapp.lower() in PERSON_APPS for r in rows)
 MACHINE_SECONDS = 1.0  # an answer this close to its row's start was the dialplan's
-MIN_DID_DIGITS = 6  # a dialed number this long is a DID, shorter ones are extensions
 _LOCAL_DEPTH = 3  # Local channels chained into Local channels, followed this deep
 
 
@@ -217,13 +222,13 @@ class _Assembler:
             return Skipped(first_line, "call originated by the PBX (Local channel)")
         if self.is_staff(caller):
             dialed = next((r.dst for r in rows if r.channel == caller), "")
-            return Skipped(first_line, "outbound call" if _is_did(dialed)
+            return Skipped(first_line, "outbound call" if looks_like_did(dialed)
                            else "internal call between staff phones")
         mine = [r for r in rows if r.channel == caller]
         b = self._builder(rows, mine)
         if self.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context) is None \
-                and not _is_did(b.dialed):
-            return Skipped(first_line, no_site_reason(b.dialed, b.queue, b.context))
+                and not looks_like_did(b.dialed):
+            return Skipped.no_site(first_line, b.dialed, b.queue, b.context, b.arrival)
         hit = self._human_answer(rows, mine, self.is_staff)
         if hit is not None:
             b.answer, b.answered_by = hit[0], hit[1]
@@ -236,17 +241,17 @@ class _Assembler:
         return b
 
     def _unclassified(self, b: CallBuilder, rows: list[CdrRow], mine: list[CdrRow]) -> None:
-        """Nobody the directory knows answered: note a device that is no staff phone, else a
-        machine that answered the caller in a context the site does not list (finalize then
-        gives the call an outcome of its own instead of an abandon)."""
+        """Nobody the directory knows answered: note a device that is no staff phone, else the
+        dialplan that answered the caller without ever trying a person, in a context the site
+        does not list (finalize then gives the call an outcome of its own, not an abandon)."""
         hit = self._human_answer(rows, mine, self._unknown_device) or \
             self._human_answer(rows, mine, self._unknown_local)
         if hit is not None:
             b.other_answer, b.other_device = hit[0], hit[1]
+            b.incomplete = b.incomplete or not hit[2]
             return
         last = max(mine, key=lambda r: (r.end, r.start, r.sequence, r.line))
-        app = last.lastapp.lower()
-        if last.answer is not None and app in MACHINE_APPS and \
+        if last.answer is not None and not reached_person(rows) and \
                 self.sites.site_for(context=last.dcontext) is None:
             b.machine_answer, b.machine = last.answer, f"{last.lastapp}@{last.dcontext}"
 
@@ -375,7 +380,3 @@ def _raw(rows: list[CdrRow]) -> list[str]:
     return [r.raw for r in sorted(rows, key=lambda r: r.line)]
 
 
-def _is_did(dialed: str | None) -> bool:
-    """A dialed number that looks like a DID (digits, maybe a leading +), not an extension."""
-    digits = (dialed or "").removeprefix("+")
-    return digits.isdigit() and len(digits) >= MIN_DID_DIGITS

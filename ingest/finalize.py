@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config import Config, PbxSettings
-from ingest.records import RecordError
-from ingest.site_map import SiteMap
+from ingest.records import Miss, RecordError, UnknownSiteError
+from ingest.site_map import SiteMap, looks_like_did
 from monitor.calendar import SiteCalendar
 from monitor.call import UNCLASSIFIED, Call, CallBuilder, Outcome
 from monitor.pseudonym import Pseudonymizer, load_or_create_key, normalize_number
@@ -53,12 +53,28 @@ class CaptureContext:
     def site_of(self, b: CallBuilder) -> str:
         site = b.site or self.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context)
         if site is None:
-            raise RecordError(
-                f'unknown site: no site of {self.config.directory / "sites.toml"} on PBX '
-                f'"{self.pbx.name}" has dialed number "{b.dialed or ""}", queue "{b.queue or ""}" '
-                f'or context "{b.context or ""}"; add it to that site\'s dids, queues or contexts'
-            )
+            raise UnknownSiteError(self._unknown_site(b), Miss(b.dialed, b.queue, b.context,
+                                                              b.arrival))
         return site
+
+    def _unknown_site(self, b: CallBuilder) -> str:
+        """Why no site matched, naming only what is really missing from the directory."""
+        where = f'{self.config.directory / "sites.toml"} (PBX "{self.pbx.name}")'
+        seen = ", ".join(f'{name} "{value}"' for name, value in
+                         (("dialed number", b.dialed), ("queue", b.queue), ("context", b.context))
+                         if value) or "no dialed number, queue or context"
+        if looks_like_did(b.dialed):
+            fix = (f'if it is a switchboard\'s number, add "{b.dialed}" to that site\'s dids '
+                   "(`qualiphone sites learn FILE` proposes it)")
+        elif b.queue:
+            fix = f'if queue "{b.queue}" is a switchboard\'s, add it to that site\'s queues'
+        elif b.incomplete:
+            fix = ("a call already in progress when the capture started: too little is known to "
+                   "tell its site; the batch import (CDR, CEL) completes it")
+        else:
+            fix = ("nothing here identifies a switchboard (an extension is not a DID); "
+                   "`qualiphone sites learn FILE` shows what the PBX writes for each site")
+        return f"unknown site: no site of {where} matches {seen}; {fix}"
 
     def finalize(self, b: CallBuilder) -> Call:
         """Validate and complete a builder; raise RecordError with the reason when it can't."""
