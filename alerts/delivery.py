@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +32,8 @@ from alerts.texts import body, subject_line
 from monitor.private_file import read_private_file
 
 log = logging.getLogger(__name__)
+# Lines up to RFC 5322's limit: Python folds a long all-ASCII subject before its first word
+MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 class AlertSecretError(Exception):
@@ -78,7 +81,7 @@ class EmailChannel:
         return f"{self.settings.host}:{self.settings.port}"
 
     def message(self, notice: Notice, recipients: list[str]) -> EmailMessage:
-        msg = EmailMessage()
+        msg = EmailMessage(policy=MAIL_POLICY)
         msg["Subject"] = subject_line(notice)
         msg["From"] = self.settings.sender
         msg["To"] = ", ".join(recipients)
