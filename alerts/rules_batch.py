@@ -32,6 +32,11 @@ def month_fr(month: str) -> str:
     return f"{MONTHS_FR[number - 1]} {year}"
 
 
+def last_day(month: str) -> str:
+    year, number = (int(p) for p in month.split("-"))
+    return f"{month}-{calendar.monthrange(year, number)[1]:02d}"
+
+
 def month_figures(store: Store, config: Config, month: str) -> dict[str, dict]:
     """Per site, `stats`' record for the month (pickup_rate with value, low, high, n)."""
     year, number = (int(p) for p in month.split("-"))
@@ -68,7 +73,8 @@ def month_evaluation(store: Store, config: Config, settings: RuleSettings, month
                     f"personne en moins de {config.targets.threshold_seconds:g} s sur {n} appels "
                     f"comptés (heures d'ouverture) : taux de décroché {pct(value)} (intervalle de "
                     f"confiance à 95 % : {pct(rate['low'], 0)}–{pct(rate['high'], 0)}). Objectif : "
-                    f"{pct(goal, 0)}. Détail : qualiphone stats --from {month}-01 --site {site_id}."),
+                    f"{pct(goal, 0)}. Détail : qualiphone stats --from {month}-01 --to {last_day(month)} "
+                    f"--site {site_id} --by day."),
             data={"month": month, "rate": value, "n": n, "low": rate["low"], "high": rate["high"],
                   "goal": goal}))
     return found

@@ -33,8 +33,12 @@ def pct(value: float | None, digits: int = 1) -> str:
 
 
 def duration_fr(seconds: float) -> str:
-    """75 → "1 min 15 s", 4000 → "1 h 6 min", 42 → "42 s"."""
+    """75 → "1 min 15 s", 4000 → "1 h 6 min", 42 → "42 s", 604800 → "7 jours"."""
     seconds = max(0, round(seconds))
+    if seconds >= 86400:
+        days, hours = divmod(round(seconds / 3600), 24)
+        unit = "jours" if days > 1 else "jour"
+        return f"{days} {unit} {hours} h" if hours else f"{days} {unit}"
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
@@ -72,8 +76,9 @@ def body(notice: Notice) -> str:
         lines.append(f"Règle : {rule_fr(notice.rule)}.")
         lines.append(f"Alerte déclenchée {when_fr(notice.fired_at)} (heure de Paris).")
     if notice.kind in (NoticeKind.FIRED, NoticeKind.REPEAT):
-        lines.append(f"Tant que la situation dure, un rappel est envoyé au plus toutes les "
-                     f"{duration_fr(notice.cooldown_minutes * 60)} ; un message annonce sa fin.")
+        lines.append(f"Si la situation dure, un rappel sera envoyé dans "
+                     f"{duration_fr(notice.cooldown_minutes * 60)} au plus tôt ; un message "
+                     "annoncera sa fin.")
     elif notice.kind is NoticeKind.CLEARED:
         lines.append(f"Alerte levée {when_fr(notice.at)}, après "
                      f"{duration_fr(notice.at - notice.fired_at)}.")

@@ -89,7 +89,7 @@ def test_alert_sent_once_again_after_the_cooldown_and_cleared(
     assert relay.tls == [True, True, True] and relay.logins == [("qualiphone", True)] * 3
     text = first.get_content()
     assert "1 appel sonne depuis plus de 1 min sans être décroché" in text
-    assert "un rappel est envoyé au plus toutes les 30 min" in text
+    assert "un rappel sera envoyé dans 30 min au plus tôt ; un message annoncera sa fin." in text
     assert "Alerte levée le " in relay.messages[2].get_content()
 
     post = receiver.posts[0]
