@@ -32,12 +32,8 @@ class Rule(enum.StrEnum):
     MONTH_BELOW_TARGET = "month_below_target"
     DIRECTORY_GAP = "directory_gap"
 
-    @property
-    def live(self) -> bool:
-        """Evaluated by `qualiphone listen` (else by `qualiphone alerts check`)."""
-        return self in LIVE_RULES
 
-
+# Evaluated by `qualiphone listen`; the others by `qualiphone alerts check`.
 LIVE_RULES = (Rule.RATE_HOUR, Rule.RATE_DAY, Rule.LONG_RING, Rule.LISTENER_DOWN)
 
 
