@@ -22,6 +22,7 @@ COMMANDS = {
     "report": "reports.cli:report",
     "mystery": "mystery.cli:mystery",
     "afterhours": "afterhours.cli:afterhours",
+    "alerts": "alerts.cli:alerts",
     "demo": "qualiphone.demo:demo",
 }
 
