@@ -23,6 +23,8 @@ COMMANDS = {
     "mystery": "mystery.cli:mystery",
     "afterhours": "afterhours.cli:afterhours",
     "demo": "qualiphone.demo:demo",
+    "serve": "web.cli_serve:serve",
+    "users": "web.cli_users:users",
 }
 
 

@@ -9,6 +9,7 @@ from alembic.runtime.migration import MigrationContext
 import afterhours.models  # noqa: F401  (registers its tables on the shared metadata)
 import ingest.ami.models  # noqa: F401
 import mystery.models  # noqa: F401
+import web.models  # noqa: F401
 from monitor.store import Store
 from monitor.store.models import metadata
 

@@ -1,0 +1,48 @@
+"""Helpers of the console tests: accounts of every role, a logged-in test client."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.testclient import TestClient
+
+from config import Config
+from monitor.store import Store
+from web.accounts import add_user
+from web.roles import Role
+
+PASSWORD = "correct horse battery"
+ACCOUNTS = {  # username: (role, sites, caller)
+    "admin": (Role.ADMIN, (), ""),
+    "qualite": (Role.QUALITY, (), ""),
+    "dir05": (Role.DIRECTOR, ("eps-05",), ""),
+    "sup13": (Role.SUPERVISOR, ("eps-13",), ""),
+    "appelant": (Role.CALLER, (), "appelant-a"),
+}
+
+
+def add_accounts(store: Store, config: Config) -> None:
+    for name, (role, sites, caller) in ACCOUNTS.items():
+        add_user(store, config, name, role, PASSWORD, sites=sites, caller=caller,
+                 display_name=name.capitalize())
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> TestClient:
+    page = client.get("/login")
+    response = client.post("/login", data={"csrf": csrf_of(page.text), "username": username,
+                                           "password": password}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return client
+
+
+def post(client: TestClient, url: str, data: dict[str, str] | None = None, page: str = "/",
+         **kwargs: object):  # type: ignore[no-untyped-def]
+    """POST a form with the CSRF token of `page`."""
+    token = csrf_of(client.get(page).text)
+    return client.post(url, data={"csrf": token, **(data or {})}, **kwargs)  # type: ignore[arg-type]
