@@ -46,3 +46,24 @@ def post(client: TestClient, url: str, data: dict[str, str] | None = None, page:
     """POST a form with the CSRF token of `page`."""
     token = csrf_of(client.get(page).text)
     return client.post(url, data={"csrf": token, **(data or {})}, **kwargs)  # type: ignore[arg-type]
+
+
+def plan_shipped_campaign(store: Store, config: Config) -> None:
+    """The shipped eps-2026 campaign, planned with its own seed."""
+    from mystery.campaign import find_campaign, load_campaign
+    from mystery.planner import plan_campaign
+    from mystery.repository import save_plan
+
+    campaign = load_campaign(find_campaign("eps-2026", config), config)
+    save_plan(store, plan_campaign(campaign, config, campaign.year), config)
+
+
+def answered_form(campaign_criteria: list[str], **overrides: str) -> dict[str, str]:
+    """A complete scoring form for an answered call (yes / level 3 / 12 s)."""
+    values = {"outcome": "answered", "attempts": "1", "called_at": "2026-10-14 10:00",
+              "comment": "", "save": "valider"}
+    for criterion in campaign_criteria:
+        values[f"c:{criterion}"] = {"decroche-25s": "12", "ecoute": "3",
+                                    "information-orientation": "3"}.get(criterion, "oui")
+    values.update(overrides)
+    return values
