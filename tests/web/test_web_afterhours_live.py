@@ -28,7 +28,8 @@ def _probe(console: Console, site: str, tmp_path: Path, verdict: str) -> str:
 
 def test_director_sees_their_probes_and_recordings(console: Console, tmp_path: Path,
                                                    client_for: Callable[[str], TestClient]) -> None:
-    mine, other = _probe(console, "eps-05", tmp_path, "expected"), _probe(console, "eps-13", tmp_path, "silence")
+    mine = _probe(console, "eps-05", tmp_path, "expected")
+    other = _probe(console, "eps-13", tmp_path, "silence")
     save_alert(console.store, AlertRecord("eps-13", time.time(), [other], "ALERTE eps-13"))
     director = client_for("dir05")
     page = director.get("/hors-horaires", params={"mois": "2026-10"}).text
