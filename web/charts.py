@@ -36,7 +36,7 @@ def rate_chart(points: Sequence[dict[str, Any]], labels: Sequence[str], goal: fl
                title: str) -> Markup:
     """Pickup rate of each point with its 95 % interval, against the goal (dashed line)."""
     left, top, plot_h, step = 44, 14, 200, max(14, min(48, 900 // max(1, len(points))))
-    width, height = left + step * len(points) + 20, top + plot_h + 70
+    width, height = left + step * len(points) + 20, top + plot_h + 100
 
     def y(v: float) -> float:
         return top + plot_h * (1 - v)
@@ -76,9 +76,9 @@ def ring_histogram(total: dict[str, Any], title: str) -> Markup:
                     f'fill="{colour}"><title>{escape(f"{ring} sonnerie(s) : {count}")}</title></rect>')
         body.append(_text(x + bar / 2, top + plot_h - h - 3, str(count or 0)))
         body.append(_text(x + bar / 2, top + plot_h + 14, f"{ring}{'' if ring.endswith('+') else 'ᵉ'}"))
-    body.append(_text(left, top + plot_h + 32, "sonnerie du décroché (5 s par sonnerie ; la 6ᵉ et "
-                                                "les suivantes sont hors délai)", "start"))
-    return _svg(left + 6 * (bar + 10) + 10, top + plot_h + 40, body, title)
+    body.append(_text(left, top + plot_h + 32, "sonnerie du décroché (5 s par sonnerie)", "start"))
+    body.append(_text(left, top + plot_h + 46, "en rouge : 6ᵉ sonnerie et au-delà, hors délai", "start"))
+    return _svg(left + 6 * (bar + 10) + 10, top + plot_h + 54, body, title)
 
 
 def _heat_colour(value: float, goal: float) -> str:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-import uvicorn
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from tests.web.web_support import PASSWORD, csrf_of, login
+from tests.web.web_support import PASSWORD, Served, csrf_of, login
 from web.app import create_app
 from web.console import ROUTES, Console
 from web.pages import load_pages
@@ -67,28 +64,9 @@ def test_pages_carry_security_headers(client_for: Callable[[str], TestClient]) -
     assert response.headers["cache-control"] == "no-store"
 
 
-class _Server:
-    def __init__(self, console: Console) -> None:
-        config = uvicorn.Config(create_app(console), host="127.0.0.1", port=0, log_level="debug",
-                                lifespan="off", log_config=None)  # records reach caplog
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.05)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture
 def served(console: Console) -> Iterator[str]:
-    with _Server(console) as url:
+    with Served(console) as url:
         yield url
 
 

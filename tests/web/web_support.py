@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 
+import uvicorn
 from starlette.testclient import TestClient
 
 from config import Config
 from monitor.store import Store
 from web.accounts import add_user
+from web.app import create_app
+from web.console import Console
 from web.roles import Role
 
 PASSWORD = "correct horse battery"
@@ -67,3 +72,24 @@ def answered_form(campaign_criteria: list[str], **overrides: str) -> dict[str, s
                                     "information-orientation": "3"}.get(criterion, "oui")
     values.update(overrides)
     return values
+
+
+class Served:
+    """The console on uvicorn in a thread (a real HTTP server for logs and browsers)."""
+
+    def __init__(self, console: Console) -> None:
+        config = uvicorn.Config(create_app(console), host="127.0.0.1", port=0, log_level="debug",
+                                lifespan="off", log_config=None)  # records reach caplog
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.05)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

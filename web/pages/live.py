@@ -33,7 +33,8 @@ def live(ctx: Ctx) -> Response:
     today = dt.date.today()
     start = today - dt.timedelta(days=13)
     sites = [s for s in ctx.config.sites if ctx.user.sees(s.id)]
-    return ctx.render("live.html", sites=sites, start=start.isoformat(), end=today.isoformat())
+    return ctx.render("live.html", sites=sites, start=start.isoformat(), end=today.isoformat(),
+                      connected=bool(ctx.console.boards.feeds))
 
 
 @route("/live/tableau/", Cap.LIVE)
