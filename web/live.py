@@ -54,15 +54,19 @@ class RemoteLive:
 class RemoteFeed:
     """A Feed (monitor.wallboard.board) read from a listener's wallboard over HTTP."""
 
-    def __init__(self, url: str, pbx: str, poller: _Poller) -> None:
-        self.url, self.pbx, self._poller = url, pbx, poller
+    def __init__(self, url: str, index: int, poller: _Poller) -> None:
+        self.url, self._index, self._poller = url, index, poller
 
     @classmethod
     def for_url(cls, url: str) -> list[RemoteFeed]:
         poller = _Poller(url.rstrip("/"))
-        poller.fetch()  # names the PBXs (a listener not up yet: one unnamed feed until it is)
-        names = poller.pbxs or ["?"]
-        return [cls(url, name, poller) for name in names]
+        poller.fetch()  # names the PBXs (a listener not up yet: one feed, named once it is)
+        return [cls(url, i, poller) for i in range(max(1, len(poller.pbxs)))]
+
+    @property
+    def pbx(self) -> str:
+        names = self._poller.pbxs
+        return names[self._index] if self._index < len(names) else "?"
 
     @property
     def live(self) -> RemoteLive:
