@@ -100,8 +100,8 @@ def heatmap(cells: Sequence[dict[str, Any]], goal: float, title: str) -> Markup:
     for i, day in enumerate(days):
         body.append(_text(left - 6, top + h * i + h / 2 + 4, WEEKDAYS_FR[day], "end"))
         for j, hour in enumerate(hours):
-            cell = grid.get((day, hour))
-            rate = cell["pickup_rate"] if cell else None
+            found = grid.get((day, hour))
+            rate = found["pickup_rate"] if found else None
             if rate is None or rate["value"] is None:
                 continue
             tip = f"{WEEKDAYS_FR[day]} {hour} h : {_pct(rate['value'])} (n = {rate['n']})"

@@ -16,7 +16,7 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import jinja2
@@ -36,6 +36,7 @@ from web.roles import ROLE_LABELS, Cap, User
 HERE = Path(__file__).resolve().parent
 ROUTES: list[Route] = []
 Handler = Callable[["Ctx"], Response | Awaitable[Response]]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass
@@ -155,9 +156,9 @@ async def _call(handler: Handler, ctx: Ctx) -> Response:
 
 
 def route(path: str, cap: Cap | None = None, *, methods: tuple[str, ...] = ("GET",),
-          download: bool = False) -> Callable[[Handler], Handler]:
+          download: bool = False) -> Callable[[F], F]:
     """Register a page for signed-in accounts with `cap` (any account when None)."""
-    def decorator(handler: Handler) -> Handler:
+    def decorator(handler: F) -> F:
         async def endpoint(request: Request) -> Response:
             console: Console = request.app.state.console
             user = await run_in_threadpool(session_user, console.store, str(request.state.sid))

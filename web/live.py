@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from config import Config
 from monitor.wallboard.auth import TOKEN_ENV
-from monitor.wallboard.board import Feed, Wallboard
+from monitor.wallboard.board import Wallboard
 
 log = logging.getLogger(__name__)
 REFRESH = 1.0  # seconds between figure refreshes of a board that is being watched
@@ -52,7 +52,7 @@ class RemoteLive:
 
 
 class RemoteFeed:
-    """A Feed (monitor.wallboard.board) read from a listener's wallboard over HTTP."""
+    """A wallboard Feed (monitor.wallboard.board.Feed) read from a listener's wallboard over HTTP."""
 
     def __init__(self, url: str, index: int, poller: _Poller) -> None:
         self.url, self._index, self._poller = url, index, poller
@@ -133,7 +133,7 @@ class _Poller:
 class LiveBoards:
     """One wallboard per scope (tuple of sites), refreshed while someone watches it."""
 
-    def __init__(self, config: Config, engine: sa.Engine, feeds: Sequence[Feed]) -> None:
+    def __init__(self, config: Config, engine: sa.Engine, feeds: Sequence[Any]) -> None:
         self.config, self.engine, self.feeds = config, engine, list(feeds)
         self._boards: dict[tuple[str, ...], Wallboard] = {}
         self._locks: dict[tuple[str, ...], asyncio.Lock] = {}
