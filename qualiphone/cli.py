@@ -24,6 +24,8 @@ COMMANDS = {
     "afterhours": "afterhours.cli:afterhours",
     "alerts": "alerts.cli:alerts",
     "demo": "qualiphone.demo:demo",
+    "serve": "web.cli_serve:serve",
+    "users": "web.cli_users:users",
 }
 
 

@@ -57,13 +57,15 @@ def demo(app: AppContext, ctx: click.Context, month: str, out: Path, seed: int, 
     ctx.invoke(monthly, month=month, out=out / "rapports", formats=("pdf", "html", "xlsx"))
     if live_for:
         day = next(dt.date(year, mon, d) for d in range(1, 8) if dt.date(year, mon, d).weekday() < 5)
-        _live_wall(app, day, seed, live_for)
+        _live_wall(app, day, seed, live_for, out / "rapports")
     else:
         click.echo("For the live wall: qualiphone demo --live 600 (or see README, 'Wallboard').")
 
 
-def _live_wall(app: AppContext, day: dt.date, seed: int, seconds: int) -> None:
-    """The AMI simulator and the listener with its wallboard, as two child processes."""
+def _live_wall(app: AppContext, day: dt.date, seed: int, seconds: int, reports: Path) -> None:
+    """The AMI simulator, the listener with its wallboard, and the web console (web.demo)."""
+    from web.demo import start_console
+
     env = dict(os.environ, QUALIPHONE_AMI_SECRET=secrets.token_urlsafe(16))  # never on argv
     base = [sys.executable, "-m", "qualiphone"]
     if app.db_url:
@@ -78,10 +80,13 @@ def _live_wall(app: AppContext, day: dt.date, seed: int, seconds: int) -> None:
     time.sleep(1.5)
     listener = subprocess.Popen([*base, "listen", "--ami", "127.0.0.1:5038", "--ami-user", "demo",
                                  "--wallboard", "127.0.0.1:8025", "--for", str(seconds)], env=env)
+    time.sleep(1.0)
+    console = start_console(app, base, env, seconds, reports)
     try:
         listener.wait()
     except KeyboardInterrupt:
         listener.terminate()
     finally:
-        pbx.terminate()
-        pbx.wait()
+        for child in (console, pbx):
+            child.terminate()
+            child.wait()
