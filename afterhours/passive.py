@@ -6,7 +6,10 @@ holiday. Such a call should end with outcome `message` (the dialplan's message c
 answered it). It is "heard to the end" when it lasted at least the site's `message_seconds`
 (less the source's time resolution). Anything else — ringing out, busy, failed, voicemail, a
 caller who gave up before any answer — is a failure, kept with its local time. A person who
-answers after hours is counted apart, not as a failure. Test calls are left out.
+answers after hours is counted apart, not as a failure; so is a call the site directory cannot
+classify (answered by a machine outside the message contexts, or by a device no site lists:
+"à classer", `qualiphone sites check`), which is never read as a failure of the message. Test
+calls are left out.
 
 A site is flagged when at least `min_failures` after-hours calls were not answered by the
 message and fewer than `min_answered_share` of them were (afterhours.toml, [check]).
@@ -46,6 +49,7 @@ class SiteDay:
     by_message: int = 0
     heard: int = 0  # answered by the message and heard to the end
     by_person: int = 0
+    unclassified: int = 0  # the directory cannot tell (machine or device it does not list)
     failures: list[Failure] = field(default_factory=list)
 
 
@@ -56,12 +60,13 @@ class SiteSummary:
     by_message: int = 0
     heard: int = 0
     by_person: int = 0
+    unclassified: int = 0
     failures: int = 0
     flagged: bool = False
 
     @property
     def answered_share(self) -> float | None:
-        handled = self.calls - self.by_person
+        handled = self.calls - self.by_person - self.unclassified
         return self.by_message / handled if handled else None
 
 
@@ -111,6 +116,8 @@ def _add(day: SiteDay, row: sa.Row, local: dt.datetime, period: str, message_sec
         day.heard += length >= message_seconds - (row.resolution or 0.0)
     elif row.outcome == Outcome.ANSWERED:
         day.by_person += 1
+    elif row.outcome in (Outcome.MACHINE, Outcome.UNKNOWN_DEVICE):
+        day.unclassified += 1
     else:
         day.failures.append(Failure(local.replace(tzinfo=None, microsecond=0), row.outcome, period))
 
@@ -145,6 +152,7 @@ def _summary(site: str, days: list[SiteDay], settings: CheckSettings) -> SiteSum
             s.by_message += d.by_message
             s.heard += d.heard
             s.by_person += d.by_person
+            s.unclassified += d.unclassified
             s.failures += len(d.failures)
     share = s.answered_share
     s.flagged = s.failures >= settings.min_failures and share is not None and \

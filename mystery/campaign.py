@@ -57,7 +57,7 @@ def load_campaign(path: Path, config: Config) -> Campaign:
 _TOP_KEYS = {
     "id", "name", "year", "code", "sites", "start", "end", "calls_per_site", "required_score",
     "schedule", "no_answer", "double_scoring", "pickup", "band", "caller", "scenario",
-    "commitment", "criterion",
+    "commitment", "criterion", "caller_lines",
 }
 
 
@@ -85,6 +85,7 @@ def parse_campaign(text: str, path: Path, config: Config) -> Campaign:
         start=start, end=end, calls_per_site=int(_positive(r, "calls_per_site", 1)),
         required_score=_bounded(r, "required_score", 0, 10, 7.0),
         bands=_bands(path, _tables(r, "band")), callers=_callers(path, _tables(r, "caller")),
+        caller_lines=_lines(r, "caller_lines"),
         scenarios=scenarios, commitments=commitments,
         criteria=_criteria(path, _tables(r, "criterion"), scenarios, commitments),
         source=text, **parts,
@@ -237,7 +238,7 @@ def _callers(path: Path, readers: list[TableReader]) -> tuple[Caller, ...]:
     for r in readers:
         caller_id = _ident(r, seen)
         r.unknown_keys({"id", "name", "phone", "availability", "unavailable", "max_calls",
-                        "max_per_day"})
+                        "max_per_day", "lines"})
         unavailable = []
         for j, text in enumerate(r.strings("unavailable")):
             try:
@@ -252,8 +253,20 @@ def _callers(path: Path, readers: list[TableReader]) -> tuple[Caller, ...]:
             unavailable=tuple(unavailable),
             max_calls=None if max_calls is None else int(_positive(r, "max_calls", 1)),
             max_per_day=None if max_day is None else int(_positive(r, "max_per_day", 1)),
+            lines=_lines(r, "lines"),
         ))
     return tuple(callers)
+
+
+def _lines(r: TableReader, name: str) -> tuple[str, ...]:
+    """Phone numbers the switchboard sees as caller id (E.164 or national form)."""
+    expected = 'a list of phone numbers such as ["+33140000001", "0140000002"]'
+    numbers = r.strings(name)
+    for i, text in enumerate(numbers):
+        digits = text.removeprefix("+")
+        if not digits.isdigit() or len(digits) < 4:
+            raise ConfigError(r.path, r.key(f"{name}[{i}]"), text, expected)
+    return numbers
 
 
 def _scenarios(path: Path, readers: list[TableReader]) -> tuple[Scenario, ...]:

@@ -120,7 +120,7 @@ def score(ctx: Ctx) -> Response:
     with ctx.store.engine.begin() as conn:
         write_result(conn, item)
     if final:
-        match_campaign(ctx.store, planned.campaign_id)  # the PBX's time to answer, if captured
+        match_campaign(ctx.store, ctx.config, planned.campaign_id)  # the PBX's time to answer, if captured
     ctx.audit("score_saved", f"call:{call_id}", role=role, status=item.status,
               outcome=item.outcome.value, answers=len(item.answers))
     return redirect(f"/mystere/appel/{call_id}?role={role}&enregistre={'1' if final else 'brouillon'}")

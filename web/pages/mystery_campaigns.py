@@ -75,7 +75,7 @@ def report(ctx: Ctx) -> Response:
 
     cid = ctx.request.path_params["cid"]
     _campaign(ctx, cid)
-    match_campaign(ctx.store, cid)
+    match_campaign(ctx.store, ctx.config, cid)
     a = analyse(ctx.store, ctx.config, cid)
     labels = {c.id: c.label for c in a.campaign.criteria}
     return ctx.render("mystery_report.html", a=a, o=overall(a), labels=labels,
@@ -94,7 +94,7 @@ def report_file(ctx: Ctx) -> Response:
     if fmt not in ("pdf", "xlsx"):
         raise HTTPException(404)
     _campaign(ctx, cid)
-    match_campaign(ctx.store, cid)
+    match_campaign(ctx.store, ctx.config, cid)
     a = analyse(ctx.store, ctx.config, cid)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"rapport-{cid}.{fmt}"
