@@ -228,7 +228,7 @@ class Wallboard:
         city = self._row("all", "Paris", None, None, f.city if f else None,
                          f.hour_city if f else None, pending)
         city.update({
-            "name": f"Paris — {len(rows)} EPS", "short_name": f"Paris — {len(rows)} EPS",
+            "name": f"Paris — {len(rows)} EPS", "short_name": f"Les {len(rows)} EPS",
             "ringing": ringing, "longest_ring": longest,
             "level": ring_level(longest, ringing, self.threshold),
             "waiting": sum(r["waiting"] for r in rows),
