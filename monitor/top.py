@@ -77,7 +77,7 @@ def _rate(value: float | None, n: int, below: bool, few: bool, fill: bool) -> An
 
 
 def _below(row: dict[str, Any]) -> Any:
-    """Which of the row's rates are below the goal, in words: "jour", "1 h", "jour et 1 h"."""
+    """Which of the row's rates are below the goal, in words: "jour", "1 h", "jour, 1 h"."""
     from rich.text import Text
 
     parts = [(name, few) for name, below, few in
