@@ -1,5 +1,7 @@
 """The wallboard page: one self-contained HTML document (no external request), French labels,
-large type for a wall screen read from 3 m, colour always doubled by text.
+large type for a wall screen read from 3 m, colour always doubled by text: a rate below the goal
+is red and says "sous l'objectif", a rate on fewer than 10 calls is grey, not bold, with its n
+beside it; calls the site directory cannot classify are counted apart ("répertoire incomplet").
 
 The script opens `/events` (server-sent events) and rewrites the table from each snapshot with
 `textContent` only. Without a snapshot for 5 s it says so on screen ("mise à jour interrompue")
@@ -11,8 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 
-# Widths in em of the root font: they sum to --w in STYLE (with the page's
-# margins); a cell too narrow for its content would end in "…" (the browser test checks none does).
+# Widths in em of the root font: they sum to --w in STYLE (with the page's margins). They are set
+# for DejaVu Sans Condensed; with a wider font the script shrinks the board rather than cut a
+# figure (the browser test checks that no cell overflows, with either font).
 COLUMNS = (("name", 8.4), ("ringing", 2.9), ("ring", 8.2), ("waiting", 3.1), ("offered", 3.0),
            ("answered", 3.8), ("within", 3.0), ("abandoned", 3.9), ("uncl", 6.6),
            ("rate", 8.4), ("n", 2.5), ("hour", 8.4), ("hour_n", 2.5), ("agents", 4.9))
@@ -23,7 +26,7 @@ COLUMNS = (("name", 8.4), ("ringing", 2.9), ("ring", 8.2), ("waiting", 3.1), ("o
 # what is left. The script sets --rows to the number of sites shown.
 STYLE = """
 *{box-sizing:border-box}
-html{--w:70.5;--rows:18;--k:1;height:100%;overflow:hidden;background:#0d1117;color:#f0f3f6;
+html{--w:WIDTH;--rows:18;--k:1;height:100%;overflow:hidden;background:#0d1117;color:#f0f3f6;
  font-family:"DejaVu Sans Condensed","Liberation Sans Narrow","Arial Narrow",Arial,sans-serif;
  font-size:calc(var(--k) * min(100vw / var(--w),100vh / (var(--rows) * 1.45 + 6.2)))}
 body{margin:0;height:100%;display:flex;flex-direction:column;padding:.25em .4em}
@@ -67,7 +70,8 @@ td.uncl.incomplete{background:#6a3fb5;color:#fff;font-weight:700}
 td.uncl small.now{font-size:.7em;margin-left:.2em}
 .muted{color:#7d8896}
 footer{font-size:.58em;color:#aeb8c4;padding-top:.25em;line-height:1.25}
-""" + "".join(f"col.{name}{{width:{em}em}}" for name, em in COLUMNS)
+""".replace("WIDTH", f"{sum(em for _, em in COLUMNS) + 0.9:.1f}") + "".join(
+    f"col.{name}{{width:{em}em}}" for name, em in COLUMNS)
 
 SCRIPT = """
 const LEVEL={none:"",ok:"",warn:"attention",late:"hors délai"};
