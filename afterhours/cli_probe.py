@@ -12,6 +12,7 @@ import click
 from afterhours.probe import ProbeError, ProbeRun
 from config import ConfigError, UnknownSite
 from qualiphone.context import AppContext, friendly_errors, pass_app
+from qualiphone.progress import progress_bar
 
 ALERT_EXIT = 3  # `probe`: an alert was raised (a site failed N probes in a row)
 REPORT_FORMATS = ("pdf", "html")
@@ -82,8 +83,11 @@ def probe(app: AppContext, sites: tuple[str, ...], address: str, ami_user: str,
     when = None
     if at is not None:
         when = at if at.tzinfo else at.replace(tzinfo=next(iter(config.pbxs.values())).tz)
-    run = run_probes(config, app.store, settings, host=host, port=port, username=ami_user,
-                     secret=secret, sites=list(sites) or None, when=when)
+    with progress_bar("probe", unit="sites") as bar:
+        run = run_probes(config, app.store, settings, host=host, port=port, username=ami_user,
+                         secret=secret, sites=list(sites) or None, when=when,
+                         progress=lambda total, p: bar.total(total) if p is None else
+                         bar.advance(description=f"probed {p.site}"))
     _print_run(run)
     if run.alerts:
         raise SystemExit(ALERT_EXIT)

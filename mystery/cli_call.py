@@ -14,7 +14,7 @@ from mystery.cli_common import ERRORS
 from mystery.exports import format_number
 from mystery.form import run_form
 from mystery.repository import UnknownCall, planned_call, stored_campaign
-from mystery.scoring import OUTCOME_LABELS
+from mystery.scoring import Outcome
 from qualiphone.context import AppContext, friendly_errors, pass_app
 
 if TYPE_CHECKING:
@@ -23,10 +23,19 @@ if TYPE_CHECKING:
 DEFAULT_CONTEXT = "mystery-out"  # mystery.call.DEFAULT_CONTEXT (imported late: AMI, scipy)
 
 
+# What the PBX saw, for this command's English log lines (the French labels are the form's).
+OUTCOME_TEXT = {
+    Outcome.ANSWERED: "answered by a person", Outcome.NO_ANSWER: "no answer",
+    Outcome.BUSY: "busy", Outcome.MESSAGE: "answered by a recorded message",
+    Outcome.VOICEMAIL: "voicemail", Outcome.FAILED: "wrong or out-of-service number",
+    Outcome.NOT_MADE: "call not made",
+}
+
+
 def _describe(measure: Measure) -> str:
     if measure.outcome is None:
         return f"outcome unknown ({measure.detail})"
-    text = OUTCOME_LABELS[measure.outcome]
+    text = OUTCOME_TEXT[measure.outcome]
     if measure.ring_seconds is not None:
         text += f" after {measure.ring_seconds:.1f} s of ringing (PBX)"
     return text + (f"; {measure.detail}" if measure.detail else "")

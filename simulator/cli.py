@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from qualiphone.context import AppContext, pass_app
+from qualiphone.progress import Bar, progress_bar
 from simulator.month import CDR_FILE, CEL_FILE, QUEUE_LOG_FILE, TRUTH_FILE, MonthSummary
 from simulator.profiles import SimulationError
 
@@ -67,12 +69,15 @@ def month(app: AppContext, month: str, out: Path, seed: int, days: int | None) -
     Example:
       qualiphone simulate month --month 2026-10 --out demo/ --seed 1
     """
+    from simulator.model import month_days
     from simulator.month import write_month
 
     config = app.config
     started = time.perf_counter()
+    dates = month_days(month)[:days]
     try:
-        summary = write_month(config, month, out, seed, days, progress=_progress)
+        with progress_bar(f"simulate {month}", total=len(dates), unit="days") as bar:
+            summary = write_month(config, month, out, seed, days, progress=_progress(bar))
     except SimulationError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -81,9 +86,14 @@ def month(app: AppContext, month: str, out: Path, seed: int, days: int | None) -
     _summary(summary, time.perf_counter() - started)
 
 
-def _progress(day: dt.date) -> None:
-    if day.day == 1 or day.day % 10 == 0:
-        click.echo(f"  {day.isoformat()} …", err=True)
+def _progress(bar: Bar) -> Callable[[dt.date], None]:
+    """Each day as it starts: on the bar, or (stderr not a terminal) a line every ten days."""
+    def tell(day: dt.date) -> None:
+        if bar.shown:
+            bar.at(day.day - 1, f"simulate {day.isoformat()}")
+        elif day.day == 1 or day.day % 10 == 0:
+            click.echo(f"  {day.isoformat()} …", err=True)
+    return tell
 
 
 def _time_of_day(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.time | None:
