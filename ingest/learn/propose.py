@@ -150,6 +150,9 @@ class _Proposer:
         self._shared_out(out, site_of)
         self._compress_devices(out, staff)
         self._unused(out)
+        for p in out.sites.values():  # the values that cover most calls first
+            p.adds = {k: dict(sorted(v.items(), key=lambda kv: (-kv[1].calls, kv[0])))
+                      for k, v in p.adds.items()}
         return out
 
     # ---- which site each call is ----------------------------------------------------------
