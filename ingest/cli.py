@@ -91,7 +91,8 @@ def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
             f"other services' calls): {reasons}{more}; if that is unexpected, check the dids, "
             f"queues and contexts in {sites}"
         )
-        if r.skipped > r.calls_seen:
+        no_site = sum(n.calls for key, n in r.gaps.misses.items() if not key[3])
+        if no_site > r.calls_seen:
             click.echo(f"  warning: most calls of {r.path} matched no site: qualiphone sites learn "
                        f"{r.path} proposes the directory from what the PBX wrote", err=True)
 
