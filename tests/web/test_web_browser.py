@@ -218,7 +218,7 @@ def test_supervisor_live_view(browser: Any, site: tuple[str, Console], tmp_path:
     board = page.frame_locator("iframe.board")
     board.locator("#site-eps-13").wait_for()
     assert board.locator("#sites tr").count() == 1
-    assert board.locator("#city td.name").inner_text() == "Paris — 1 EPS"
+    assert board.locator("#city td.name").inner_text() == "Les 1 EPS"  # its own site only
     links = page.locator("#history-links a")
     assert links.all_inner_texts() == ["EPS Paris 13e"]
     page.screenshot(path=str(tmp_path / "console-live.png"))
