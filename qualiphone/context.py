@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from config import Config, ConfigError, load_config
 from monitor.store import Store, default_db_url, open_store
+from monitor.store.engine import StoreError
 
 
 @dataclass
@@ -36,6 +37,8 @@ class AppContext:
             url = self.db_url or default_db_url()
             try:
                 self._store = open_store(url)
+            except StoreError as exc:
+                raise click.ClickException(str(exc)) from None
             except (sa.exc.OperationalError, sa.exc.ArgumentError, ModuleNotFoundError) as exc:
                 shown = sa.make_url(url).render_as_string(hide_password=True) \
                     if not isinstance(exc, sa.exc.ArgumentError) else url

@@ -27,7 +27,7 @@ def default_db_url() -> str:
     return os.environ.get("QUALIPHONE_DB") or f"sqlite:///{data_dir() / 'qualiphone.db'}"
 
 
-def _alembic_config(connection: sa.Connection) -> AlembicConfig:
+def _alembic_config(connection: sa.Connection | None) -> AlembicConfig:
     cfg = AlembicConfig(str(HERE / "alembic.ini"))
     cfg.set_main_option("script_location", str(HERE / "migrations"))
     cfg.attributes["connection"] = connection
@@ -36,11 +36,25 @@ def _alembic_config(connection: sa.Connection) -> AlembicConfig:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL waits for other openers
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message says what happened and what to do."""
+
+
+class MigrationError(StoreError):
+    def __init__(self, url: str, current: str | None, head: str | None, reason: str) -> None:
+        self.url, self.current, self.head, self.reason = url, current, head, reason
+        start = f"schema revision {current}" if current else "an empty schema"
+        super().__init__(
+            f'cannot migrate the store "{url}" from {start} to {head}: {reason}; the store was '
+            "changed outside qualiphone or by another version: restore it from a backup or give "
+            "another --db")
 
 
 @dataclass
@@ -68,16 +82,41 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return Store(engine)
 
 
+MIGRATION_LOCK = 7311001  # PostgreSQL advisory lock key held while the schema is migrated
+
+
 def upgrade(engine: sa.Engine) -> None:
-    """Bring the schema to the latest Alembic revision (a no-op when it is current)."""
-    with engine.begin() as connection:
-        cfg = _alembic_config(connection)
-        head = ScriptDirectory.from_config(cfg).get_current_head()
+    """Bring the schema to the latest Alembic revision (a no-op when it is current).
+
+    Several processes may open a new or old store at once (30 imports started together): the
+    one that takes the lock migrates, the others wait for it, then find the schema current.
+    The lock is SQLite's write lock (BEGIN IMMEDIATE, waiting up to the busy timeout) or a
+    PostgreSQL transaction-level advisory lock.
+    """
+    head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+    with engine.connect() as connection:
+        if MigrationContext.configure(connection).get_current_revision() == head:
+            return  # the common case: no lock taken
+    with engine.connect() as connection:
+        _lock_for_migration(connection)
         current = MigrationContext.configure(connection).get_current_revision()
         if current != head:
-            if engine.dialect.name == "postgresql":
-                # several importers may start at once: one migrates, the others wait
-                connection.execute(sa.text("SELECT pg_advisory_xact_lock(7311001)"))
-                current = MigrationContext.configure(connection).get_current_revision()
-            if current != head:
-                command.upgrade(cfg, "head")
+            try:
+                command.upgrade(_alembic_config(connection), "head")
+            except sa.exc.DBAPIError as exc:
+                connection.rollback()
+                url = engine.url.render_as_string(hide_password=True)
+                raise MigrationError(url, current, head, _reason(exc)) from exc
+        connection.commit()
+
+
+def _lock_for_migration(connection: sa.Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    """The driver's first line, without SQLAlchemy's statement and links."""
+    return str(exc.orig or exc).strip().splitlines()[0]
