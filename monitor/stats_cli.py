@@ -92,12 +92,21 @@ def stats(app: AppContext, start: dt.date, end: dt.date, sites: tuple[str, ...],
         tz=_timezone(app, chosen),
     )
     result = store_stats(app.store.engine, request, ["hour"] if with_staffing else [])
+    if not result[by].offered.sum():
+        click.echo(f"no calls in the store for {_scope(request)}", err=True)
     cells = result[by] if show_empty or by == "site" else _drop_empty_periods(result[by])
     hint = None
     if with_staffing:
         goal = target_rate if target_rate is not None else app.config.targets.pickup_rate_goal
         hint = staffing(result["hour"], _open_hours(app, request), target=goal)
-    _emit(fmt, request, cells, hint)
+    _emit(fmt, request, cells, hint, app.store_label)
+
+
+def _scope(r: StatsRequest) -> str:
+    sites = "all sites" if r.all_sites else "sites " + ", ".join(r.sites)
+    hours = "opening hours only" if r.in_hours_only else "all hours"
+    tests = "test calls included" if r.include_tests else "test calls left out"
+    return f"{r.start} to {r.end} ({sites}, {hours}, {tests})"
 
 
 def _timezone(app: AppContext, sites: tuple[str, ...]) -> str:
@@ -176,7 +185,7 @@ def _table_rows(s: CellStats) -> list[list[str]]:
     return rows
 
 
-def _print_table(r: StatsRequest, s: CellStats) -> None:
+def _print_table(r: StatsRequest, s: CellStats, store: str) -> None:
     from rich.table import Table
 
     scope = "heures d'ouverture" if r.in_hours_only else "toutes heures"
@@ -204,6 +213,7 @@ def _print_table(r: StatsRequest, s: CellStats) -> None:
         "3, 4, 5, 6 sonneries et plus. Appels de test "
         + ("inclus." if r.include_tests else "exclus.")
         + ("" if s.exact else " Quantiles au dixième de seconde (--binned).")
+        + f" Base : {store}"
     )
 
 
@@ -236,7 +246,7 @@ def _write_csv(cols: dict[str, list[Any]]) -> None:
     writer.writerows(zip(*cols.values(), strict=True))
 
 
-def _emit(fmt: str, r: StatsRequest, s: CellStats, hint: Staffing | None) -> None:
+def _emit(fmt: str, r: StatsRequest, s: CellStats, hint: Staffing | None, store: str) -> None:
     if fmt == "json":
         doc: dict[str, Any] = {
             "from": r.start.isoformat(), "to": r.end.isoformat(), "by": r.by,
@@ -255,6 +265,6 @@ def _emit(fmt: str, r: StatsRequest, s: CellStats, hint: Staffing | None) -> Non
             click.echo("")
             _write_csv(staffing_columns(hint))
     else:
-        _print_table(r, s)
+        _print_table(r, s, store)
         if hint is not None:
             _print_staffing(hint)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,9 +59,85 @@ class MigrationError(StoreError):
             "another --db")
 
 
+class NotAStore(StoreError):
+    """A --db naming a file or place that cannot hold a store."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url, self.problem = url, problem
+        super().__init__(f'--db "{url}": {problem}')
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (relative to the current directory), None for memory or others."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or \
+            parsed.database == ":memory:" or parsed.query.get("uri") or \
+            parsed.database.startswith("file:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def _check_sqlite_file(url: str, path: Path) -> None:
+    """Refuse what is not a store: a directory, an empty file, a file of another kind."""
+    if path.is_dir():
+        raise NotAStore(url, f'"{path}" is a directory; give a file path such as '
+                             f'"{path / "qualiphone.db"}"')
+    with path.open("rb") as fh:
+        header = fh.read(len(SQLITE_HEADER))
+    if not header:
+        raise NotAStore(url, f'the file "{path}" is empty, so it is not a qualiphone store '
+                             "(qualiphone creates a store only in a new file); delete it or give "
+                             "another path")
+    if header != SQLITE_HEADER:
+        raise NotAStore(url, f'the file "{path}" is not an SQLite database; give the path of a '
+                             "qualiphone store, or a new file name to create one")
+
+
+def _create_sqlite_store(url: str, path: Path) -> None:
+    """A new, migrated store at `path`, which appears there complete or not at all.
+
+    Built under a temporary name and hard-linked into place, so that a process starting at the
+    same moment never sees a half-made file (and an empty file at `path` is never ours).
+    """
+    parent = path.parent
+    if not parent.is_dir():
+        if parent.resolve() != data_dir().resolve():
+            raise NotAStore(url, f'the directory "{parent}" does not exist; create it '
+                                 f'(mkdir -p "{parent}") or fix the path')
+        parent.mkdir(parents=True, exist_ok=True)
+    temporary = parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.new"
+    engine = _engine(f"sqlite:///{temporary}")
+    try:
+        upgrade(engine)
+        engine.dispose()  # the last connection closed: the WAL is folded into the file
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process created it first: theirs is used
+        except OSError:  # a file system without hard links
+            if not path.exists():
+                temporary.replace(path)
+    finally:
+        engine.dispose()
+        for leftover in (temporary, *(Path(f"{temporary}{x}") for x in ("-wal", "-shm", "-journal"))):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def _engine(url: str) -> sa.Engine:
+    engine = sa.create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
 @dataclass
 class Store:
     engine: sa.Engine
+    created: bool = False  # a new SQLite file was made by open_store
 
     @property
     def dialect(self) -> str:
@@ -72,14 +150,18 @@ class Store:
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     """Connect to the store at `url` (default: QUALIPHONE_DB or the SQLite file in data_dir())."""
     url = url or default_db_url()
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    path = sqlite_file(url)
+    created = False
+    if path is not None:
+        if path.exists():
+            _check_sqlite_file(url, path)
+        else:
+            _create_sqlite_store(url, path)
+            created = True
+    engine = _engine(url)
     if migrate:
         upgrade(engine)
-    return Store(engine)
+    return Store(engine, created)
 
 
 MIGRATION_LOCK = 7311001  # PostgreSQL advisory lock key held while the schema is migrated

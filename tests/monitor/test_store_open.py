@@ -42,6 +42,7 @@ def test_concurrent_first_use_of_a_new_sqlite_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     assert _open_at_once(url, 10) == []
     _single_head(url)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".new")]  # no half-made store
 
 
 @pytest.mark.postgres
@@ -79,3 +80,78 @@ def test_a_failing_migration_says_so_and_does_not_blame_the_url(tmp_path: Path) 
         f'Error: cannot migrate the store "sqlite:///{path}" from schema revision 0003 to 0004: '
         "table afterhours_probes already exists; the store was changed outside qualiphone or by "
         "another version: restore it from a backup or give another --db\n")
+
+
+def _stats(*args: str) -> object:
+    return CliRunner().invoke(cli, [*args, "stats", "--from", "2026-10-05", "--to", "2026-10-05",
+                                    "--format", "csv"])
+
+
+def test_db_on_a_file_that_is_not_sqlite_is_a_one_line_error(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n" * 100)
+    result = _stats("--db", f"sqlite:///{notes}")
+    assert result.exit_code == 1
+    assert result.output == (
+        f'Error: --db "sqlite:///{notes}": the file "{notes}" is not an SQLite database; give the '
+        "path of a qualiphone store, or a new file name to create one\n")
+    assert notes.read_text() == "not a database\n" * 100
+    broken = tmp_path / "broken.db"  # the header of SQLite, then garbage
+    broken.write_bytes(b"SQLite format 3\x00" + b"\xff" * 5000)
+    result = _stats("--db", f"sqlite:///{broken}")
+    assert result.exit_code == 1
+    assert result.output.startswith(f'Error: cannot open the store "sqlite:///{broken}": file is not '
+                                    "a database; check --db")
+    assert len(result.output.splitlines()) == 1
+
+
+def test_db_on_an_existing_empty_file_is_refused(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = _stats("--db", f"sqlite:///{empty}")
+    assert result.exit_code == 1
+    assert result.output == (
+        f'Error: --db "sqlite:///{empty}": the file "{empty}" is empty, so it is not a qualiphone '
+        "store (qualiphone creates a store only in a new file); delete it or give another path\n")
+    assert empty.stat().st_size == 0
+
+
+def test_db_in_a_missing_directory_is_refused_and_nothing_is_created(tmp_path: Path) -> None:
+    target = tmp_path / "nonexistent" / "dir" / "x.db"
+    result = _stats("--db", f"sqlite:///{target}")
+    assert result.exit_code == 1
+    assert result.output == (
+        f'Error: --db "sqlite:///{target}": the directory "{target.parent}" does not exist; '
+        f'create it (mkdir -p "{target.parent}") or fix the path\n')
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_the_default_data_directory_is_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "fresh" / "home"
+    monkeypatch.setenv("QUALIPHONE_HOME", str(home))
+    result = CliRunner().invoke(cli, ["store", "batches"])
+    assert result.exit_code == 0, result.output
+    assert (home / "qualiphone.db").is_file()
+
+
+def test_a_relative_db_from_another_directory_says_which_store_and_that_it_is_empty(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "demo").mkdir()
+    monkeypatch.chdir(tmp_path)
+    first = _stats("--db", "sqlite:///demo/demo.db")
+    assert first.exit_code == 0, first.output
+    where = tmp_path / "demo" / "demo.db"
+    assert first.stderr.splitlines() == [
+        f'warning: no store was at "{where}" (--db sqlite:///demo/demo.db): created a new, empty '
+        "one; check --db or QUALIPHONE_DB and the current directory, or import calls first "
+        "(qualiphone ingest …)",
+        "no calls in the store for 2026-10-05 to 2026-10-05 (all sites, opening hours only, "
+        "test calls left out)"]
+    assert first.stdout.startswith("site,period,offered,")  # the CSV itself stays clean
+    again = _stats("--db", "sqlite:///demo/demo.db")
+    assert again.stderr.splitlines()[0] == (
+        f'warning: the store "{where}" (--db sqlite:///demo/demo.db) holds no calls; check --db '
+        "or QUALIPHONE_DB and the current directory, or import calls first (qualiphone ingest …)")
+    table = CliRunner().invoke(cli, ["--db", "sqlite:///demo/demo.db", "stats", "--from",
+                                     "2026-10-05", "--to", "2026-10-05"])
+    assert f"Base : {where}" in table.stdout
