@@ -14,6 +14,7 @@ import numpy as np
 from config import UnknownSite
 from monitor.calendar import SiteCalendar
 from monitor.call import Outcome
+from monitor.export_safety import safe_row
 from monitor.metrics.cells import BY
 from monitor.metrics.records import columns, records, staffing_columns, staffing_records
 from monitor.metrics.staffing import (
@@ -242,8 +243,8 @@ def _print_staffing(h: Staffing) -> None:
 
 def _write_csv(cols: dict[str, list[Any]]) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(cols)
-    writer.writerows(zip(*cols.values(), strict=True))
+    writer.writerow(safe_row(cols))
+    writer.writerows(safe_row(row) for row in zip(*cols.values(), strict=True))
 
 
 def _emit(fmt: str, r: StatsRequest, s: CellStats, hint: Staffing | None, store: str) -> None:

@@ -12,6 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 from config import Config
+from monitor.export_safety import SafeWriter
 from mystery.campaign import Campaign
 from mystery.planner import Plan, PlannedCall
 from mystery.scoring import NOT_IN_SCENARIO
@@ -43,7 +44,7 @@ def format_number(number: str) -> str:
 
 def write_plan_csv(plan: Plan, config: Config, path: Path) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, delimiter=";")
+        writer = SafeWriter(csv.writer(fh, delimiter=";"))
         writer.writerow(PLAN_COLUMNS)
         for c in sorted(plan.calls, key=lambda c: (c.epoch, c.call_id)):
             site = config.site(c.site)
@@ -64,7 +65,7 @@ def write_results_template(plan: Plan, path: Path) -> None:
     fields = ("call_id", "role", "scorer", "outcome", "attempts", "called_at")
     criteria = plan.campaign.criteria
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, delimiter=";")
+        writer = SafeWriter(csv.writer(fh, delimiter=";"))
         writer.writerow([*fields, *(c.id for c in criteria), "comment"])
         for c in sorted(plan.calls, key=lambda c: c.call_id):
             marks = ["" if k.applies_to(c.scenario) else NOT_IN_SCENARIO for k in criteria]

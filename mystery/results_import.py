@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from config import Config, ConfigError
 from ingest.records import Reject
+from monitor.export_safety import unquote
 from monitor.store import Store
 from monitor.timeutil import local_to_epoch, zone
 from mystery.campaign import Campaign
@@ -91,7 +92,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str], s
         raise ResultsFileError(path, "the file is empty; expected a header line")
     delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader)]
+    header = [unquote(h.strip()).lower() for h in next(reader)]
     for required in ("call_id", "outcome"):
         if required not in header:
             raise ResultsFileError(path, f'no "{required}" column; the header is {";".join(header)}')
@@ -100,6 +101,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str], s
         if not any(v.strip() for v in values):
             continue
         raw = delimiter.join(values)
+        values = [unquote(v) for v in values]  # what our own exports quoted ("'=…") reads back
         if len(values) > len(header):
             rows.append((reader.line_num, {"": "too-many"}, raw))
             continue
