@@ -180,7 +180,13 @@ def upgrade(engine: sa.Engine) -> None:
         if MigrationContext.configure(connection).get_current_revision() == head:
             return  # the common case: no lock taken
     with engine.connect() as connection:
-        _lock_for_migration(connection)
+        try:
+            _lock_for_migration(connection)
+        except sa.exc.OperationalError as exc:
+            url = engine.url.render_as_string(hide_password=True)
+            raise StoreError(f'the store "{url}" needs a schema migration but another process has '
+                             f"held it locked for too long ({_reason(exc)}); try again when the "
+                             "other import or migration has finished") from exc
         current = MigrationContext.configure(connection).get_current_revision()
         if current != head:
             try:

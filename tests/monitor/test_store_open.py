@@ -155,3 +155,30 @@ def test_a_relative_db_from_another_directory_says_which_store_and_that_it_is_em
     table = CliRunner().invoke(cli, ["--db", "sqlite:///demo/demo.db", "stats", "--from",
                                      "2026-10-05", "--to", "2026-10-05"])
     assert f"Base : {where}" in table.stdout
+
+
+def test_a_store_locked_by_another_process_during_migration_says_so(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "old.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:  # an old store (revision 0003) that must be migrated
+        conn.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES ('0003')"))
+    holder = engine.connect()
+    holder.exec_driver_sql("BEGIN IMMEDIATE")  # another process writing
+    monkeypatch.setattr("monitor.store.engine._sqlite_pragmas", _short_busy_timeout)
+    try:
+        result = CliRunner().invoke(cli, ["--db", f"sqlite:///{path}", "store", "batches"])
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
+    assert result.exit_code == 1
+    assert result.output == (
+        f'Error: the store "sqlite:///{path}" needs a schema migration but another process has held '
+        "it locked for too long (database is locked); try again when the other import or migration "
+        "has finished\n")
+
+
+def _short_busy_timeout(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_connection.execute("PRAGMA busy_timeout=200")
