@@ -175,10 +175,17 @@ def upgrade(engine: sa.Engine) -> None:
     The lock is SQLite's write lock (BEGIN IMMEDIATE, waiting up to the busy timeout) or a
     PostgreSQL transaction-level advisory lock.
     """
-    head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    head = script.get_current_head()
     with engine.connect() as connection:
-        if MigrationContext.configure(connection).get_current_revision() == head:
-            return  # the common case: no lock taken
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current == head:
+        return  # the common case: no lock taken
+    if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+        url = engine.url.render_as_string(hide_password=True)
+        raise StoreError(f'the store "{url}" is at schema revision {current}, which this version of '
+                         f"qualiphone does not know (its latest is {head}): a newer version wrote "
+                         "it; run that version, or give another --db")
     with engine.connect() as connection:
         try:
             _lock_for_migration(connection)

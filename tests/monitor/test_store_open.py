@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 
 from monitor.store import open_store
+from monitor.store.engine import _alembic_config
 from qualiphone.cli import cli
 from tests.conftest import PG_URL, REPO, skip_or_fail
 
@@ -182,3 +184,18 @@ def test_a_store_locked_by_another_process_during_migration_says_so(tmp_path: Pa
 
 def _short_busy_timeout(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     dbapi_connection.execute("PRAGMA busy_timeout=200")
+
+
+def test_a_store_from_a_newer_version_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES ('9999')"))
+    engine.dispose()
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{path}", "store", "batches"])
+    assert result.exit_code == 1
+    head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+    assert result.output.startswith(
+        f'Error: the store "sqlite:///{path}" is at schema revision 9999, which this version of '
+        f"qualiphone does not know (its latest is {head}): a newer version wrote it;")
