@@ -25,7 +25,7 @@ from monitor.metrics.staffing import (
 )
 from monitor.metrics.summary import CellStats
 from monitor.query import StatsRequest, store_stats
-from qualiphone.context import AppContext, format_option, friendly_errors, pass_app
+from qualiphone.context import AppContext, FiniteFloatRange, format_option, friendly_errors, pass_app
 
 PERIOD_TITLE = {"site": "Période", "hour": "Heure", "day": "Jour", "weekday": "Jour",
                 "weekday-hour": "Jour, heure", "month": "Mois", "day-hour": "Heure locale"}
@@ -60,7 +60,7 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str) -> dt.date:
 @click.option("--show-empty", is_flag=True, help="Keep periods where no site had a call.")
 @click.option("--staffing", "with_staffing", is_flag=True,
               help="Add agents needed per site and hour (Erlang-C and Erlang-A).")
-@click.option("--target-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+@click.option("--target-rate", type=FiniteFloatRange(0, 1, min_open=True, max_open=True),
               default=None, help="Pickup rate the staffing hint aims at "
               "[default: targets.pickup_rate_goal of settings.toml, 0.8].")
 @format_option("table", "csv", "json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,16 @@ def _command_name() -> str:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses nan and inf (which pass every range check)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f'"{value}" is not a finite number', param, ctx)
+        return number
 
 
 def format_option(*choices: str, default: str = "table") -> Callable[[Callable[..., Any]], Any]:

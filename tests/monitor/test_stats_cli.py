@@ -117,3 +117,8 @@ def test_staffing_aims_at_the_configured_goal(url: str, tmp_path) -> None:
     code, out = run(url, "--staffing", "--format", "json", "--target-rate", "0.7")
     assert code == 0, out
     assert json.loads(out)["staffing"]["target_rate"] == 0.7
+
+
+def test_a_target_rate_of_nan_is_a_usage_error(url: str) -> None:
+    code, out = run(url, "--staffing", "--target-rate", "nan")
+    assert code == 2 and 'Invalid value for \'--target-rate\': "nan" is not a finite number' in out
