@@ -77,7 +77,7 @@ def sqlite_file(url: str) -> Path | None:
             parsed.database == ":memory:" or parsed.query.get("uri") or \
             parsed.database.startswith("file:"):
         return None
-    return Path(parsed.database).expanduser()
+    return Path(parsed.database).expanduser().absolute()  # errors name the real place
 
 
 def _check_sqlite_file(url: str, path: Path) -> None:

@@ -158,6 +158,11 @@ def test_a_relative_db_from_another_directory_says_which_store_and_that_it_is_em
     table = CliRunner().invoke(cli, ["--db", "sqlite:///demo/demo.db", "stats", "--from",
                                      "2026-10-05", "--to", "2026-10-05"])
     assert f"Base : {where}" in table.stdout
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # no demo/ here: the real place is named
+    missing = _stats("--db", "sqlite:///demo/demo.db")
+    assert missing.exit_code == 1 and f'the directory "{tmp_path / "elsewhere" / "demo"}" does not ' \
+        "exist" in missing.output
 
 
 def test_a_store_locked_by_another_process_during_migration_says_so(tmp_path: Path,
