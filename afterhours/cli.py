@@ -15,6 +15,7 @@ from afterhours.cli_probe import month_option, probe, report, site_option
 from afterhours.passive import PassiveCheck
 from afterhours.references import KINDS, ReferenceError
 from config import ConfigError, UnknownSite
+from monitor.export_safety import SafeWriter
 from qualiphone.context import AppContext, format_option, friendly_errors, pass_app
 
 
@@ -79,7 +80,7 @@ def _check_table(result: PassiveCheck, by: str) -> None:
 
 
 def _check_csv(result: PassiveCheck, by: str) -> None:
-    out = csv.writer(sys.stdout, lineterminator="\n")
+    out = SafeWriter(csv.writer(sys.stdout, lineterminator="\n"))
     if by == "site":
         out.writerow(["site", "calls", "by_message", "heard", "by_person", "failures", "flagged",
                       "unclassified"])

@@ -15,6 +15,7 @@ from qualiphone.context import AppContext, friendly_errors, pass_app
 from qualiphone.progress import progress_bar
 
 ALERT_EXIT = 3  # `probe`: an alert was raised (a site failed N probes in a row)
+NOTHING_PROBED_EXIT = 4  # `probe`: every site was skipped (open, no reference, no number)
 REPORT_FORMATS = ("pdf", "html")
 
 
@@ -61,7 +62,8 @@ def probe(app: AppContext, sites: tuple[str, ...], address: str, ami_user: str,
 
     Sites open at the time are skipped. Each probe is an Originate (a test call, kept out of the
     statistics) recorded by the PBX and compared with the site's reference. Exit status 3 when
-    a site failed two probes in a row (an alert: logged, stored, piped to [alert] command).
+    a site failed two probes in a row (an alert: logged, stored, piped to [alert] command), 4
+    when nothing was probed (every site skipped), so that a timer notices.
 
     \b
     Example:
@@ -91,6 +93,10 @@ def probe(app: AppContext, sites: tuple[str, ...], address: str, ami_user: str,
     _print_run(run)
     if run.alerts:
         raise SystemExit(ALERT_EXIT)
+    if not run.probes:
+        click.echo(f"nothing probed: every site was skipped (reasons above); exit status "
+                   f"{NOTHING_PROBED_EXIT}", err=True)
+        raise SystemExit(NOTHING_PROBED_EXIT)
 
 
 def _print_run(run: ProbeRun) -> None:

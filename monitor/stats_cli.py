@@ -15,6 +15,7 @@ import numpy as np
 
 from config import UnknownSite
 from monitor.calendar import SiteCalendar
+from monitor.export_safety import safe_row
 from monitor.metrics.cells import BY
 from monitor.metrics.records import columns, records, staffing_columns, staffing_records
 from monitor.metrics.staffing import (
@@ -35,7 +36,7 @@ from monitor.stats_table import (
     sec,
     table,
 )
-from qualiphone.context import AppContext, format_option, friendly_errors, pass_app
+from qualiphone.context import AppContext, FiniteFloatRange, format_option, friendly_errors, pass_app
 
 
 def _columns(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[str, ...]:
@@ -74,7 +75,7 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str) -> dt.date:
 @click.option("--show-empty", is_flag=True, help="Keep periods where no site had a call.")
 @click.option("--staffing", "with_staffing", is_flag=True,
               help="Add agents needed per site and hour (Erlang-C and Erlang-A).")
-@click.option("--target-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+@click.option("--target-rate", type=FiniteFloatRange(0, 1, min_open=True, max_open=True),
               default=None, help="Pickup rate the staffing hint aims at "
               "[default: targets.pickup_rate_goal of settings.toml, 0.8].")
 @format_option("table", "csv", "json")
@@ -113,12 +114,21 @@ def stats(app: AppContext, start: dt.date, end: dt.date, sites: tuple[str, ...],
         tz=_timezone(app, chosen),
     )
     result = store_stats(app.store.engine, request, ["hour"] if with_staffing else [])
+    if not result[by].offered.sum():
+        click.echo(f"no calls in the store for {_scope(request)}", err=True)
     cells = result[by] if show_empty or by == "site" else _drop_empty_periods(result[by])
     hint = None
     if with_staffing:
         goal = target_rate if target_rate is not None else app.config.targets.pickup_rate_goal
         hint = staffing(result["hour"], _open_hours(app, request), target=goal)
-    _emit(fmt, request, cells, hint, Layout(wide, tuple(keys or ())))
+    _emit(fmt, request, cells, hint, Layout(wide, tuple(keys or ()), app.store_label))
+
+
+def _scope(r: StatsRequest) -> str:
+    sites = "all sites" if r.all_sites else "sites " + ", ".join(r.sites)
+    hours = "opening hours only" if r.in_hours_only else "all hours"
+    tests = "test calls included" if r.include_tests else "test calls left out"
+    return f"{r.start} to {r.end} ({sites}, {hours}, {tests})"
 
 
 def _timezone(app: AppContext, sites: tuple[str, ...]) -> str:
@@ -170,6 +180,7 @@ class Layout:
 
     wide: bool = False
     keys: tuple[str, ...] = ()
+    store: str = ""  # which store the figures come from (named under the table)
 
 
 def _print_table(r: StatsRequest, s: CellStats, layout: Layout) -> None:
@@ -182,6 +193,8 @@ def _print_table(r: StatsRequest, s: CellStats, layout: Layout) -> None:
     console.print(table(s, shown))
     for line in notes(s, shown, include_tests=r.include_tests):
         console.print(line)
+    if layout.store:
+        console.print(f"Base : {layout.store}")
 
 
 def _print_staffing(h: Staffing) -> None:
@@ -215,8 +228,8 @@ def _print_staffing(h: Staffing) -> None:
 
 def _write_csv(cols: dict[str, list[Any]]) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(cols)
-    writer.writerows(zip(*cols.values(), strict=True))
+    writer.writerow(safe_row(cols))
+    writer.writerows(safe_row(row) for row in zip(*cols.values(), strict=True))
 
 
 def _emit(fmt: str, r: StatsRequest, s: CellStats, hint: Staffing | None,

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from monitor.wallboard.auth import TOKEN_ENV, TokenError, load_token
+from qualiphone.context import FiniteFloatRange
 
 LEVEL_TEXT = {"warn": "attention", "late": "hors délai"}
 LEVEL_STYLE = {"warn": "bold black on dark_orange", "late": "bold white on red3"}
@@ -171,7 +172,7 @@ def _caption(state: dict[str, Any], threshold: str, goal: str) -> str:
 @click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help=f"File holding the wallboard token, mode 600 [default: env {TOKEN_ENV}].")
 @click.option("--once", is_flag=True, help="Print the board once and exit (scripts).")
-@click.option("--interval", type=click.FloatRange(min=0.2), default=1.0, show_default=True,
+@click.option("--interval", type=FiniteFloatRange(min=0.2), default=1.0, show_default=True,
               help="Seconds between refreshes.")
 def top(url: str, token_file: Path | None, once: bool, interval: float) -> None:
     """The supervisors' wallboard in the terminal, refreshed every second.

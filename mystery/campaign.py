@@ -7,12 +7,11 @@ check is never returned in part.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from config import SHIPPED_DIR, Config, ConfigError
-from config.loader import MISSING, WEEKDAYS, Interval, TableReader, parse_interval
+from config.loader import MISSING, WEEKDAYS, Interval, TableReader, parse_interval, parse_toml, toml_text
 from mystery.campaign_model import (
     Band,
     Caller,
@@ -47,11 +46,9 @@ def find_campaign(name: str, config: Config) -> Path:
 
 def load_campaign(path: Path, config: Config) -> Campaign:
     """Read and validate the campaign file at `path` against the site directory."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(path, "(file)", MISSING, "an existing TOML file") from None
-    return parse_campaign(text, path, config)
+    if not path.is_file():
+        raise ConfigError(path, "(file)", MISSING, "an existing TOML file")
+    return parse_campaign(toml_text(path, path.read_bytes()), path, config)
 
 
 _TOP_KEYS = {
@@ -63,10 +60,7 @@ _TOP_KEYS = {
 
 def parse_campaign(text: str, path: Path, config: Config) -> Campaign:
     """Validate campaign TOML `text` (read from `path`, named in errors)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "(syntax)", str(exc), "valid TOML") from None
+    data = parse_toml(path, text)
     r = TableReader(path, data)
     r.unknown_keys(_TOP_KEYS)
     start, end = _date(r, "start"), _date(r, "end")

@@ -15,7 +15,7 @@ from mystery.exports import format_number
 from mystery.form import run_form
 from mystery.repository import UnknownCall, planned_call, stored_campaign
 from mystery.scoring import Outcome
-from qualiphone.context import AppContext, friendly_errors, pass_app
+from qualiphone.context import AppContext, FiniteFloatRange, friendly_errors, pass_app
 
 if TYPE_CHECKING:
     from mystery.call import Measure
@@ -55,7 +55,7 @@ def _describe(measure: Measure) -> str:
                    "leg when the call goes out and comes back).")
 @click.option("--pbx", default=None, help="PBX name of settings.toml [default: the first].")
 @click.option("--scorer", default=None, help="Who scores [default: the planned caller].")
-@click.option("--max-wait", type=click.FloatRange(min=1), default=3600.0, show_default=True,
+@click.option("--max-wait", type=FiniteFloatRange(min=1), default=3600.0, show_default=True,
               metavar="SECONDS", help="Stop following the call after SECONDS.")
 @click.option("--no-form", is_flag=True, help="Do not open the scoring form afterwards.")
 @pass_app

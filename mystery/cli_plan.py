@@ -10,7 +10,7 @@ import click
 from config.loader import WEEKDAYS
 from mystery.balance import Balance, balance
 from mystery.campaign import find_campaign, load_campaign
-from mystery.cli_common import ERRORS, campaign_id
+from mystery.cli_common import ERRORS, campaign_id, check_site
 from mystery.planner import Plan, plan_campaign
 from mystery.repository import planned_calls, save_plan, stored_plan
 from qualiphone.context import AppContext, friendly_errors, pass_app
@@ -123,8 +123,11 @@ def calls_command(app: AppContext, campaign: str, site: str | None) -> None:
     from mystery.repository import campaign_results
 
     cid = campaign_id(app, campaign)
+    calls = planned_calls(app.store, cid)
+    if site:
+        site = check_site(app, cid, site, sorted({p.site for p in calls}, key=app.config.site_ids.index))
     done = {(r.call_id, r.role): r.status for r in campaign_results(app.store, cid)}
-    for p in planned_calls(app.store, cid):
+    for p in calls:
         if site and p.site != site:
             continue
         state = done.get((p.call_id, "primary"), "to do")

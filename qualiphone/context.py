@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,12 @@ import sqlalchemy as sa
 
 from config import Config, ConfigError, load_config
 from monitor.store import Store, default_db_url, open_store
+from monitor.store.engine import StoreError, sqlite_file
+
+# Commands that read calls: when their store holds none (a relative --db run from another
+# directory opens or creates another store), they say so on stderr.
+READS_CALLS = frozenset({"stats", "report monthly", "report synthesis", "afterhours check",
+                         "afterhours report"})
 
 
 @dataclass
@@ -36,7 +43,9 @@ class AppContext:
             url = self.db_url or default_db_url()
             try:
                 self._store = open_store(url)
-            except (sa.exc.OperationalError, sa.exc.ArgumentError, ModuleNotFoundError) as exc:
+            except StoreError as exc:
+                raise click.ClickException(str(exc)) from None
+            except (sa.exc.DBAPIError, sa.exc.ArgumentError, ModuleNotFoundError) as exc:
                 shown = sa.make_url(url).render_as_string(hide_password=True) \
                     if not isinstance(exc, sa.exc.ArgumentError) else url
                 reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -44,10 +53,54 @@ class AppContext:
                     f'cannot open the store "{shown}": {reason}; check --db or QUALIPHONE_DB '
                     "(sqlite:///PATH or postgresql+psycopg://USER@HOST/DB) and that the server runs"
                 ) from None
+            if _command_name() in READS_CALLS:
+                self._warn_when_empty(self._store, url)
         return self._store
+
+    @property
+    def store_label(self) -> str:
+        """Where the store is: the SQLite file's absolute path, or the URL without password."""
+        url = self.db_url or default_db_url()
+        path = sqlite_file(url)
+        if path is not None:
+            return str(path.resolve())
+        return sa.make_url(url).render_as_string(hide_password=True)
+
+    def _warn_when_empty(self, store: Store, url: str) -> None:
+        from monitor.store.models import calls
+
+        with store.engine.connect() as conn:
+            if conn.execute(sa.select(sa.literal(1)).select_from(calls).limit(1)).first():
+                return
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+        what = (f'no store was at "{self.store_label}" (--db {shown}): created a new, empty one'
+                if store.created else
+                f'the store "{self.store_label}" (--db {shown}) holds no calls')
+        click.echo(f"warning: {what}; check --db or QUALIPHONE_DB and the current directory, or "
+                   "import calls first (qualiphone ingest …)", err=True)
+
+
+def _command_name() -> str:
+    """The running command below the root group, e.g. "report monthly"."""
+    names = []
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses nan and inf (which pass every range check)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f'"{value}" is not a finite number', param, ctx)
+        return number
 
 
 def format_option(*choices: str, default: str = "table") -> Callable[[Callable[..., Any]], Any]:

@@ -213,8 +213,7 @@ def test_real_cel_answers_without_staff_devices_are_never_abandons(
     capture's number and context but no phone: the call is kept as answered by an unknown
     device, at the same instant as the staff answer or before it, never as an abandon."""
     from ingest.cel import parse_cel_table
-    from tests.ingest.test_cel_real import (
-        TIMED, WAZO, context_for, numbered, table, the_call, wazo_oracle)
+    from tests.ingest.test_cel_real import TIMED, WAZO, context_for, numbered, table, the_call, wazo_oracle
 
     oracles = wazo_oracle(real_data)
     checked = 0

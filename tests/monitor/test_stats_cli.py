@@ -191,3 +191,8 @@ def test_json_and_csv_say_what_the_directory_misses(url_incomplete: str) -> None
     head, row = out.splitlines()[:2]
     fields = dict(zip(head.split(","), row.split(","), strict=True))
     assert (fields["unclassified"], fields["directory_incomplete"]) == ("1", "1")
+
+
+def test_a_target_rate_of_nan_is_a_usage_error(url: str) -> None:
+    code, out = run(url, "--staffing", "--target-rate", "nan")
+    assert code == 2 and 'Invalid value for \'--target-rate\': "nan" is not a finite number' in out
