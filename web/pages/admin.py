@@ -72,9 +72,21 @@ def audit_log(ctx: Ctx) -> Response:
     return ctx.render("admin_audit.html", entries=audit_entries(ctx.store, limit=500))
 
 
+GAP_LABELS = {
+    "device": "poste inconnu de staff_devices", "machine": "réponse d'une machine hors contexte",
+    "did": "numéro composé sans site", "queue": "file sans site", "context": "contexte sans site",
+    "silent_site": "aucun appel reçu",
+}
+
+
 @route("/admin/annuaire", Cap.ACCOUNTS)
 def directory(ctx: Ctx) -> Response:
-    """The site directory with what still needs filling in (placeholder numbers)."""
+    """The site directory with what still needs filling in (placeholder numbers), and the
+    directory check of the last 30 days (`qualiphone sites check`: the same function)."""
+    import datetime as dt
+
+    from monitor.directory_gaps import check_store
+
     rows = []
     for s in ctx.config.sites:
         problems = []
@@ -83,4 +95,27 @@ def directory(ctx: Ctx) -> Response:
         if not s.numbers:
             problems.append("aucun numéro")
         rows.append({"site": s, "problems": problems})
-    return ctx.render("admin_directory.html", rows=rows)
+    last = dt.date.today()
+    report = check_store(ctx.store.engine, last - dt.timedelta(days=30), last,
+                         ctx.config.site_ids, ctx.config.targets.threshold_seconds)
+    failing = report.failing()
+    gaps = [{"label": GAP_LABELS[g.kind], "site": g.site or "—", "value": g.value,
+             "calls": g.calls, "effect": _effect(g), "failing": g in failing}
+            for g in report.gaps]
+    return ctx.render("admin_directory.html", rows=rows, gaps=gaps, report=report)
+
+
+def _effect(g: object) -> str:
+    from monitor.directory_gaps import Gap
+
+    assert isinstance(g, Gap)
+    if g.kind == "silent_site":
+        return "aucun chiffre publiable sur la période"
+    if g.impact is None:
+        return "appels écartés (autre service ?)"
+    points = f"{g.impact:.1f}".replace(".", ",")
+    if g.kind == "device":
+        return f"{points} points si une personne a décroché sur ce poste"
+    if g.kind == "machine":
+        return f"{points} points si compté non décroché"
+    return f"jusqu'à {points} points (appels rejetés, site inconnu)"
