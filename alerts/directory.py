@@ -23,12 +23,25 @@ from monitor.store import Store
 
 
 class GapLike(Protocol):
-    key: str  # stable identity of the gap, e.g. "did:+33199000150" (the alert's subject)
-    site: str | None  # the site concerned, when known
-    description: str  # what is missing or wrong, as the check words it
-    calls: int  # calls concerned
-    changes_figure: bool  # it changes a published figure by more than 1 point
-    change_points: float | None  # by how many points, when known
+    """What the rule reads of a gap (read-only)."""
+
+    @property
+    def key(self) -> str: ...  # stable identity of the gap, e.g. "did::0153000099" (the subject)
+
+    @property
+    def site(self) -> str | None: ...  # the site concerned, when known
+
+    @property
+    def description(self) -> str: ...  # what is missing or wrong, in French
+
+    @property
+    def calls(self) -> int: ...  # calls concerned
+
+    @property
+    def changes_figure(self) -> bool: ...  # it changes a published figure by more than 1 point
+
+    @property
+    def change_points(self) -> float | None: ...  # by how many points, when known
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def match_captured_call(store: Store, call: MysteryCallRef, lines: CampaignLines
                         window: float = WINDOW_SECONDS, taken: Collection[int] = ()) -> Match:
     """The captured `calls` row of this mystery call among the campaign's own calls."""
     distance = sa.func.abs(calls.c.arrival - call.called_at)
-    own = [calls.c.is_test]
+    own: list[sa.ColumnElement[bool]] = [calls.c.is_test]
     if lines.hashes:
         own.append(calls.c.caller_hash.in_(sorted(lines.hashes)))
     if lines.raw:
