@@ -47,6 +47,8 @@ class SiteDay:
     heard: int = 0  # answered by the message and heard to the end
     by_person: int = 0
     failures: list[Failure] = field(default_factory=list)
+    closure_calls: int = 0  # of `calls`, those during a planned closure
+    closure_message: int = 0  # … taken by the message
 
 
 @dataclass
@@ -58,6 +60,9 @@ class SiteSummary:
     by_person: int = 0
     failures: int = 0
     flagged: bool = False
+    closure_calls: int = 0  # calls during a planned closure (closures.toml)
+    closure_message: int = 0  # … taken by the message
+    closure_failures: int = 0  # … neither the message nor a person
 
     @property
     def answered_share(self) -> float | None:
@@ -105,6 +110,9 @@ def _rows(store: Store, first: dt.date, last: dt.date, sites: Sequence[str]) -> 
 
 def _add(day: SiteDay, row: sa.Row, local: dt.datetime, period: str, message_seconds: float) -> None:
     day.calls += 1
+    if period == "closure":
+        day.closure_calls += 1
+        day.closure_message += row.outcome == Outcome.MESSAGE
     if row.outcome == Outcome.MESSAGE:
         day.by_message += 1
         length = (row.end_time or row.arrival) - row.arrival
@@ -146,6 +154,9 @@ def _summary(site: str, days: list[SiteDay], settings: CheckSettings) -> SiteSum
             s.heard += d.heard
             s.by_person += d.by_person
             s.failures += len(d.failures)
+            s.closure_calls += d.closure_calls
+            s.closure_message += d.closure_message
+            s.closure_failures += sum(f.period == "closure" for f in d.failures)
     share = s.answered_share
     s.flagged = s.failures >= settings.min_failures and share is not None and \
         share < settings.min_answered_share

@@ -113,7 +113,7 @@ def monthly(app: AppContext, month: str | None, year: int | None, out: Path,
         app.store.engine, app.config, period, sites=chosen, formats=formats,
         with_synthesis=not chosen and not no_synthesis, target_rate=_goal(app, target_rate),
         tracking=_tracking(out, formats), workers=jobs or default_workers(),
-        generated=dt.datetime.now().replace(microsecond=0))
+        generated=dt.datetime.now(dt.UTC).replace(microsecond=0))
     _write(out, output)
 
 
@@ -138,5 +138,5 @@ def synthesis(app: AppContext, month: str | None, year: int | None, out: Path,
     output = build_reports(
         app.store.engine, app.config, period, formats=formats, statements=False,
         target_rate=_goal(app, target_rate), tracking=_tracking(out, formats),
-        workers=jobs or default_workers(), generated=dt.datetime.now().replace(microsecond=0))
+        workers=jobs or default_workers(), generated=dt.datetime.now(dt.UTC).replace(microsecond=0))
     _write(out, output)
