@@ -83,7 +83,8 @@ def closures(marks: Sequence[DayMark], c: AfterHoursCheck | None) -> Verdict:
               f"arrivés pendant la fermeture pris par le message")
     if c.closure_failures:
         detail += f", {num(c.closure_failures)} sans réponse"
-    return Verdict(CLOSURES, "not_met" if c.closure_failures else "met", f"{c.closure_message}/{c.closure_calls}", detail)
+    return Verdict(CLOSURES, "not_met" if c.closure_failures else "met",
+                   f"{c.closure_message}/{c.closure_calls}", detail)
 
 
 def verdicts(head: dict[str, Any], rules: Rules, closed: AfterHoursCheck | None,
