@@ -101,7 +101,8 @@ Job = tuple[Callable[..., Rendered], tuple[object, ...]]
 
 
 def _finish(rendered: Rendered) -> dict[str, bytes]:
-    from reports.pdf import TEMPLATE, typeset
+    from qualiphone.typeset import typeset
+    from reports.pdf import TEMPLATE
 
     return {**rendered.files, **{n: typeset(TEMPLATE, d) for n, d in rendered.to_typeset.items()}}
 
