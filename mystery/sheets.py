@@ -7,6 +7,7 @@ what each sheet says, as JSON. One PDF per caller, their calls in time order.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ def call_sheets_pdf(calls: list[PlannedCall], campaign: Campaign, config: Config
 
 
 def write_call_sheets(plan: Plan, config: Config, directory: Path,
-                      progress: Any = None) -> list[Path]:
+                      progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """One PDF per caller, their calls in time order; `progress(done, total)` after each."""
     paths = []
     callers = plan.campaign.callers

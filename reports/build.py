@@ -136,19 +136,19 @@ def build_reports(engine: sa.Engine, config: Config, period: Period, *,
                   progress: Callable[[str, int, int], None] | None = None) -> Output:
     """Statements of `sites` (default: all), the synthesis, and the updated tracking workbook
     (`tracking`: the current workbook's bytes, if any). `progress(step, done, total)` is told
-    how far the run is (steps: "figures", "documents")."""
+    how far the run is (steps: "reading figures", "documents")."""
     from reports.xlsx import tracking_rows, tracking_xlsx
 
     tell = progress or (lambda _step, _done, _total: None)
     generated = generated or dt.datetime.now().replace(microsecond=0)
-    tell("figures", 0, 1)
+    tell("reading figures", 0, 1)
     figures = gather(engine, config, period, target_rate)
     chosen = list(sites) or list(figures.site_ids)
     visual = [f for f in formats if f in ("pdf", "html")]
     synthesis = with_synthesis and bool(visual)
     checked = list(figures.site_ids) if synthesis else chosen if statements else []
     closed = load_after_hours(engine, config, period, checked) if visual and checked else None
-    tell("figures", 1, 1)
+    tell("reading figures", 1, 1)
     _SHARED.update(figures=figures, generated=generated, after_hours=closed)
     jobs: list[Job] = [(_render_synthesis, (visual,))] if synthesis else []
     if statements and visual:
