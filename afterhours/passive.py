@@ -98,6 +98,27 @@ def closed_period(calendar: SiteCalendar, config: Config, site_id: str, local: d
     return "closure" if calendar.closure_at(site_id, local) is not None else "closed"
 
 
+class _ClosedAt:
+    """`closed_period` for many calls: each site's day (opening intervals after holidays and
+    closures) is worked out once, not once per call."""
+
+    def __init__(self, config: Config) -> None:
+        self.config, self.calendar = config, SiteCalendar(config)
+        self.tz = {s.id: config.pbxs[s.pbx].tz for s in config.sites}
+        self._days: dict[tuple[str, dt.date], list[tuple[dt.time, dt.time]]] = {}
+
+    def __call__(self, site_id: str, local: dt.datetime) -> str | None:
+        day = local.date()
+        intervals = self._days.get((site_id, day))
+        if intervals is None:
+            intervals = self.calendar.opening_intervals(self.config.site(site_id), day)
+            self._days[(site_id, day)] = intervals
+        moment = local.time().replace(tzinfo=None)
+        if any(start <= moment < end for start, end in intervals):
+            return None
+        return closed_period(self.calendar, self.config, site_id, local)
+
+
 def _rows(store: Store, first: dt.date, last: dt.date, sites: Sequence[str]) -> list[sa.Row]:
     query = (sa.select(calls.c.site, calls.c.pbx, calls.c.arrival, calls.c.end_time, calls.c.outcome,
                        calls.c.resolution)
@@ -131,12 +152,11 @@ def check_month(store: Store, config: Config, month: str, sites: Sequence[str] |
     for site_id in site_ids:
         config.site(site_id)  # UnknownSite for a typo
     first, last = month_bounds(month)
-    calendar = SiteCalendar(config)
+    closed = _ClosedAt(config)
     days: dict[tuple[str, dt.date], SiteDay] = {}
     for row in _rows(store, first, last, site_ids):
-        tz = config.pbxs[config.site(row.site).pbx].tz
-        local = epoch_to_local(row.arrival, tz)
-        period = closed_period(calendar, config, row.site, local)
+        local = epoch_to_local(row.arrival, closed.tz[row.site])
+        period = closed(row.site, local)
         if period is None:
             continue
         day = days.setdefault((row.site, local.date()), SiteDay(row.site, local.date()))

@@ -107,6 +107,16 @@ def _finish(rendered: Rendered) -> dict[str, bytes]:
     return {**rendered.files, **{n: typeset(TEMPLATE, d) for n, d in rendered.to_typeset.items()}}
 
 
+def _warm() -> None:
+    """Import what the workers draw with, and find the font, once, before they are forked."""
+    from matplotlib import font_manager
+    from matplotlib.backends import backend_svg  # noqa: F401
+
+    from reports import statement_doc, synthesis_doc  # noqa: F401
+
+    font_manager.findfont("DejaVu Sans")
+
+
 def _run(jobs: list[Job], workers: int, progress: Callable[[int], None]) -> dict[str, bytes]:
     """Run render jobs, in forked processes when asked and possible, typesetting each job's PDFs
     here as it comes back; files in job order. `progress(n)` is called as each job ends."""
@@ -116,6 +126,7 @@ def _run(jobs: list[Job], workers: int, progress: Callable[[int], None]) -> dict
             results[done - 1] = _finish(job(*args))
             progress(done)
     else:
+        _warm()
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {pool.submit(job, *args): k for k, (job, args) in enumerate(jobs)}
             for done, future in enumerate(as_completed(futures), start=1):
