@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -151,9 +152,9 @@ def build_reports(engine: sa.Engine, config: Config, period: Period, *,
     from reports.xlsx import tracking_rows, tracking_xlsx
 
     tell = progress or (lambda _step, _done, _total: None)
-    generated = generated or dt.datetime.now().replace(microsecond=0)
     tell("reading figures", 0, 1)
     figures = gather(engine, config, period, target_rate)
+    generated = _local(generated or dt.datetime.now(dt.UTC), figures.rules.tz)
     chosen = list(sites) or list(figures.site_ids)
     visual = [f for f in formats if f in ("pdf", "html")]
     synthesis = with_synthesis and bool(visual)
@@ -172,6 +173,14 @@ def build_reports(engine: sa.Engine, config: Config, period: Period, *,
         out.files[TRACKING_FILE] = tracking_xlsx(rows, tracking, generated, figures.site_ids)
     _SHARED.clear()
     return out
+
+
+def _local(moment: dt.datetime, tz: str) -> dt.datetime:
+    """The generation time as the sites' wall-clock time ("Établi le … à HH:MM", the tracking
+    table); a naive time is taken as already local."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+    return moment.replace(microsecond=0)
 
 
 def _notes(f: Figures, chosen: Sequence[str]) -> list[str]:

@@ -134,3 +134,10 @@ def test_french_month_abbreviations_and_paris_time() -> None:
     summer = dt.datetime(2026, 7, 2, 7, 30, tzinfo=dt.UTC)
     assert generated_text(winter) == "Établi le 2 novembre 2026 à 08:30"
     assert generated_text(summer) == "Établi le 2 juillet 2026 à 09:30"
+
+
+def test_generation_time_is_paris_time(report_store: Store, report_config: Config) -> None:
+    utc = dt.datetime(2026, 11, 2, 7, 30, tzinfo=dt.UTC)  # 08:30 in Paris (winter time)
+    out = build_reports(report_store.engine, report_config, Period.month("2026-10"),
+                        sites=["eps-05"], formats=["html"], generated=utc)
+    assert "Établi le 2 novembre 2026 à 08:30" in out.files["releve-2026-10-eps-05.html"].decode()
