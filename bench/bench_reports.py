@@ -128,7 +128,8 @@ def in_process(url: str, month: str) -> list[tuple[str, float]]:
     closed = step("after-hours checks of the 17 sites",
                   lambda: load(store.engine, config, period, list(figures.site_ids)))
     s = statement(figures, "eps-09", site_check(closed, "eps-09"))
-    doc = step("one statement: its 7 charts drawn (SVG)", lambda: statement_document(s, GENERATED))
+    doc = step("one statement (eps-09): its charts drawn once, as SVG",
+               lambda: statement_document(s, GENERATED))
     data = pdf_data(doc)
     step("one statement: HTML page", lambda: render_html(doc))
     step("one statement: typeset by Typst (PDF)", lambda: typeset(TEMPLATE, data))

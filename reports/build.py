@@ -13,7 +13,7 @@ import datetime as dt
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -153,13 +153,17 @@ def build_reports(engine: sa.Engine, config: Config, period: Period, *,
 
     tell = progress or (lambda _step, _done, _total: None)
     tell("reading figures", 0, 1)
-    figures = gather(engine, config, period, target_rate)
-    generated = _local(generated or dt.datetime.now(dt.UTC), figures.rules.tz)
-    chosen = list(sites) or list(figures.site_ids)
+    every = [s.id for s in config.sites]
+    chosen = list(sites) or every
     visual = [f for f in formats if f in ("pdf", "html")]
     synthesis = with_synthesis and bool(visual)
-    checked = list(figures.site_ids) if synthesis else chosen if statements else []
-    closed = load_after_hours(engine, config, period, checked) if visual and checked else None
+    checked = every if synthesis else chosen if statements else []
+    with ThreadPoolExecutor(1) as pool:  # the after-hours checks read the store meanwhile
+        checks = pool.submit(load_after_hours, engine, config, period, checked) \
+            if visual and checked else None
+        figures = gather(engine, config, period, target_rate)
+        closed = checks.result() if checks else None
+    generated = _local(generated or dt.datetime.now(dt.UTC), figures.rules.tz)
     tell("reading figures", 1, 1)
     _SHARED.update(figures=figures, generated=generated, after_hours=closed)
     jobs: list[Job] = [(_render_synthesis, (visual,))] if synthesis else []
