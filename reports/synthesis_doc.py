@@ -10,6 +10,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from reports import plots, tables
+from reports.commitments import unclassified_words
 from reports.document import (
     Block,
     Document,
@@ -57,6 +58,8 @@ def synthesis_figures(s: Synthesis) -> list[tuple[str, str, str, bool | None]]:
     ranked = [x for x in s.lines if x.rate is not None]
     reached = sum(1 for x in ranked if x.rate is not None and x.rate >= s.rules.target_rate)
     ok = None if p["value"] is None else p["value"] >= s.rules.target_rate
+    missing = f" · répertoire incomplet : hors {unclassified_words(c['unclassified'])}" \
+        if c.get("unclassified") else ""
     return [
         ("Appels reçus aux heures d'ouverture, 17 EPS", num(c["offered"]),
          f"dont {num(c['short_abandons'])} raccrochés en moins de {num(s.rules.short_abandon)} s",
@@ -64,7 +67,8 @@ def synthesis_figures(s: Synthesis) -> list[tuple[str, str, str, bool | None]]:
         (f"Décrochés en moins de {num(s.rules.threshold)} s", num(c["answered_within"]),
          f"sur {num(c['answered'])} décrochés par une personne", None),
         ("Taux de décroché, Paris", pct(p["value"], 1),
-         f"IC 95 % : {interval(p['low'], p['high'])} · objectif {pct(s.rules.target_rate)}", ok),
+         f"IC 95 % : {interval(p['low'], p['high'])} · objectif {pct(s.rules.target_rate)}"
+         + missing, ok),
         ("EPS au taux cible", f"{reached} / {len(ranked)}",
          f"{len(s.below)} sous le taux cible depuis {RUN} mois ou plus", None),
     ]
@@ -72,11 +76,13 @@ def synthesis_figures(s: Synthesis) -> list[tuple[str, str, str, bool | None]]:
 
 def _ranking(s: Synthesis) -> Block:
     lines = s.lines
+    names = [short_name(x.site) + (" (répertoire incomplet)" if x.unclassified else "")
+             for x in lines]
     return chart(lambda ax: plots.ranking(
-        [short_name(x.site) for x in lines], [x.rate for x in lines],
+        names, [x.rate for x in lines],
         [x.head["pickup_rate"]["low"] for x in lines],
         [x.head["pickup_rate"]["high"] for x in lines], s.rules.target_rate, ax=ax), (8, 4.6),
-        margins=(1.3, 0.15, 0.1, 0.5))
+        margins=(1.3 if not any(x.unclassified for x in lines) else 2.3, 0.15, 0.1, 0.5))
 
 
 def _first_page(s: Synthesis, generated: dt.datetime) -> list[Block]:

@@ -123,6 +123,8 @@ def test_synthesis_lists_what_is_not_met_and_the_after_hours_part(documents: Out
     assert re.search(r"EPS Paris 5e 5 5 100 ?% 0 — —", rows)
     assert re.search(r"EPS Paris 9e 5 0 0 ?% 5 — — SIGNALÉ", rows)
     assert "Répertoire incomplet" in text and "EPS Paris 9e 3 2 1" in rows
+    assert "Paris 9e (répertoire incomplet)" in text  # the ranking chart's label
+    assert "répertoire incomplet : hors 3 appels non classés" in text  # the city's key figure
     # one month of data: no page of empty 12-month panels
     assert "Un seul mois de données (octobre 2026)" in text and "Douze mois par EPS" not in text
 
