@@ -16,16 +16,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from afterhours.passive import check_month
 from config import Config
 from monitor.call import Call, Outcome, Source
 from monitor.store import Store, open_store
 from monitor.store.writer import write_calls
 from monitor.timeutil import local_parts
+from reports import commitments
+from reports.afterhours import AfterHoursCheck
 from reports.build import Output, build_reports
-from reports.data import Period
-from reports.text import generated_text, month_short
+from reports.data import DayMark, Period
+from reports.text import generated_text, month_short, plain
 from tests.conftest import skip_or_fail
-from tests.reports.conftest import GENERATED
+from tests.reports.conftest import GENERATED, make_calls
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -143,3 +146,45 @@ def test_generation_time_is_paris_time(report_store: Store, report_config: Confi
     out = build_reports(report_store.engine, report_config, Period.month("2026-10"),
                         sites=["eps-05"], formats=["html"], generated=utc)
     assert "Établi le 2 novembre 2026 à 08:30" in out.files["releve-2026-10-eps-05.html"].decode()
+
+
+def _check(**kw: object) -> AfterHoursCheck:
+    base: dict[str, object] = dict(month="2026-10", calls=10, by_message=10, heard=10, by_person=0,
+                                   failures=0, flagged=False, share=1.0, message_seconds=28.0,
+                                   conform=0, probes=[], alerts=[], failure_days=[])
+    return AfterHoursCheck(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_closure_verdicts() -> None:
+    closure = DayMark("eps-11", dt.date(2026, 10, 16), "fermeture", "Formation (l'après-midi)", False)
+    assert commitments.closures([], _check()).state == "no_data"
+    quiet = commitments.closures([closure], _check())
+    assert quiet.state == "no_data" and "aucun appel pendant la fermeture" in quiet.detail
+    met = commitments.closures([closure], _check(closure_calls=3, closure_message=3))
+    assert (met.state, met.figure) == ("met", "3/3") and "(ven. 16/10)" in plain(met.detail)
+    missed = commitments.closures([closure], _check(closure_calls=3, closure_message=2,
+                                                     closure_failures=1))
+    assert missed.state == "not_met" and "1 sans réponse" in missed.detail
+    assert commitments.closures([closure], None).state == "no_data"  # the annual review
+
+
+def test_message_verdict_follows_flag_alerts_and_last_probe() -> None:
+    assert commitments.after_hours(_check()).state == "met"
+    assert commitments.after_hours(_check(flagged=True)).state == "not_met"
+    assert commitments.after_hours(_check(alerts=[["x", "y"]])).state == "not_met"
+    probes = [["lun. 05/10", "20:30", "pas de réponse", "—", "—", "—", "—"]]
+    assert commitments.after_hours(_check(probes=probes, last_probe_ok=False)).state == "not_met"
+    assert commitments.after_hours(_check(calls=0, probes=[])).state == "no_data"
+
+
+def test_passive_check_counts_the_calls_during_a_closure(report_store: Store,
+                                                        report_config: Config) -> None:
+    """eps-11 closes on Friday 16 October 2026 from 12:30 (config/closures.toml)."""
+    check = check_month(report_store, report_config, "2026-10", ["eps-11"]).sites[0]
+    during = [c for c in make_calls(report_config) if c.site == "eps-11" and not c.is_test
+              and c.local_date == "2026-10-16"
+              and dt.datetime.fromtimestamp(c.arrival, PARIS).time() >= dt.time(12, 30)]
+    assert during and check.closure_calls == len(during)
+    assert check.closure_message == sum(c.outcome == Outcome.MESSAGE for c in during)
+    assert check.closure_failures == sum(c.outcome not in (Outcome.MESSAGE, Outcome.ANSWERED)
+                                         for c in during)
