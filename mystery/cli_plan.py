@@ -14,6 +14,7 @@ from mystery.cli_common import ERRORS, campaign_id, check_site
 from mystery.planner import Plan, plan_campaign
 from mystery.repository import planned_calls, save_plan, stored_plan
 from qualiphone.context import AppContext, friendly_errors, pass_app
+from qualiphone.progress import steps
 
 
 def _counts(label: str, counts: dict[str, int], targets: dict[str, float] | None = None) -> str:
@@ -51,7 +52,10 @@ def write_exports(plan: Plan, app: AppContext, out: Path) -> list[Path]:
     write_plan_csv(plan, app.config, csv_path)
     write_results_template(plan, template)
     ics = write_ics_files(plan, app.config, out, time.time())
-    return [csv_path, template, *ics, *write_call_sheets(plan, app.config, out)]
+    with steps() as tell:
+        sheets = write_call_sheets(plan, app.config, out,
+                                   progress=lambda done, total: tell("call sheets", done, total))
+    return [csv_path, template, *ics, *sheets]
 
 
 @click.command()

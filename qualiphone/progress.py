@@ -1,9 +1,12 @@
-"""A progress bar on stderr for the commands that take a while (rich), only on a terminal: piped
-or in a timer's log, stderr gets no bar and no control characters."""
+"""Progress bars on stderr for the commands that take a while (rich), shown only when stderr is
+a terminal: piped, in a timer's log or under a test, stderr gets no bar and no control characters.
+
+`progress_bar` is one bar a command drives (simulate month, afterhours probe); `steps` draws one
+bar per named step of a longer job (report monthly, mystery plan)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -54,3 +57,27 @@ def progress_bar(description: str, total: int | None = None, unit: str = "") -> 
     with Progress(*columns, console=console, transient=True,
                   disable=not console.is_terminal) as progress:
         yield Bar(progress, progress.add_task(description, total=total))
+
+
+Tell = Callable[[str, int, int], None]  # (step, done, total)
+
+
+@contextmanager
+def steps(console: Any = None) -> Iterator[Tell]:
+    """A `tell(step, done, total)` that draws one bar per step while the block runs (and
+    nothing when stderr is not a terminal); the bars are cleared at the end."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    console = console or Console(stderr=True)
+    with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def tell(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = progress.add_task(step, total=total)
+            progress.update(tasks[step], completed=done, total=total)
+
+        yield tell
