@@ -180,11 +180,31 @@ def listen(app: AppContext, address: str | None, ami_user: str | None, ami_secre
         if record_fh is not None:
             record_fh.close()
     for t, ctx, stats in zip(targets, contexts, all_stats, strict=True):
-        gaps = len(stats.gaps)
         shown = f"[{t.host}]" if ":" in t.host else t.host
-        click.echo(f"AMI {shown}:{t.port} ({ctx.pbx.name}): {stats.frames} events, "
-                   f"{stats.calls_written} calls written, {stats.calls_rejected} not stored, "
-                   f"{gaps} capture gap{'s' if gaps != 1 else ''} recorded")
+        click.echo(f"AMI {shown}:{t.port} ({ctx.pbx.name}): {summary(stats)}")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def summary(stats: Any) -> str:
+    """One listener's run in a line: events, calls, gaps, and what went wrong if anything."""
+    gaps = len(stats.gaps)
+    parts = [f"{stats.frames} events, {stats.calls_written} calls written, "
+             f"{stats.calls_rejected} not stored, {_plural(gaps, 'capture gap')} recorded"]
+    if stats.stop_gap is not None:
+        parts.append("the gap from the stop stays open until the next start")
+    if stats.bad_timestamps:
+        parts.append(f"{_plural(stats.bad_timestamps, 'implausible Timestamp')} replaced by the "
+                     "receive time")
+    if stats.frames_shed:
+        parts.append(f"{stats.frames_shed} events dropped while overloaded (in the gaps)")
+    if stats.handler_errors:
+        parts.append(f"{_plural(stats.handler_errors, 'frame')} skipped on an error (see the log)")
+    if stats.unsaved:
+        parts.append(f"{stats.unsaved} calls NOT SAVED: the store could not be reached")
+    return "; ".join(parts)
 
 
 def _wallboard_address(text: str | None, token_file: Path | None) -> tuple[str, int, str | None] | None:
