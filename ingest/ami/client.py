@@ -20,8 +20,9 @@ What it does:
   (`Asterisk Call Manager/…`): anything else (an SSH server, a web server, silence) gets one
   ERROR naming the host and what answered, a long backoff, and never the secret;
 * logs in with the secret (never logged, never recorded) and the event classes it needs;
-* after each read, awaits `flow()` when given: the owner's bounded queue stops the reading while
-  it is full (backpressure: the kernel and Asterisk buffer what comes next);
+* after each read, awaits `flow(drained)` when given (`drained`: the read took all that was
+  waiting): the owner's bounded queue stops the reading while it is full (backpressure: the
+  kernel and Asterisk buffer what comes next);
 * sends `Ping` every `ping_interval` seconds: a reply missing after `ping_timeout` aborts the
   transport (a half-open TCP connection is otherwise never noticed); TCP keepalive is on too;
 * reconnects with capped exponential backoff and jitter, longer after a refused login, logs one
@@ -33,10 +34,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import itertools
 import logging
 import random
 import socket
+import sys
+import termios
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -148,6 +152,22 @@ def _set_keepalive(writer: asyncio.StreamWriter) -> None:
                 sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
 
 
+def _drained(reader: asyncio.StreamReader) -> bool:
+    """True when nothing more waits to be read (the stream is current, not behind the PBX):
+    neither in the reader's buffer nor in the kernel's receive queue (FIONREAD)."""
+    if getattr(reader, "_buffer", None):  # asyncio.StreamReader keeps what it read ahead here
+        return False
+    transport = getattr(reader, "_transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None:
+        return True
+    try:
+        waiting = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except OSError:
+        return True
+    return int.from_bytes(waiting, sys.byteorder) == 0
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
@@ -168,7 +188,7 @@ class AmiClient:
         events: str = "call,agent,system", ping_interval: float = 15.0, ping_timeout: float = 5.0,
         connect_timeout: float = 10.0, backoff: Backoff | None = None,
         record: BinaryIO | None = None, clock: Callable[[], float] = time.time,
-        flow: Callable[[], Awaitable[None]] | None = None,
+        flow: Callable[[bool], Awaitable[None]] | None = None,
     ) -> None:
         self.host, self.port, self.username = host, port, username
         self.__secret = secret
@@ -408,7 +428,7 @@ class AmiClient:
                 for msg in parser.feed(data, now):
                     self._dispatch(msg)
                 if self.flow is not None:
-                    await self.flow()
+                    await self.flow(_drained(reader))
         finally:
             self._fail_pending(f"connection to {self.address} lost")
 

@@ -4,7 +4,9 @@ The read loop puts every event frame here and, after each read, awaits `room()`:
 queue holds `max_frames` frames (or `max_bytes` of them), the read loop stops reading, so the
 kernel's socket buffers and then Asterisk's own buffer hold what comes next. Asterisk drops a
 session it cannot write to within `writetimeout`: that is a disconnection, recorded as a gap
-like any other, and followed by a resync.
+like any other, and followed by a resync. The gap starts when the reading first fell behind
+(`behind_since`: a read left more waiting), not at the last frame read, since what was still in
+the buffers when the session dropped is lost too.
 
 When the consumer has not made room for `stall_limit` seconds, the queue **sheds**: the read loop
 goes on reading (so replies to Ping and CoreShowChannels still reach their actions and the
@@ -57,6 +59,10 @@ class Inbox:
         self.peak = 0  # most frames ever queued
         self.shed_total = 0  # frames dropped over the run
         self._shedding: tuple[float, int] | None = None  # (since, frames dropped)
+        # since when the reading has been held back (what arrives is that much behind the PBX):
+        # a gap that follows starts here, not at the last frame read
+        self.behind_since: float | None = None
+        self._was_drained = True
         self._room = asyncio.Event()
         self._room.set()
         self._ready = asyncio.Event()
@@ -94,15 +100,29 @@ class Inbox:
         self._items.append(item)
         self._ready.set()
 
-    async def room(self) -> None:
-        """Awaited by the read loop after each read: returns once there is room, or sheds."""
+    async def room(self, drained: bool = True) -> None:
+        """Awaited by the read loop after each read (`drained`: that read took all that was
+        waiting, so the stream is current; else more was waiting and we are behind): returns
+        once there is room, or sheds."""
+        if self._was_drained:  # the previous read took all there was, and more came since
+            self.behind_since = None
+        self._was_drained = drained  # (the last read before a drop always takes all there is)
+        if (not drained or self.full) and self.behind_since is None:
+            self.behind_since = self.clock()
         if self._shedding is not None or not self.full:
             return
         try:
             await asyncio.wait_for(self._room.wait(), self.stall_limit)
         except TimeoutError:
             if self.full and self._shedding is None:
-                self._shedding = (self.clock(), 0)
+                self._shedding = (self.behind_since or self.clock(), 0)
+
+    def gap_start(self, at: float) -> float:
+        """When a gap that begins at `at` really began: earlier when the reading was behind.
+        Forgets the lag: what follows (a new session, a stop) starts current."""
+        start = min(at, self.behind_since) if self.behind_since is not None else at
+        self.behind_since, self._was_drained = None, True
+        return start
 
     # ---- the consumer's side ----------------------------------------------------------------
 
@@ -136,5 +156,5 @@ class Inbox:
         """The consumer caught up: what was dropped becomes a marker after what was kept."""
         assert self._shedding is not None
         since, dropped = self._shedding
-        self._shedding = None
+        self._shedding = self.behind_since = None
         self.mark(Shed(since, self.clock(), dropped))

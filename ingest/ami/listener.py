@@ -191,7 +191,7 @@ class Listener:
     async def _shut_down(self, client_task: asyncio.Task[None], consumer: asyncio.Task[None],
                          writer: asyncio.Task[None]) -> None:
         """Stop reading, fold what is queued, write every call (in progress: incomplete)."""
-        stopped_at = self.clock()
+        stopped_at = self.inbox.gap_start(self.clock())  # what was still unread is lost too
         self.client.stop()
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.wait_for(client_task, 5)
@@ -247,7 +247,7 @@ class Listener:
 
     def _on_disconnect(self, reason: str, last_received: float) -> None:
         if not self.client.stopping:  # a deliberate stop is not a capture gap
-            self.inbox.mark(_Disconnected(last_received, reason))
+            self.inbox.mark(_Disconnected(self.inbox.gap_start(last_received), reason))
 
     # ---- consumer ---------------------------------------------------------------------------
 
@@ -335,6 +335,7 @@ class Listener:
         self.tracker.mark_gap()
 
     def _connected(self, item: _Connected) -> None:
+        self.stamps.reset()
         self.live.connected[self.pbx] = True
         self.live.touch()
         if self._gap_start is not None:

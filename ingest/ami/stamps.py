@@ -6,10 +6,10 @@ call in the wrong year. The rule, per frame:
 
 * the value must be a finite number between 2000-01-01 and 2100-01-01 (UTC);
 * its offset from our receive time must be within `max_skew` seconds of the PBX's usual offset
-  (the median of the last `window` offsets seen). The PBX's clock may differ from ours (a
-  simulator replaying another day, a clock never synchronised): only a jump away from what the
-  other events show is implausible. The first event of a run has no usual offset yet, and is
-  only held to the first rule.
+  (the median of the last `window` offsets seen in this session). The PBX's clock may differ
+  from ours (a simulator replaying another day, a clock never synchronised): only a jump away
+  from what the other events show is implausible. The first event of a session has no usual
+  offset yet, and is only held to the first rule.
 
 An implausible Timestamp is replaced by the receive time corrected by the usual offset (the
 receive time itself while none is known, or for a PBX on the same clock as ours), and counted.
@@ -40,6 +40,10 @@ class StampCheck:
         self.max_skew = max_skew
         self._offsets: deque[float] = deque(maxlen=window)
         self.replaced = 0  # implausible Timestamps replaced by the receive time
+
+    def reset(self) -> None:
+        """A new session: the PBX may have restarted on another clock."""
+        self._offsets.clear()
 
     def usual_offset(self) -> float | None:
         """The PBX's clock minus ours, as the recent events show it (None before any)."""
