@@ -150,6 +150,7 @@ class Listener:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()  # the writer: a batch is full, or the listener is closing
         self._closing = False
+        self._stopped_at: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.client = AmiClient(
             host, port, username, secret, on_message=self.inbox.put,
@@ -191,7 +192,7 @@ class Listener:
     async def _shut_down(self, client_task: asyncio.Task[None], consumer: asyncio.Task[None],
                          writer: asyncio.Task[None]) -> None:
         """Stop reading, fold what is queued, write every call (in progress: incomplete)."""
-        stopped_at = self.inbox.gap_start(self.clock())  # what was still unread is lost too
+        self._stopped_at = stopped_at = self.inbox.gap_start(self.clock())  # unread: lost too
         self.client.stop()
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.wait_for(client_task, 5)
@@ -401,7 +402,8 @@ class Listener:
                 why = self.client.last_failure or "no connection before the stop"
                 reason = f"never connected to {self.client.address} during the run: {why}"
             if reason is not None:
-                self._add_gap(Gap(self.pbx, start, self.clock(), reason))
+                end = max(start, self._stopped_at or self.clock())
+                self._add_gap(Gap(self.pbx, start, end, reason))
         self._collect(self.tracker.close_all())
         self.warn_directory()
 
