@@ -83,7 +83,8 @@ _STOP = object()
 @dataclass
 class ListenerStats:
     frames: int = 0
-    handler_errors: int = 0
+    handler_errors: int = 0  # exceptions in a handler (logged with the frame, skipped)
+    finalize_errors: int = 0  # calls finalize failed on with an unforeseen error (kept as rejects)
     calls_written: int = 0
     calls_rejected: int = 0
     bad_timestamps: int = 0  # implausible Timestamps replaced by the receive time
@@ -417,8 +418,13 @@ class Listener:
             try:
                 call = self.ctx.finalize(b)
             except Exception as exc:  # a RecordError, or a value nobody foresaw: kept, not lost
-                reason = str(exc) if isinstance(exc, RecordError) else \
-                    f"could not be finalized: {type(exc).__name__}: {first_line(exc)}"
+                if isinstance(exc, RecordError):
+                    reason = str(exc)
+                else:
+                    self.stats.finalize_errors += 1
+                    log.error("AMI %s: finalize failed on call %r (kept as a reject)", self.pbx,
+                              b.call_key[:160], exc_info=True)
+                    reason = f"could not be finalized: {type(exc).__name__}: {first_line(exc)}"
                 self.stats.calls_rejected += 1
                 log.info("AMI %s: call %r not stored: %s", self.pbx, b.call_key[:160], reason)
                 self.pending.rejects.append((reason, _describe(b)))

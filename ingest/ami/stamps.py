@@ -8,8 +8,9 @@ call in the wrong year. The rule, per frame:
 * its offset from our receive time must be within `max_skew` seconds of the PBX's usual offset
   (the median of the last `window` offsets seen in this session). The PBX's clock may differ
   from ours (a simulator replaying another day, a clock never synchronised): only a jump away
-  from what the other events show is implausible. The first event of a session has no usual
-  offset yet, and is only held to the first rule.
+  from what the other events show is implausible. The first events of a session (until
+  `SETTLED` offsets are known) are only held to the first rule, so that one odd first event
+  cannot make the good ones after it look wrong.
 
 An implausible Timestamp is replaced by the receive time corrected by the usual offset (the
 receive time itself while none is known, or for a PBX on the same clock as ours), and counted.
@@ -31,6 +32,7 @@ EARLIEST = 946_684_800.0  # 2000-01-01T00:00:00Z
 LATEST = 4_102_444_800.0  # 2100-01-01T00:00:00Z
 MAX_SKEW = 86_400.0  # seconds away from the PBX's usual clock offset
 WINDOW = 15
+SETTLED = 3  # offsets seen before a jump away from them is judged (one odd first event is not)
 
 
 class StampCheck:
@@ -67,7 +69,7 @@ class StampCheck:
         if not EARLIEST <= t < LATEST:
             return f'Timestamp "{text[:40]}" is outside 2000-2099'
         offset = t - received
-        usual = self.usual_offset()
+        usual = self.usual_offset() if len(self._offsets) >= SETTLED else None
         self._offsets.append(offset)
         if usual is not None and abs(offset - usual) > self.max_skew:
             return (f'Timestamp "{text[:40]}" is {abs(offset - usual) / 3600:.0f} h away from the '

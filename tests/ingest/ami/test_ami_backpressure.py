@@ -77,7 +77,11 @@ def test_a_stalled_consumer_sheds_whole_frames_and_records_the_gap(
     async def scenario() -> Listener:
         long_call = _call(999, T0 - 5)  # rings through the shed: its Hangup comes after
         first = long_call[0].render() + _burst(0, 300)
-        pbx = await FakePbx(on_login=lambda s: (sessions.append(s), s.send(first))).start()
+        def on_login(s: FakeSession) -> None:
+            sessions.append(s)
+            s.send(first)
+
+        pbx = await FakePbx(on_login=on_login).start()
         listener = Listener(ctx, store, host="127.0.0.1", port=pbx.port, username="qualimon",
                             secret=pbx.secret, ping_interval=0.2, ping_timeout=1.0,
                             flush_interval=0.05, max_frames=30, stall_limit=0.1)

@@ -30,11 +30,10 @@ def _caller(uid: str, exten: str = "0199000105", **extra: str) -> dict[str, str]
 def _call(uid: str, t: float, exten: str = "0199000105", *, stamps: tuple[str, str] | None = None,
           **extra: str) -> list[Message]:
     """A call ringing 9 s then abandoned; `stamps` overrides the two Timestamp texts."""
-    caller = _caller(uid, exten, **extra)
-    if stamps is None:
-        return [ev("Newchannel", t, **caller), ev("Hangup", t + 9, **caller, Cause=16)]
-    return [ev("Newchannel", **caller, Timestamp=stamps[0]),
-            ev("Hangup", **caller, Cause=16, Timestamp=stamps[1])]
+    fields = list(_caller(uid, exten, **extra).items())
+    first, last = (f"{t:.6f}", f"{t + 9:.6f}") if stamps is None else stamps
+    return [Message.build(("Event", "Newchannel"), *fields, ("Timestamp", first)),
+            Message.build(("Event", "Hangup"), *fields, ("Cause", "16"), ("Timestamp", last))]
 
 
 def _good(n: int, first: int) -> list[list[Message]]:
