@@ -18,8 +18,12 @@ async def wait_logged_in(client: AmiClient, seconds: float) -> None:
     try:
         await asyncio.wait_for(client.connected.wait(), seconds)
     except TimeoutError:
-        why = "login refused: check --ami-user and the secret" if client.stats.logins_refused \
-            else "no connection: check --ami and that the PBX accepts this host"
+        if client.stats.wrong_servers:
+            why = client.last_failure or "not an Asterisk manager interface"
+        elif client.stats.logins_refused:
+            why = "login refused: check --ami-user and the secret"
+        else:
+            why = "no connection: check --ami and that the PBX accepts this host"
         raise LoginTimeout(f"cannot log in to the AMI at {client.address} within "
                            f"{seconds:.0f} s ({why})") from None
 

@@ -38,6 +38,8 @@ Handler = Callable[[Message, "float | None"], None]
 _CAUSE_OUTCOMES = {"17": Outcome.BUSY, "34": Outcome.CONGESTION, "38": Outcome.CONGESTION,
                    "42": Outcome.CONGESTION}
 _UNKNOWN = ("", "<unknown>", "<null>")
+MAX_SINCE = 100_000  # channel ids noted while waiting for a snapshot
+STALE_AFTER = 86_400.0  # a call open this long (PBX seconds) lost its Hangup
 
 
 def uniqueid_epoch(uid: str | None) -> float | None:
@@ -109,7 +111,10 @@ class CallTracker:
         self.untimed_events = 0
         self.left_out = 0  # finished calls of no site and no DID (internal, outbound, stray legs)
         self._test_codes = set(ctx.pbx.test_accountcodes)
-        self._since_connect: set[str] = set()  # Uniqueids created or ended since the last login
+        # Uniqueids created or ended since the last login, kept only until its snapshot is
+        # applied (`resync`, `resync_skipped`), and never more than MAX_SINCE of them
+        self._since_connect: set[str] = set()
+        self._tracking = False
         self.handlers: dict[str, Handler] = {
             "newchannel": self._newchannel, "newstate": self._touch, "hangup": self._hangup,
             "dialbegin": self._dialbegin, "dialstate": self._dialstate, "dialend": self._dialend,
@@ -155,7 +160,22 @@ class CallTracker:
             call.builder.incomplete = call.live.incomplete = True
 
     def connected(self) -> None:
+        """A (re)connection (or a shed): note the channels seen until the snapshot comes."""
         self._since_connect = set()
+        self._tracking = True
+
+    def resync_skipped(self) -> None:
+        """No snapshot will come after this connection (CoreShowChannels failed)."""
+        self._since_connect = set()
+        self._tracking = False
+
+    def _seen_since_connect(self, uid: str) -> None:
+        if not self._tracking:
+            return
+        if len(self._since_connect) >= MAX_SINCE:  # a snapshot that never comes: stop noting
+            self.resync_skipped()
+            return
+        self._since_connect.add(uid)
 
     def resync(self, items: list[Message], now: float) -> None:
         """Reconcile with a CoreShowChannels snapshot taken after a (re)connection."""
@@ -170,6 +190,20 @@ class CallTracker:
             if uid not in self.channels:
                 self._rebuild_channel(item, uid, now)
             self._answered_while_away(self.channels[uid], item, now)
+        self.resync_skipped()  # applied: from now on the channels' own events tell the rest
+
+    def sweep(self, now: float, older_than: float = STALE_AFTER) -> list[CallBuilder]:
+        """Calls that arrived more than `older_than` seconds before `now` (PBX clock) and are
+        still open lost their last Hangup (a gap, a malformed frame): closed as incomplete, so
+        that memory does not grow with them. The batch import completes them."""
+        stale = [c for c in self.in_progress() if now - (c.builder.arrival or now) > older_than]
+        for call in stale:
+            for uid in list(call.channels):
+                self.channels.pop(uid, None)
+            call.channels.clear()
+            call.builder.incomplete = True
+            self._finish(call)
+        return self.pop_finished()
 
     def _rebuild_channel(self, item: Message, uid: str, now: float) -> None:
         """Add a channel first seen in the snapshot (and its call, when it is new)."""
@@ -346,11 +380,12 @@ class CallTracker:
         uid = msg.get("Uniqueid")
         if not uid or uid in self.channels:
             return
-        self._since_connect.add(uid)
+        self._seen_since_connect(uid)
         linkedid = msg.get("Linkedid") or uid
         call = self.calls.get(linkedid)
         if call is None:
-            call = self._new_call(msg, uid, linkedid, t, timed=msg.time is not None)
+            call = self._new_call(msg, uid, linkedid, t, timed=msg.time is not None
+                                  and not msg.retimed)
         self._add_channel(call, uid, msg.get("Channel") or "")
 
     def _touch(self, msg: Message, t: float | None) -> None:
@@ -376,7 +411,7 @@ class CallTracker:
         ch = self.channels.get(uid)
         if ch is None:
             return
-        self._since_connect.add(uid)
+        self._seen_since_connect(uid)
         if uid == ch.call.caller:
             self._touch(msg, t)
             ch.call.cause = msg.get("Cause")

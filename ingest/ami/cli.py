@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
+import signal
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,10 @@ from monitor.private_file import read_private_file
 from monitor.wallboard.auth import TOKEN_ENV, TokenError, load_token, token_required
 from qualiphone.context import AppContext, pass_app
 
+log = logging.getLogger(__name__)
+
 SECRET_ENV = "QUALIPHONE_AMI_SECRET"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 DEFAULT_PORT = 5038
 
 
@@ -147,6 +152,10 @@ def listen(app: AppContext, address: str | None, ami_user: str | None, ami_secre
     With --wallboard, a page for a wall screen shows per site the calls ringing now, the longest
     ring and today's pickup rate, updated every second (see `qualiphone top` for a terminal).
 
+    SIGTERM or SIGINT (Ctrl-C) stops it cleanly, like the end of --for: it folds what it
+    received, writes every call (those in progress as incomplete) and records the capture gap
+    from the stop, closed by the next start.
+
     \b
     Example:
       QUALIPHONE_AMI_SECRET=... qualiphone listen --ami 127.0.0.1:5038 --ami-user qualimon
@@ -172,7 +181,7 @@ def listen(app: AppContext, address: str | None, ami_user: str | None, ami_secre
     record_fh = record.open("ab") if record else None
     try:
         listeners = [Listener(ctx, store, host=t.host, port=t.port, username=t.user, secret=secret,
-                              live=live, record=record_fh,
+                              live=live, record=record_fh, gap_at_stop=True,
                               queue_poll=QUEUE_POLL if board else None)
                      for t, ctx, secret in zip(targets, contexts, secrets, strict=True)]
         all_stats = asyncio.run(_with_live_alerts(app, listeners, _run(app, listeners, duration, board)))
@@ -180,11 +189,31 @@ def listen(app: AppContext, address: str | None, ami_user: str | None, ami_secre
         if record_fh is not None:
             record_fh.close()
     for t, ctx, stats in zip(targets, contexts, all_stats, strict=True):
-        gaps = len(stats.gaps)
         shown = f"[{t.host}]" if ":" in t.host else t.host
-        click.echo(f"AMI {shown}:{t.port} ({ctx.pbx.name}): {stats.frames} events, "
-                   f"{stats.calls_written} calls written, {stats.calls_rejected} not stored, "
-                   f"{gaps} capture gap{'s' if gaps != 1 else ''} recorded")
+        click.echo(f"AMI {shown}:{t.port} ({ctx.pbx.name}): {summary(stats)}")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def summary(stats: Any) -> str:
+    """One listener's run in a line: events, calls, gaps, and what went wrong if anything."""
+    gaps = len(stats.gaps)
+    parts = [f"{stats.frames} events, {stats.calls_written} calls written, "
+             f"{stats.calls_rejected} not stored, {_plural(gaps, 'capture gap')} recorded"]
+    if stats.stop_gap is not None:
+        parts.append("the gap from the stop stays open until the next start")
+    if stats.bad_timestamps:
+        parts.append(f"{_plural(stats.bad_timestamps, 'implausible Timestamp')} replaced by the "
+                     "receive time")
+    if stats.frames_shed:
+        parts.append(f"{stats.frames_shed} events dropped while overloaded (in the gaps)")
+    if stats.handler_errors:
+        parts.append(f"{_plural(stats.handler_errors, 'frame')} skipped on an error (see the log)")
+    if stats.unsaved:
+        parts.append(f"{stats.unsaved} calls NOT SAVED: the store could not be reached")
+    return "; ".join(parts)
 
 
 def _wallboard_address(text: str | None, token_file: Path | None) -> tuple[str, int, str | None] | None:
@@ -254,12 +283,42 @@ async def _with_live_alerts(app: AppContext, listeners: list[Any], main: Corouti
         await asyncio.gather(task, return_exceptions=True)
 
 
+def _stop_on_signals(listeners: list[Any]) -> list[signal.Signals]:
+    """SIGTERM and SIGINT stop every listener cleanly (each folds what it received, writes every
+    call, the ones in progress as incomplete, and the gap from the stop); a second signal only
+    says that the stop is under way. Returns the signals handled (none outside the main thread)."""
+    loop = asyncio.get_running_loop()
+    stopping: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stopping:
+            log.warning("%s: already stopping; writing the calls received", sig.name)
+            return
+        stopping.append(sig.name)
+        log.warning("%s: stopping; writing every call (those in progress as incomplete) and "
+                    "the capture gap from now", sig.name)
+        for listener in listeners:
+            listener.stop(sig.name)
+
+    handled = []
+    for sig in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(sig, on_signal, sig)
+        except (RuntimeError, ValueError, NotImplementedError):  # not the main thread
+            continue
+        handled.append(sig)
+    return handled
+
+
 async def _run_all(listeners: list[Any], duration: float | None) -> list[Any]:
     """Every listener to its end; when one fails, the others are stopped (and flushed) too."""
     tasks = [asyncio.create_task(listener.run(duration)) for listener in listeners]
+    handled = _stop_on_signals(listeners)
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     finally:
+        for sig in handled:
+            asyncio.get_running_loop().remove_signal_handler(sig)
         pending = [task for task in tasks if not task.done()]
         for task in pending:  # once each: their own clean-up flushes the calls
             task.cancel()

@@ -16,7 +16,13 @@ What it does:
 * matches responses and event-list items to their action by `ActionID` (a per-process random
   prefix plus a counter); list actions resolve with their items once `EventList: Complete`
   arrives; an action that gets no reply times out and its entry is removed;
+* reads the banner first and logs in only to a server that announces itself as Asterisk
+  (`Asterisk Call Manager/…`): anything else (an SSH server, a web server, silence) gets one
+  ERROR naming the host and what answered, a long backoff, and never the secret;
 * logs in with the secret (never logged, never recorded) and the event classes it needs;
+* after each read, awaits `flow(drained)` when given (`drained`: the read took all that was
+  waiting): the owner's bounded queue stops the reading while it is full (backpressure: the
+  kernel and Asterisk buffer what comes next);
 * sends `Ping` every `ping_interval` seconds: a reply missing after `ping_timeout` aborts the
   transport (a half-open TCP connection is otherwise never noticed); TCP keepalive is on too;
 * reconnects with capped exponential backoff and jitter, longer after a refused login, logs one
@@ -28,21 +34,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import itertools
 import logging
 import random
 import socket
+import sys
+import termios
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from ingest.ami.protocol import TERMINATOR, FrameParser, Message, render
+from ingest.ami.protocol import BANNER_PREFIX, TERMINATOR, FrameParser, Message, render
 
 log = logging.getLogger(__name__)
 
 READ_SIZE = 1 << 16
+BANNER_SHOWN = 80  # characters of a wrong banner shown in the error
 _PREFIX = uuid.uuid4().hex[:10]  # unique for the life of the process (reference §1.6)
 _COUNTER = itertools.count(1)
 
@@ -57,6 +67,16 @@ class AmiError(Exception):
 
 class AuthenticationFailed(AmiError):
     """The PBX refused the login (wrong user or secret, or no permission from this host)."""
+
+
+class NotAsterisk(AmiError):
+    """The server on the port did not announce itself as an Asterisk manager interface."""
+
+    def __init__(self, address: str, answered: str) -> None:
+        self.answered = answered
+        super().__init__(f"{address} is not an Asterisk manager interface: {answered} (expected "
+                         f'"{BANNER_PREFIX.decode()}/…"); the secret was not sent; check the '
+                         "host and port of the AMI (manager.conf [general] port, 5038 by default)")
 
 
 class ConnectionLost(AmiError):
@@ -80,14 +100,17 @@ class Backoff:
     factor: float = 2.0
     jitter: float = 0.5  # the delay is drawn in [raw * (1 - jitter), raw]
     auth_floor: float = 30.0
+    wrong_server_floor: float = 300.0  # after a server that is not Asterisk answered
     healthy_after: float = 60.0  # a session this long resets the delay
     rng: random.Random = field(default_factory=random.Random)
     attempt: int = 0
 
-    def next(self, auth_failed: bool = False) -> float:
+    def next(self, auth_failed: bool = False, wrong_server: bool = False) -> float:
         raw = min(self.cap, self.base * self.factor ** self.attempt)
         self.attempt += 1
         delay = raw * (1.0 - self.jitter * self.rng.random())
+        if wrong_server:
+            return max(delay, self.wrong_server_floor)
         return max(delay, self.auth_floor) if auth_failed else delay
 
     def reset(self) -> None:
@@ -103,6 +126,8 @@ class ClientStats:
     handler_errors: int = 0
     connections: int = 0
     logins_refused: int = 0
+    wrong_servers: int = 0  # connections to a server that is not Asterisk (no Login sent)
+    failed_attempts: int = 0  # connection attempts that did not end in a login
     pings: int = 0
     missed_pongs: int = 0
     clock_drift: float | None = None  # PBX clock minus ours, from the last Pong's Timestamp
@@ -127,6 +152,22 @@ def _set_keepalive(writer: asyncio.StreamWriter) -> None:
                 sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
 
 
+def _drained(reader: asyncio.StreamReader) -> bool:
+    """True when nothing more waits to be read (the stream is current, not behind the PBX):
+    neither in the reader's buffer nor in the kernel's receive queue (FIONREAD)."""
+    if getattr(reader, "_buffer", None):  # asyncio.StreamReader keeps what it read ahead here
+        return False
+    transport = getattr(reader, "_transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None:
+        return True
+    try:
+        waiting = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except OSError:
+        return True
+    return int.from_bytes(waiting, sys.byteorder) == 0
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
@@ -147,6 +188,7 @@ class AmiClient:
         events: str = "call,agent,system", ping_interval: float = 15.0, ping_timeout: float = 5.0,
         connect_timeout: float = 10.0, backoff: Backoff | None = None,
         record: BinaryIO | None = None, clock: Callable[[], float] = time.time,
+        flow: Callable[[bool], Awaitable[None]] | None = None,
     ) -> None:
         self.host, self.port, self.username = host, port, username
         self.__secret = secret
@@ -158,7 +200,9 @@ class AmiClient:
         self.backoff = backoff or Backoff()
         self.record = record
         self.clock = clock
+        self.flow = flow
         self.stats = ClientStats()
+        self.last_failure: str | None = None  # why the last connection attempt or session ended
         self.connected = asyncio.Event()
         self.banner: str | None = None
         self.last_received: float | None = None
@@ -166,7 +210,7 @@ class AmiClient:
         self._writer: asyncio.StreamWriter | None = None
         self._stopping = False
         self._stop_event = asyncio.Event()
-        self._in_outage = False
+        self._in_outage = self._wrong_server_logged = False
         self._outage_since: float | None = None
 
     def __repr__(self) -> str:  # never shows the secret
@@ -185,21 +229,28 @@ class AmiClient:
     async def run(self) -> None:
         """Connect, log in, read; reconnect with backoff until `stop()`."""
         while not self._stopping:
-            auth_failed, started = False, self.clock()
+            auth_failed, wrong_server, started = False, False, self.clock()
+            logins = self.stats.connections
             try:
                 await self._session()
                 reason = "the PBX closed the connection"
             except AuthenticationFailed:
                 auth_failed, reason = True, "login refused: check the AMI user name and secret"
                 self.stats.logins_refused += 1
+            except NotAsterisk as exc:
+                wrong_server, reason = True, str(exc)
+                self.stats.wrong_servers += 1
             except (OSError, TimeoutError, AmiError, EOFError) as exc:
                 reason = _describe(exc)
+            if self.stats.connections == logins:
+                self.stats.failed_attempts += 1
             if self._stopping:
                 break
+            self.last_failure = reason
             if self.clock() - started >= self.backoff.healthy_after:
                 self.backoff.reset()
-            self._note_outage(reason)
-            delay = self.backoff.next(auth_failed)
+            self._note_outage(reason, wrong_server)
+            delay = self.backoff.next(auth_failed, wrong_server)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_event.wait(), delay)
 
@@ -280,13 +331,17 @@ class AmiClient:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(self.host, self.port), self.connect_timeout)
         _set_keepalive(writer)
+        try:
+            self.banner = await self._read_banner(reader)
+        except BaseException:
+            writer.transport.abort()
+            raise
         self._writer = writer
         parser = FrameParser()
         read_task = asyncio.create_task(self._read_loop(reader, parser))
         tasks: list[asyncio.Task[None]] = []
         try:
             await self._login(read_task)
-            self.banner = parser.banner
             self.stats.connections += 1
             self.connected.set()
             self._end_outage()
@@ -308,6 +363,29 @@ class AmiClient:
             self._writer = None
             if was_connected and self.on_disconnect is not None:
                 self.on_disconnect("connection lost", self.last_received or self.clock())
+
+    async def _read_banner(self, reader: asyncio.StreamReader) -> str:
+        """The first line; NotAsterisk unless it is `Asterisk Call Manager/…` (reference §1.1).
+        Nothing is sent before it, so the secret never reaches another kind of server."""
+        try:
+            line = await asyncio.wait_for(reader.readuntil(b"\n"), self.connect_timeout)
+        except TimeoutError:
+            raise NotAsterisk(self.address, f"it sent no banner within {self.connect_timeout:g} s"
+                              ) from None
+        except asyncio.IncompleteReadError as exc:
+            if not exc.partial:
+                raise EOFError("the server closed the connection before its banner") from None
+            line = exc.partial
+        except asyncio.LimitOverrunError:
+            raise NotAsterisk(self.address, "it sent 64 KiB without a line end") from None
+        text = line.decode("utf-8", "replace").rstrip("\r\n")
+        if not line.startswith(BANNER_PREFIX + b"/"):
+            shown = text[:BANNER_SHOWN] + ("…" if len(text) > BANNER_SHOWN else "")
+            raise NotAsterisk(self.address, f"it answered {shown!r}")
+        if self.record is not None:
+            self.record.write(line)
+            self.record.flush()
+        return text
 
     async def _login(self, read_task: asyncio.Task[None]) -> None:
         fields: dict[str, object] = {"Username": self.username, "Secret": self.__secret,
@@ -349,6 +427,8 @@ class AmiClient:
                     self.record.flush()
                 for msg in parser.feed(data, now):
                     self._dispatch(msg)
+                if self.flow is not None:
+                    await self.flow(_drained(reader))
         finally:
             self._fail_pending(f"connection to {self.address} lost")
 
@@ -384,8 +464,14 @@ class AmiClient:
 
     # ---- outage logging ---------------------------------------------------------------------
 
-    def _note_outage(self, reason: str) -> None:
-        if not self._in_outage:
+    def _note_outage(self, reason: str, wrong_server: bool = False) -> None:
+        if wrong_server and not self._wrong_server_logged:
+            self._wrong_server_logged = True
+            log.error("AMI %s; trying again every %.0f s (logged once per outage)", reason,
+                      self.backoff.wrong_server_floor)
+            if not self._in_outage:
+                self._in_outage, self._outage_since = True, self.clock()
+        elif not self._in_outage:
             self._in_outage, self._outage_since = True, self.clock()
             log.warning("AMI %s: %s; reconnecting with backoff (logged once per outage)",
                         self.address, reason)
@@ -396,4 +482,4 @@ class AmiClient:
         if self._in_outage:
             lasted = self.clock() - (self._outage_since or self.clock())
             log.info("AMI %s: reconnected after %.0f s", self.address, lasted)
-        self._in_outage = False
+        self._in_outage = self._wrong_server_logged = False

@@ -1,17 +1,27 @@
 """The live listener: AMI frames → call tracker → canonical calls in the store (reference §9).
 
-The client's read loop only parses and enqueues (`asyncio.Queue.put_nowait`); a consumer task
-folds the frames into the `CallTracker`, finalizes finished calls with the `CaptureContext` and
-writes them with `write_calls` in small transactions run in a worker thread, so a slow store
-never stops the socket from being read (Asterisk drops a session it cannot write to within
-`writetimeout`). One bad frame or handler error is logged with the frame and skipped.
+Three tasks per PBX, so that neither a slow store nor a flood of events can stop the others:
 
-Connection changes travel through the same queue as markers, so they are applied in order with
-the events: on a loss every call in progress is marked incomplete and the gap start is noted; on
-the next login the gap (pbx, start, end, reason) is recorded in `capture_gaps` and a
+* the client's read loop parses frames into a bounded `Inbox` (ingest.ami.inbox): while it is
+  full the loop stops reading (backpressure); stalled too long, it sheds whole frames, and the
+  shed interval becomes a capture gap, like a disconnection;
+* the consumer checks each event's `Timestamp` (ingest.ami.stamps), folds it into the
+  `CallTracker` and finalizes the finished calls with the `CaptureContext`; an exception in any
+  handler is logged with its frame and skipped, never the end of the consumer;
+* the writer writes finished calls, rejects and gaps every `flush_interval` seconds in a worker
+  thread (ingest.ami.sink): a call the store refuses becomes a reject, the others are written;
+  an unreachable store is tried again with backoff.
+
+Connection changes travel through the inbox as markers, so they are applied in order with the
+events: on a loss every call in progress is marked incomplete and the gap start is noted; on the
+next login the gap (pbx, start, end, reason) is recorded in `capture_gaps` and a
 CoreShowChannels snapshot rebuilds the calls that started or ended while we were away (a call
-already talking to a staff phone comes back answered, incomplete). Actions are never replayed
-after a reconnect.
+already talking to a staff phone comes back answered, incomplete). Actions are never replayed.
+
+Stopping (`stop()`, which the CLI calls on SIGTERM and SIGINT, or the end of `run(duration)`):
+the read loop stops, the consumer folds what is queued, the calls in progress are written as
+incomplete, an open gap is closed and, with `gap_at_stop`, the gap from the stop until the next
+start is recorded (ingest.ami.sink). A run that never connected records a gap over its whole run.
 """
 
 from __future__ import annotations
@@ -19,36 +29,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-import sqlalchemy as sa
-
 from ingest.ami.calls import CallTracker
 from ingest.ami.client import ActionFailed, AmiClient, ConnectionLost
+from ingest.ami.inbox import MAX_FRAMES, STALL_LIMIT, Inbox, Shed
 from ingest.ami.live import LiveState
-from ingest.ami.models import capture_gaps
 from ingest.ami.protocol import Message
-from ingest.batch import DirectoryGaps, write_misses
+from ingest.ami.sink import STOP_REASON, Gap, Pending, Sink, StoreDown, first_line
+from ingest.ami.stamps import StampCheck
+from ingest.batch import DirectoryGaps
 from ingest.finalize import CaptureContext
 from ingest.records import RecordError, UnknownSiteError
 from ingest.site_map import SiteMap
 from monitor.call import Call, CallBuilder
 from monitor.store import Store
-from monitor.store.models import import_batches, rejected_records
-from monitor.store.writer import write_calls
+
+__all__ = ["Gap", "Listener", "ListenerStats", "queue_agents"]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Gap:
-    pbx: str
-    start: float
-    end: float
-    reason: str
+GAP_WARNING_EVERY = 3600.0  # seconds between two warnings about the directory's gaps
+SWEEP_EVERY = 600.0  # seconds between two sweeps of calls that can no longer be in progress
+YIELD_EVERY = 200  # frames folded between two chances for the read loop and writer to run
+RETRY_CAP = 30.0  # longest wait between two writes to an unreachable store
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ class _Disconnected:
 
 @dataclass(frozen=True)
 class _Resync:
-    items: list[Message]
+    items: list[Message] | None  # None: CoreShowChannels failed, nothing to reconcile
     received: float  # our clock
     drift: float | None  # PBX clock minus ours from the last Pong, if any
 
@@ -75,10 +83,15 @@ _STOP = object()
 @dataclass
 class ListenerStats:
     frames: int = 0
-    handler_errors: int = 0
+    handler_errors: int = 0  # exceptions in a handler (logged with the frame, skipped)
+    finalize_errors: int = 0  # calls finalize failed on with an unforeseen error (kept as rejects)
     calls_written: int = 0
     calls_rejected: int = 0
+    bad_timestamps: int = 0  # implausible Timestamps replaced by the receive time
+    frames_shed: int = 0  # event frames dropped because the consumer could not keep up
     gaps: list[Gap] = field(default_factory=list)
+    stop_gap: Gap | None = None  # left open at the stop, closed by the next start
+    unsaved: int = 0  # calls the store could not take before the exit deadline
 
 
 def queue_agents(items: list[Message], sites: SiteMap) -> dict[str, tuple[int, int]]:
@@ -99,8 +112,6 @@ def queue_agents(items: list[Message], sites: SiteMap) -> dict[str, tuple[int, i
     return {site: (len(ms), sum(ms.values())) for site, ms in found.items()}
 
 
-GAP_WARNING_EVERY = 3600.0  # seconds between two warnings about the directory's gaps
-
 class Listener:
     """One PBX: an `AmiClient`, a `CallTracker`, and the writes to the store."""
 
@@ -108,25 +119,27 @@ class Listener:
         self, ctx: CaptureContext, store: Store, *, host: str, port: int, username: str, secret: str,
         live: LiveState | None = None, record: BinaryIO | None = None, batch_size: int = 200,
         flush_interval: float = 0.5, clock: Callable[[], float] = time.time,
-        queue_poll: float | None = None, **client_options: object,
+        queue_poll: float | None = None, max_frames: int = MAX_FRAMES,
+        stall_limit: float = STALL_LIMIT, gap_at_stop: bool = False, exit_timeout: float = 15.0,
+        **client_options: object,
     ) -> None:
         self.ctx, self.store, self.pbx = ctx, store, ctx.pbx.name
         self.live = live if live is not None else LiveState()
         self.tracker = CallTracker(ctx, self.live)
-        self.queue: asyncio.Queue[object] = asyncio.Queue()
+        self.inbox = Inbox(max_frames, stall_limit=stall_limit, clock=clock)
+        self.stamps = StampCheck()
+        self.sink = Sink(store, self.pbx, f"ami://{host}:{port}")
         self.batch_size, self.flush_interval, self.clock = batch_size, flush_interval, clock
+        self.gap_at_stop, self.exit_timeout = gap_at_stop, exit_timeout
         self.stats = ListenerStats()
-        self._calls: list[Call] = []
-        self._gaps: list[Gap] = []
-        self._rejects: list[tuple[str, str]] = []  # (reason, the call as seen), kept in the store
-        self._session: int | None = None  # the import_batches row the rejects hang on
+        self.pending = Pending()  # written by the writer task
+        self._writing: list[Call] = []
         # what the directory could not place: warned about every `gap_warning_every` seconds and
-        # at exit (`_directory`), its misses stored with the session (`_misses`)
+        # at exit (`_directory`), its misses stored with the session (`pending.misses`)
         self._directory = DirectoryGaps()
-        self._misses = DirectoryGaps()
-        self._directory_warned = clock()
+        self._directory_warned = self._swept = clock()
         self.gap_warning_every = GAP_WARNING_EVERY
-        self._gap_start: tuple[float, str] | None = None
+        self._gap_start: tuple[float, str | None] | None = None  # None reason: since the start
         self._warned_untimed = False
         self.pbx_started: float | None = None  # from FullyBooted.Uptime
         # For a wallboard: PBX clock minus ours (last timed event), calls not yet in the store,
@@ -134,35 +147,69 @@ class Listener:
         self.pbx_offset: float | None = None
         self.queue_poll = queue_poll
         self.agents: dict[str, tuple[int, int]] = {}
-        self._writing: list[Call] = []
+        self.stop_reason: str | None = None
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # the writer: a batch is full, or the listener is closing
+        self._closing = False
+        self._stopped_at: float | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self.client = AmiClient(
-            host, port, username, secret, on_message=self.queue.put_nowait,
-            on_login=lambda at: self.queue.put_nowait(_Connected(at)), on_connect=self._on_connect,
-            on_disconnect=self._on_disconnect, record=record,
+            host, port, username, secret, on_message=self.inbox.put,
+            on_login=lambda at: self.inbox.mark(_Connected(at)), on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect, record=record, flow=self.inbox.room,
             clock=clock, **client_options,  # type: ignore[arg-type]
         )
 
+    # ---- life -------------------------------------------------------------------------------
+
     async def run(self, duration: float | None = None) -> ListenerStats:
-        """Listen until `duration` seconds have passed (forever when None), then flush and stop."""
+        """Listen until `stop()` or until `duration` seconds have passed (forever when None),
+        then fold what was received, write everything and return."""
+        started = self.clock()
+        self._gap_start = (started, None)
+        self.pending.close_stop_gap = started  # the gap a previous stop left open ends here
         client_task = asyncio.create_task(self.client.run())
         consumer = asyncio.create_task(self._consume())
+        writer = asyncio.create_task(self._write_loop())
+        stopped = asyncio.create_task(self._stop.wait())
         poller = asyncio.create_task(self._poll_queues()) if self.queue_poll else None
         try:
-            if duration is None:
-                await asyncio.gather(client_task, consumer)
-            else:
-                await asyncio.wait({client_task, consumer}, timeout=duration,
-                                   return_when=asyncio.FIRST_EXCEPTION)
+            await asyncio.wait({client_task, consumer, writer, stopped}, timeout=duration,
+                               return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if poller is not None:
-                poller.cancel()
-            self.client.stop()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(client_task, 5)
-            self.queue.put_nowait(_STOP)
-            with contextlib.suppress(asyncio.CancelledError):
-                await consumer
+            for task in (stopped, poller, *self._tasks):
+                if task is not None:
+                    task.cancel()
+            await self._shut_down(client_task, consumer, writer)
         return self.stats
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Stop capturing (from the event loop: a signal handler, a test); `run` returns once
+        everything received is folded and written."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self._stop.set()
+
+    async def _shut_down(self, client_task: asyncio.Task[None], consumer: asyncio.Task[None],
+                         writer: asyncio.Task[None]) -> None:
+        """Stop reading, fold what is queued, write every call (in progress: incomplete)."""
+        self._stopped_at = stopped_at = self.inbox.gap_start(self.clock())  # unread: lost too
+        self.client.stop()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(client_task, 5)
+        self.inbox.mark(_STOP)
+        (failure,) = await asyncio.gather(consumer, return_exceptions=True)
+        if isinstance(failure, BaseException):  # cannot happen; if it does, close here
+            log.error("AMI %s: the consumer ended with %r", self.pbx, failure)
+            self._close()
+        if self.gap_at_stop:
+            why = self.stop_reason or "end of the run"
+            self.stats.stop_gap = self.pending.open_stop_gap = Gap(
+                self.pbx, stopped_at, stopped_at,
+                f"{STOP_REASON} ({why}); no capture until a listener starts again")
+        self._closing = True
+        self._wake.set()
+        await asyncio.gather(writer, return_exceptions=True)
 
     # ---- connection hooks (run in the client's tasks) ---------------------------------------
 
@@ -174,8 +221,9 @@ class Listener:
             log.warning("AMI %s: CoreShowChannels failed (%s); calls in progress are not rebuilt "
                         "after this login (grant the AMI user read = call,agent,system)", self.pbx,
                         exc or "no reply")
+            self.inbox.mark(_Resync(None, self.clock(), None))
             return
-        self.queue.put_nowait(_Resync(items, self.clock(), client.stats.clock_drift))
+        self.inbox.mark(_Resync(items, self.clock(), client.stats.clock_drift))
 
     async def _poll_queues(self) -> None:
         """QueueStatus every `queue_poll` seconds while connected: agents logged in and free."""
@@ -193,7 +241,7 @@ class Listener:
 
     def unwritten(self) -> list[Call]:
         """Calls finished but not yet committed to the store (being written, or waiting)."""
-        return [*self._writing, *self._calls]
+        return [*self._writing, *self.pending.calls]
 
     def pbx_now(self) -> float:
         """The PBX's clock now, as its last event's Timestamp told it (ours when unknown)."""
@@ -201,56 +249,85 @@ class Listener:
 
     def _on_disconnect(self, reason: str, last_received: float) -> None:
         if not self.client.stopping:  # a deliberate stop is not a capture gap
-            self.queue.put_nowait(_Disconnected(last_received, reason))
+            self.inbox.mark(_Disconnected(self.inbox.gap_start(last_received), reason))
 
     # ---- consumer ---------------------------------------------------------------------------
 
     async def _consume(self) -> None:
+        folded = 0
         while True:
-            try:
-                item = self.queue.get_nowait()
-            except asyncio.QueueEmpty:
-                await self._flush()
-                try:
-                    item = await asyncio.wait_for(self.queue.get(), self.flush_interval)
-                except TimeoutError:
+            item = self.inbox.get_nowait()
+            if item is None:
+                item = await self.inbox.get(self.flush_interval)
+                if item is None:
+                    self._handle_safely(self._tick)
                     continue
             if item is _STOP:
                 break
             self._handle(item)
-            if len(self._calls) >= self.batch_size:
-                await self._flush()
-        self._close()
-        await self._flush()
+            folded += 1
+            if folded % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the read loop refill and the writer run
+        self._handle_safely(self._close)
+
+    def _handle_safely(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except Exception:
+            self.stats.handler_errors += 1
+            log.exception("AMI %s: %s failed (the listener goes on)", self.pbx, step.__name__)
 
     def _handle(self, item: object) -> None:
-        if isinstance(item, Message):
-            self.stats.frames += 1
-            try:
-                self.tracker.feed(item)
-            except Exception:
-                self.stats.handler_errors += 1
-                log.exception("AMI %s: could not fold %r (skipped): %r", self.pbx, item, item.raw[:300])
-            if item.name == "FullyBooted":
-                self._booted(item)
-            if item.time is not None:
-                self.live.last_event[self.pbx] = item.time
-                if item.received is not None:
-                    self.pbx_offset = item.time - item.received
-            elif not self._warned_untimed and self.tracker.untimed_events:
-                self._warned_untimed = True
-                log.warning("AMI %s: events carry no Timestamp; set timestampevents = yes in "
-                            "manager.conf [general] (using receive times meanwhile)", self.pbx)
-        elif isinstance(item, _Disconnected):
-            self._lost(item)
-        elif isinstance(item, _Connected):
-            self._connected(item)
-        elif isinstance(item, _Resync):
-            # PBX time of the snapshot: its receive time corrected by the PBX clock offset of
-            # the events before it (FullyBooted at least), else by the drift measured with Ping
-            offset = self.pbx_offset if self.pbx_offset is not None else item.drift
-            self.tracker.resync(item.items, item.received + (offset or 0.0))
-        self._collect()
+        """Apply one frame or marker; no exception gets out (logged with the frame, skipped)."""
+        try:
+            if isinstance(item, Message):
+                self._fold(item)
+            elif isinstance(item, _Disconnected):
+                self._lost(item)
+            elif isinstance(item, _Connected):
+                self._connected(item)
+            elif isinstance(item, _Resync):
+                self._resync(item)
+            elif isinstance(item, Shed):
+                self._shed(item)
+            self._collect()
+        except Exception:
+            self.stats.handler_errors += 1
+            raw = item.raw[:300] if isinstance(item, Message) else b""
+            log.exception("AMI %s: could not handle %r (skipped): %r", self.pbx, item, raw)
+
+    def _fold(self, msg: Message) -> None:
+        self.stats.frames += 1
+        why = self.stamps.check(msg) if msg.kind == "event" else None
+        if why is not None:
+            self.stats.bad_timestamps += 1
+            level = logging.WARNING if self.stats.bad_timestamps == 1 else logging.DEBUG
+            log.log(level, "AMI %s: %s; the receive time is used instead (%d so far, counted in "
+                    "the summary): %r", self.pbx, why, self.stats.bad_timestamps, msg.raw[:200])
+        try:
+            self.tracker.feed(msg)
+        except Exception:
+            self.stats.handler_errors += 1
+            log.exception("AMI %s: could not fold %r (skipped): %r", self.pbx, msg, msg.raw[:300])
+        if msg.name == "FullyBooted":
+            self._booted(msg)
+        if msg.time is not None:
+            self.live.last_event[self.pbx] = msg.time
+            if msg.received is not None:
+                self.pbx_offset = msg.time - msg.received
+        elif not self._warned_untimed and self.tracker.untimed_events:
+            self._warned_untimed = True
+            log.warning("AMI %s: events carry no Timestamp; set timestampevents = yes in "
+                        "manager.conf [general] (using receive times meanwhile)", self.pbx)
+
+    def _resync(self, item: _Resync) -> None:
+        if item.items is None:
+            self.tracker.resync_skipped()
+            return
+        # PBX time of the snapshot: its receive time corrected by the PBX clock offset of the
+        # events before it (FullyBooted at least), else by the drift measured with Ping
+        offset = self.pbx_offset if self.pbx_offset is not None else item.drift
+        self.tracker.resync(item.items, item.received + (offset or 0.0))
 
     def _lost(self, item: _Disconnected) -> None:
         self.live.connected[self.pbx] = False
@@ -260,13 +337,37 @@ class Listener:
         self.tracker.mark_gap()
 
     def _connected(self, item: _Connected) -> None:
+        self.stamps.reset()
         self.live.connected[self.pbx] = True
         self.live.touch()
         if self._gap_start is not None:
             start, reason = self._gap_start
             self._gap_start = None
-            self._add_gap(Gap(self.pbx, start, item.at, reason))
+            if reason is not None:
+                self._add_gap(Gap(self.pbx, start, item.at, reason))
+            elif self.client.stats.failed_attempts:  # the first connections failed
+                why = self.client.last_failure or "connection failed"
+                self._add_gap(Gap(self.pbx, start, item.at, f"could not connect at start: {why}"))
         self.tracker.connected()
+
+    def _shed(self, item: Shed) -> None:
+        """Frames dropped while the consumer lagged: a gap, then a resync like a reconnection."""
+        if not item.frames:
+            return
+        self.stats.frames_shed += item.frames
+        log.warning("AMI %s: events came faster than they could be processed: %d dropped over "
+                    "%.1f s (recorded as a capture gap; resyncing)", self.pbx, item.frames,
+                    item.end - item.start)
+        self._add_gap(Gap(self.pbx, item.start, item.end,
+                          f"listener overloaded: {item.frames} events dropped"))
+        self.tracker.mark_gap()
+        self.tracker.connected()
+        if self.client.connected.is_set():
+            task = asyncio.get_running_loop().create_task(self._on_connect(self.client))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            self.tracker.resync_skipped()
 
     def _booted(self, msg: Message) -> None:
         """FullyBooted.Uptime after a login tells whether the PBX restarted while we were away."""
@@ -274,43 +375,70 @@ class Listener:
             uptime = float(msg.get("Uptime") or "")
         except ValueError:
             return  # Asterisk < 14 or no `system` read permission: CoreShowChannels still resyncs
+        if not math.isfinite(uptime):
+            return
         started = (msg.received or self.clock()) - uptime
         if self.pbx_started is not None and started > self.pbx_started + 5:
             log.warning("AMI %s: the PBX restarted (up %.0f s); calls in progress before were lost",
                         self.pbx, uptime)
         self.pbx_started = started
 
+    def _tick(self) -> None:
+        """The hourly directory warning and, every few minutes, the sweep of stale calls."""
+        now = self.clock()
+        if now - self._directory_warned >= self.gap_warning_every:
+            self.warn_directory()
+        if now - self._swept >= SWEEP_EVERY:
+            self._swept = now
+            self._collect(self.tracker.sweep(self.pbx_now()))
+
     def _close(self) -> None:
         """At shutdown: write the calls still in progress (incomplete) and close an open gap."""
         if self._gap_start is not None:
             start, reason = self._gap_start
-            self._add_gap(Gap(self.pbx, start, self.clock(), f"{reason}; listener stopped"))
             self._gap_start = None
+            if reason is not None:
+                reason = f"{reason}; listener stopped"
+            elif not self.client.stats.connections:
+                why = self.client.last_failure or "no connection before the stop"
+                reason = f"never connected to {self.client.address} during the run: {why}"
+            if reason is not None:
+                end = max(start, self._stopped_at or self.clock())
+                self._add_gap(Gap(self.pbx, start, end, reason))
         self._collect(self.tracker.close_all())
         self.warn_directory()
 
     def _add_gap(self, gap: Gap) -> None:
         log.info("AMI %s: capture gap of %.1f s recorded (%s)", self.pbx, gap.end - gap.start, gap.reason)
-        self._gaps.append(gap)
+        self.pending.gaps.append(gap)
         self.stats.gaps.append(gap)
 
     def _collect(self, builders: list[CallBuilder] | None = None) -> None:
         for b in builders if builders is not None else self.tracker.pop_finished():
             try:
                 call = self.ctx.finalize(b)
-            except RecordError as exc:
+            except Exception as exc:  # a RecordError, or a value nobody foresaw: kept, not lost
+                if isinstance(exc, RecordError):
+                    reason = str(exc)
+                else:
+                    self.stats.finalize_errors += 1
+                    log.error("AMI %s: finalize failed on call %r (kept as a reject)", self.pbx,
+                              b.call_key[:160], exc_info=True)
+                    reason = f"could not be finalized: {type(exc).__name__}: {first_line(exc)}"
                 self.stats.calls_rejected += 1
-                log.info("AMI %s: call %s not stored: %s", self.pbx, b.call_key, exc)
-                self._rejects.append((str(exc), _describe(b)))
+                log.info("AMI %s: call %r not stored: %s", self.pbx, b.call_key[:160], reason)
+                self.pending.rejects.append((reason, _describe(b)))
                 if isinstance(exc, UnknownSiteError) and not b.incomplete:
                     self._directory.add_miss(exc.miss, None, rejected=True)
-                    self._misses.add_miss(exc.miss, None, rejected=True)
+                    self.pending.misses.add_miss(exc.miss, None, rejected=True)
                 continue
-            self._calls.append(call)
+            self.pending.calls.append(call)
             self._directory.add_call(call)
             self.live.finished(call)
-        if self.clock() - self._directory_warned >= self.gap_warning_every:
-            self.warn_directory()
+        if len(self.pending.calls) >= self.batch_size:
+            self._wake.set()
+        if builders is None:
+            self._tick()
 
     def warn_directory(self) -> None:
         """Log what the directory could not place since the last warning (once an hour, and
@@ -325,57 +453,58 @@ class Listener:
                         "with listen --record), then qualiphone sites check",
                         self.pbx, "; ".join(findings))
 
-    # ---- writes -----------------------------------------------------------------------------
+    # ---- writer -----------------------------------------------------------------------------
 
-    async def _flush(self) -> None:
-        if not self._calls and not self._gaps and not self._rejects:
-            return
-        calls, gaps, rejects, misses = self._calls, self._gaps, self._rejects, self._misses
-        self._calls, self._gaps, self._rejects, self._misses = [], [], [], DirectoryGaps()
-        self._writing = calls
-        try:
-            await asyncio.to_thread(self._write, calls, gaps, rejects, misses)
-        except Exception:
-            log.exception("AMI %s: could not write %d calls; keeping them for the next try",
-                          self.pbx, len(calls))
-            self._calls[:0], self._gaps[:0], self._rejects[:0] = calls, gaps, rejects
-            for key, n in misses.misses.items():
-                self._misses.misses.setdefault(key, n)
+    async def _write_loop(self) -> None:
+        """Write what is pending every `flush_interval` (or when a batch is full) until closed."""
+        delay, deadline, down_since = 1.0, None, None
+        while True:
+            if not self._closing:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.flush_interval)
+                self._wake.clear()
+            if not self.pending:
+                if self._closing:
+                    return
+                continue
+            if self._closing and deadline is None:
+                deadline = self.clock() + self.exit_timeout
+            lot = self.pending.take()
+            self._writing = lot.calls
+            try:
+                done = await asyncio.to_thread(self.sink.write, lot)
+            except StoreDown as exc:
+                self.pending.restore(exc.left)
+                self._writing = []
+                if down_since is None:
+                    down_since = self.clock()
+                    log.warning("AMI %s: the store cannot be reached (%s); %d calls kept in memory "
+                                "and written when it answers (logged once per outage)", self.pbx,
+                                exc, len(self.pending.calls))
+                if deadline is not None and self.clock() >= deadline:
+                    self._give_up()
+                    return
+                wait = delay if deadline is None else min(delay, max(0.0, deadline - self.clock()))
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, RETRY_CAP)
+                continue
             self._writing = []
-            await asyncio.sleep(1.0)
-            return
-        self._writing = []
-        self.stats.calls_written += len(calls)
+            if down_since is not None:
+                log.info("AMI %s: the store answers again after %.0f s", self.pbx,
+                         self.clock() - down_since)
+                down_since, delay = None, 1.0
+            self.stats.calls_written += done.calls
+            self.stats.calls_rejected += len(done.refused)
 
-    def _write(self, calls: list[Call], gaps: list[Gap], rejects: list[tuple[str, str]],
-               misses: DirectoryGaps | None = None) -> None:
-        with self.store.engine.begin() as conn:
-            if calls:
-                write_calls(conn, calls)
-            if rejects:
-                self._write_rejects(conn, rejects)
-                if misses and self._session is not None:
-                    write_misses(conn, self._session, self.pbx, misses)
-            if gaps:
-                conn.execute(sa.insert(capture_gaps), [
-                    {"pbx": g.pbx, "start_time": g.start, "end_time": g.end, "reason": g.reason}
-                    for g in gaps])
-
-    def _write_rejects(self, conn: sa.Connection, rejects: list[tuple[str, str]]) -> None:
-        """Calls finalize refused, kept like an importer's rejects (`qualiphone ingest rejects`),
-        under one import_batches row per listener session."""
-        where = f"ami://{self.client.address}"
-        now = time.time()
-        if self._session is None:
-            self._session = conn.execute(sa.insert(import_batches).values(
-                kind="ami", pbx=self.pbx, path=where, checksum=f"session-{now:.6f}", size=0,
-                started_at=now, status="live", rows_read=0, calls_seen=0, imported=0, merged=0,
-                duplicates=0, rejected=0).returning(import_batches.c.id)).scalar_one()
-        conn.execute(sa.insert(rejected_records), [
-            {"batch_id": self._session, "path": where, "line": None, "reason": reason, "raw": raw,
-             "created_at": now} for reason, raw in rejects])
-        conn.execute(sa.update(import_batches).where(import_batches.c.id == self._session)
-                     .values(rejected=import_batches.c.rejected + len(rejects)))
+    def _give_up(self) -> None:
+        """At exit, the store still cannot be reached: say plainly what is not saved."""
+        calls = self.pending.calls
+        self.stats.unsaved = len(calls)
+        keys = ", ".join(c.call_key for c in calls[:20]) + (" …" if len(calls) > 20 else "")
+        log.error("AMI %s: the store could not be reached for %.0f s at exit: %d calls, %d "
+                  "rejects and %d gaps are not saved (call keys: %s); import the day's CDR or "
+                  "CEL to recover the calls", self.pbx, self.exit_timeout, len(calls),
+                  len(self.pending.rejects), len(self.pending.gaps), keys or "none")
 
 
 def _describe(b: CallBuilder) -> str:

@@ -13,6 +13,7 @@ split with `bytes.split`/`str.partition` (no per-line regex) for throughput.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -31,7 +32,8 @@ class Message:
     by the client), `problem` says why a frame is malformed (None when it is well formed).
     """
 
-    __slots__ = ("_first", "headers", "kind", "name", "problem", "raw", "received")
+    __slots__ = ("_first", "_time", "headers", "kind", "name", "problem", "raw", "received",
+                 "retimed")
 
     def __init__(self, headers: list[tuple[str, str]], raw: bytes = b"", received: float | None = None,
                  problem: str | None = None) -> None:
@@ -39,6 +41,8 @@ class Message:
         self.raw = raw
         self.received = received
         self.problem = problem
+        self._time: float | bool | None = False  # False: not parsed yet
+        self.retimed = False  # True once `retime` replaced an implausible Timestamp
         first: dict[str, str] = {}
         for key, value in headers:
             lowered = key.lower()
@@ -83,14 +87,15 @@ class Message:
 
     @property
     def time(self) -> float | None:
-        """The PBX's `Timestamp` header as epoch seconds, else None."""
-        stamp = self._first.get("timestamp")
-        if stamp:
-            try:
-                return float(stamp)
-            except ValueError:
-                return None
-        return None
+        """The PBX's `Timestamp` header as epoch seconds; None when it is missing or is no
+        finite number (`nan`, `inf`, text), or the time `retime` set."""
+        if self._time is False:
+            self._time = parse_timestamp(self._first.get("timestamp"))
+        return self._time  # type: ignore[return-value]
+
+    def retime(self, t: float) -> None:
+        """Use `t` instead of the frame's own Timestamp (its header and `raw` are kept)."""
+        self._time, self.retimed = t, True
 
     @property
     def action_id(self) -> str | None:
@@ -102,6 +107,17 @@ class Message:
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}: {v}" for k, v in self.headers[:4])
         return f"<Message {self.kind} {shown}{' …' if len(self.headers) > 4 else ''}>"
+
+
+def parse_timestamp(text: str | None) -> float | None:
+    """A `Timestamp` value as a finite float, else None."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def render(headers: Iterable[tuple[str, str]]) -> bytes:

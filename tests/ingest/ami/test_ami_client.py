@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import random
@@ -12,7 +13,7 @@ import pytest
 
 from ingest.ami.client import AmiClient, Backoff, ConnectionLost
 from ingest.ami.protocol import Message
-from tests.ingest.ami.ami_support import FakePbx, FakeSession, ev, run
+from tests.ingest.ami.ami_support import BANNER, FakePbx, FakeSession, ev, run
 
 FAST = {"ping_interval": 30.0, "ping_timeout": 1.0, "connect_timeout": 2.0}
 
@@ -303,3 +304,90 @@ def test_secret_never_logged_nor_recorded(caplog: pytest.LogCaptureFixture) -> N
     text = caplog.text + "".join(str(r.args) for r in caplog.records)
     assert "s3cret" not in text and "wrong-" not in text
     assert b"Hello" in record.getvalue() and b"s3cret" not in record.getvalue()
+
+
+# ---- the banner is checked before the secret is sent (issue 13 item 14) ---------------------
+
+class _Impostor:
+    """A server on the AMI port that is not Asterisk: it sends `greeting` and keeps what comes."""
+
+    def __init__(self, greeting: bytes) -> None:
+        self.greeting, self.received, self.connections = greeting, bytearray(), 0
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        writer.write(self.greeting)
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(4096):
+                self.received += data
+        writer.close()
+
+    async def close(self) -> None:
+        self.server.close()
+
+
+@pytest.mark.parametrize("greeting", [b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n", b"",
+                                      b"HTTP/1.1 400 Bad Request\r\n\r\n"])
+def test_the_secret_is_never_sent_to_a_server_that_is_not_asterisk(
+        greeting: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    """7 logins went to an SSH-style banner in 60 s: now none, one error, a long backoff."""
+    impostor = _Impostor(greeting)
+
+    async def scenario() -> AmiClient:
+        port = await impostor.start()
+        client = AmiClient("127.0.0.1", port, "qualimon", "s3cret-value", on_message=lambda m: None,
+                           connect_timeout=0.3, backoff=Backoff(base=0.01, cap=0.02))
+        task = asyncio.create_task(client.run())
+        await asyncio.sleep(1.2)
+        client.stop()
+        await task
+        await impostor.close()
+        return client
+
+    with caplog.at_level(logging.DEBUG, logger="ingest.ami"):
+        client = run(scenario())
+    assert isinstance(client, AmiClient)
+    assert impostor.received == b""  # not a byte: no Login, no secret
+    assert impostor.connections == 1 and client.stats.wrong_servers == 1  # backed off long
+    (error,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    text = error.getMessage()
+    assert error.levelno == logging.ERROR and f"127.0.0.1:{client.port}" in text
+    assert "is not an Asterisk manager interface" in text and "secret was not sent" in text
+    shown = greeting.split(b"\r\n")[0].decode()
+    assert (f"it answered '{shown}'" if shown else "it sent no banner within 0.3 s") in text
+    assert "s3cret-value" not in caplog.text
+
+
+def test_the_login_waits_for_the_banner() -> None:
+    """The Login goes out only once `Asterisk Call Manager/…` has been read."""
+    before: list[bytes] = []
+    after = bytearray()
+
+    async def slow_pbx(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            before.append(await asyncio.wait_for(reader.read(100), 0.3))
+        except TimeoutError:
+            before.append(b"")
+        writer.write(BANNER)
+        with contextlib.suppress(ConnectionError):
+            while b"\r\n\r\n" not in after and (data := await reader.read(4096)):
+                after.extend(data)
+        writer.close()
+
+    async def scenario() -> None:
+        server = await asyncio.start_server(slow_pbx, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = AmiClient("127.0.0.1", port, "qualimon", "s", on_message=lambda m: None,
+                           connect_timeout=2.0, backoff=Backoff(base=5))
+        task = asyncio.create_task(client.run())
+        await _until(lambda: b"\r\n\r\n" in after)
+        client.stop()
+        await task
+        server.close()
+
+    run(scenario())
+    assert before == [b""] and after.startswith(b"Action: Login\r\n")
