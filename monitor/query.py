@@ -1,13 +1,13 @@
-"""Where the store meets the answer-time core: one SQL query in, typed numpy arrays out.
+"""Where the store meets the answer-time core: typed numpy arrays out, no Python object per call.
 
-`load_call_arrays` gives one row per call (`CallArrays`, exact). It asks the database for a
-handful of integer columns (site and outcome codes, times in microseconds) aggregated into one
-comma-separated text per column (group_concat on SQLite, string_agg on PostgreSQL) and parses
-them with numpy: on SQLite this is 4–5 times faster than fetching 2 million rows as Python
-tuples, and no Python object is made per call; big tables are read as ranges of ids by
-parallel connections. Times are rounded to the microsecond, the
-finest resolution of any source, which also removes the noise of subtracting two epoch
-doubles (25.0 s stays 25.0, not 24.99999976).
+`load_call_arrays` gives one row per call (`CallArrays`, exact). It reads a local month at a
+time (monitor.store.month_columns): a whole month from its columnar copy when no write has
+touched it since the copy was made, otherwise from the rows (and the copy is then rebuilt);
+a month the range covers only in part always from the rows. The rows are read as a handful of
+integer columns (codes, times in microseconds) aggregated into one comma-separated text each
+(group_concat on SQLite, string_agg on PostgreSQL) and parsed with numpy. Times are whole
+microseconds, the finest resolution of any source, which also removes the noise of
+subtracting two epoch doubles (25.0 s stays 25.0, not 24.99999976).
 
 `load_binned_calls` lets the database do the grouping: one row per (site, period, outcome,
 tenth-of-a-second bin), the same SQL on SQLite and PostgreSQL (`BinnedCalls`). Counts, rates
@@ -22,9 +22,8 @@ known, else from the arrival.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -34,16 +33,15 @@ import numpy as np
 import sqlalchemy as sa
 
 from monitor.call import Outcome
-from monitor.metrics.arrays import OUTCOME_CODE, OUTCOMES, BinnedCalls, CallArrays
+from monitor.metrics.arrays import ANSWERED, DTYPES, OUTCOME_CODE, BinnedCalls, CallArrays
 from monitor.metrics.cells import assign, keys_from_store, make_cells, period_labels
 from monitor.metrics.summary import CellStats, cell_stats, cell_stats_binned
+from monitor.store import month_columns as mc
 from monitor.store.models import calls
 
 _US = 1_000_000
-_NULL = -(10**12)  # stands for NULL in the aggregated texts (no time is that negative)
-_PACK = 4 * len(OUTCOMES)  # code = (site * len(OUTCOMES) + outcome) * 4 + in_hours * 2 + test
 _TIMED = (Outcome.ANSWERED, Outcome.ABANDONED, Outcome.SHORT_ABANDON)
-SPLIT_IDS = 100_000  # tables with more ids than this are read by parallel connections
+SPLIT_IDS = 100_000  # PostgreSQL reads months from the rows on parallel connections past this
 
 
 def _start_expr(clock_start: str) -> Any:
@@ -55,14 +53,6 @@ def _start_expr(clock_start: str) -> Any:
 def _micro(expr: Any) -> Any:
     """A time in seconds as whole microseconds (BIGINT)."""
     return sa.cast(sa.func.round(expr * _US), sa.BigInteger)
-
-
-def _site_code(site_ids: Sequence[str]) -> Any:
-    return sa.case({s: i for i, s in enumerate(site_ids)}, value=calls.c.site, else_=None)
-
-
-def _outcome_code() -> Any:
-    return sa.case(OUTCOME_CODE, value=calls.c.outcome, else_=None)
 
 
 def _where(start: dt.date, end: dt.date, sites: Sequence[str] | None, include_tests: bool,
@@ -77,51 +67,103 @@ def _where(start: dt.date, end: dt.date, sites: Sequence[str] | None, include_te
     return clauses
 
 
-def _as_text_list(expr: Any) -> Any:
-    return sa.func.aggregate_strings(sa.cast(sa.func.coalesce(expr, _NULL), sa.Text), ",")
+@dataclass(frozen=True)
+class _Wanted:
+    """Which calls load_call_arrays keeps, and how it measures their times."""
+
+    sites: tuple[str, ...]
+    include_tests: bool
+    in_hours_only: bool
+    clock_start: str
 
 
-def _parse(text: str | None, n: int) -> np.ndarray:
-    values = np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, np.int64)
-    if values.size != n:
-        raise RuntimeError(f"store returned {values.size} values for {n} calls")
-    return values
+class _Filler:
+    """CallArrays filled month after month, without an intermediate copy of the whole."""
+
+    def __init__(self, wanted: _Wanted, capacity: int) -> None:
+        self.wanted, self.n = wanted, 0
+        self.code = {s: i for i, s in enumerate(wanted.sites)}
+        self.columns = {name: np.empty(capacity, dtype=dtype) for name, dtype in DTYPES.items()}
+
+    def _room(self, k: int) -> None:
+        size = len(self.columns["site"])
+        if self.n + k > size:  # more calls than counted (written meanwhile): grow
+            grown = max(self.n + k, size * 3 // 2)
+            for name, column in self.columns.items():
+                self.columns[name] = np.concatenate([column[: self.n],
+                                                     np.empty(grown - self.n, column.dtype)])
+
+    def add(self, part: mc.MonthColumns, first_day: int = 1, last_day: int = 31) -> None:
+        """Keep the wanted calls of `part` whose local day of the month is in first … last."""
+        w = self.wanted
+        site_of = np.array([self.code.get(s, -1) for s in part.sites] + [-1], dtype=np.int16)
+        outcome_of = np.array([OUTCOME_CODE.get(o, -1) for o in part.outcomes] + [-1],
+                              dtype=np.int8)
+        site, outcome = site_of[part.site], outcome_of[part.outcome]
+        keep = (site >= 0) & (outcome >= 0)  # a site not asked for, an outcome unknown here
+        if first_day > 1 or last_day < 31:
+            keep &= (part.day >= first_day) & (part.day <= last_day)
+        if not w.include_tests:
+            keep &= (part.flags & mc.IS_TEST) == 0
+        if w.in_hours_only:
+            keep &= (part.flags & mc.IN_HOURS) != 0
+        rows = np.flatnonzero(keep)
+        self._room(rows.size)
+        out = slice(self.n, self.n + rows.size)
+        self.n += rows.size
+        c = self.columns
+        c["site"][out], c["outcome"][out] = site[rows], outcome[rows]
+        np.divide(part.arrival[rows], _US, out=c["arrival"][out])
+        flags = part.flags[rows]
+        np.not_equal(flags & mc.IN_HOURS, 0, out=c["in_hours"][out])
+        np.not_equal(flags & mc.IS_TEST, 0, out=c["is_test"][out])
+        _times(part, rows, c["outcome"][out] == ANSWERED, w.clock_start,
+               c["tta"][out], c["hangup"][out], c["handle"][out])
+
+    def arrays(self) -> CallArrays:
+        return CallArrays(self.wanted.sites, **{k: v[: self.n] for k, v in self.columns.items()})
 
 
-def _seconds(micro: np.ndarray) -> np.ndarray:
-    return np.where(micro == _NULL, np.nan, micro / _US)
+def _seconds(micro: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Microseconds to seconds; NaN where not known; a negative time (clock jitter) is 0."""
+    out = np.divide(micro, _US, dtype=np.float64)
+    out[~known] = np.nan
+    np.maximum(out, 0.0, out=out, where=known)
+    return out
 
 
-def _id_ranges(conn: sa.Connection, parts: int) -> list[tuple[int, int]]:
-    """Split the calls table into `parts` ranges of ids of about the same size."""
-    low, high = conn.execute(sa.select(  # two subqueries: each is one b-tree lookup
-        sa.select(sa.func.min(calls.c.id)).scalar_subquery(),
-        sa.select(sa.func.max(calls.c.id)).scalar_subquery())).one()
-    if low is None or parts <= 1 or high - low < SPLIT_IDS:
-        return [(low or 0, high or 0)]
-    edges = np.linspace(low, high + 1, parts + 1).astype(np.int64)
-    return [(int(a), int(b) - 1) for a, b in itertools.pairwise(edges)]
+def _times(part: mc.MonthColumns, rows: np.ndarray, answered: np.ndarray, clock_start: str,
+           tta: np.ndarray, hangup: np.ndarray, handle: np.ndarray) -> None:
+    """tta / hangup: clock start -> answer (else end); handle: answer -> end (answered)."""
+    answer, end = part.answer[rows], part.end[rows]
+    has_answer, has_end = answer != mc.NULL, end != mc.NULL
+    t = np.where(has_answer, answer, end)
+    if clock_start == "queue_entry":
+        queue = part.queue[rows]
+        t -= np.where(queue != mc.NULL, queue, 0)
+    t = _seconds(t, has_answer | has_end)
+    tta[:] = np.where(answered, t, np.nan)
+    hangup[:] = np.where(answered, np.nan, t)
+    handle[:] = np.where(answered, _seconds(end - answer, has_answer & has_end), np.nan)
 
 
-def _fetch_texts(engine: sa.Engine, query: sa.Select[Any]) -> list[np.ndarray]:
-    """Run the aggregate query and parse its texts. Ranges of ids are read by parallel
-    connections: sqlite3 and psycopg let go of the GIL while the database works (not for an
-    in-memory SQLite database, which each connection would see empty)."""
-    in_memory = engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
-    with engine.connect() as conn:
-        ranges = _id_ranges(conn, 1 if in_memory else min(os.cpu_count() or 1, 4))
+def _in_memory(engine: sa.Engine) -> bool:
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
-    def part(bounds: tuple[int, int]) -> list[np.ndarray]:
-        with engine.connect() as conn:
-            n, *texts = conn.execute(query.where(calls.c.id.between(*bounds))).one()
-        return [_parse(text, n) for text in texts]
 
-    if len(ranges) == 1:
-        results = [part(ranges[0])]
-    else:
-        with ThreadPoolExecutor(len(ranges)) as pool:
-            results = list(pool.map(part, ranges))
-    return [np.concatenate(columns) for columns in zip(*results, strict=True)]
+def _ordered_map(func: Callable[[Any], Any], items: list[Any], workers: int) -> Iterator[Any]:
+    """func over items in order, `workers` at a time, holding few results at once."""
+    if workers <= 1 or len(items) <= 1:
+        yield from map(func, items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        pending = [pool.submit(func, item) for item in items[:workers]]
+        for i in range(len(items)):
+            result = pending[i].result()
+            if i + workers < len(items):
+                pending.append(pool.submit(func, items[i + workers]))
+            pending[i] = None  # type: ignore[call-overload]
+            yield result
 
 
 def load_call_arrays(engine: sa.Engine, *, start: dt.date, end: dt.date,
@@ -130,32 +172,34 @@ def load_call_arrays(engine: sa.Engine, *, start: dt.date, end: dt.date,
                      all_sites: bool = False) -> CallArrays:
     """The calls of `sites` with a local date in start … end, one row per call.
 
-    `all_sites=True` says that `sites` is every site of the store, so no site filter is added
-    (SQLite then reads the table in one pass instead of through the site index)."""
-    base = float((start - dt.date(1970, 1, 1)).days - 2) * 86400.0
-    clock = _start_expr(clock_start)
-    code = ((_site_code(sites) * len(OUTCOMES) + _outcome_code()) * 4
-            + sa.cast(calls.c.in_hours, sa.Integer) * 2 + sa.cast(calls.c.is_test, sa.Integer))
-    query = sa.select(
-        sa.func.count(),
-        _as_text_list(code),
-        _as_text_list(_micro(calls.c.arrival - base)),
-        _as_text_list(_micro(sa.func.coalesce(calls.c.answer, calls.c.end_time) - clock)),
-        _as_text_list(_micro(calls.c.end_time - calls.c.answer)),
-    ).where(*_where(start, end, None if all_sites else sites, include_tests, in_hours_only))
-    packed, arrival, t, handle = _fetch_texts(engine, query)
-    keep = packed >= 0  # a site or an outcome unknown to this version
-    if not keep.all():
-        packed, arrival, t, handle = packed[keep], arrival[keep], t[keep], handle[keep]
-    outcome = (packed >> 2) % len(OUTCOMES)
-    answered = outcome == OUTCOME_CODE[Outcome.ANSWERED]
-    seconds = _seconds(t)
-    return CallArrays.from_columns(
-        sites, site=packed // _PACK, outcome=outcome, arrival=base + arrival / _US,
-        tta=np.where(answered, seconds, np.nan), hangup=np.where(answered, np.nan, seconds),
-        handle=np.where(answered, _seconds(handle), np.nan),
-        in_hours=(packed & 2).astype(bool), is_test=(packed & 1).astype(bool),
-    )
+    `all_sites=True` says that `sites` is every site of the store (no site filter when a
+    part of a month is read from the rows)."""
+    wanted = _Wanted(tuple(sites), include_tests, in_hours_only, clock_start)
+    spans = list(mc.months(start, end))
+    if not spans:
+        return CallArrays.empty(sites)
+    with engine.connect() as conn:
+        copies = mc.valid_copies(conn, spans[0][0], spans[-1][0])
+        rows_of = {m: mc.count_rows(conn, a, b, None if all_sites else sites)
+                   for m, a, b, whole in spans if m not in copies}
+    filler = _Filler(wanted, sum(c.calls for c in copies.values()) + sum(rows_of.values()))
+
+    def from_rows(span: tuple[str, dt.date, dt.date, bool]) -> mc.MonthColumns:
+        month, first, last, whole = span
+        if whole:  # read every site, and save the month's copy
+            return mc.build_copy(engine, month, first, last, sites)
+        with engine.connect() as conn:
+            return mc.read_rows(conn, first, last, sites=None if all_sites else sites,
+                                site_names=sites)
+
+    parallel = engine.dialect.name == "postgresql" and sum(rows_of.values()) > SPLIT_IDS
+    workers = min(os.cpu_count() or 1, 4) if parallel else 1
+    rows_parts = _ordered_map(from_rows, [s for s in spans if s[0] in rows_of], workers)
+    with engine.connect() as conn:
+        for month, first, last, _whole in spans:
+            part = mc.read_copy(conn, copies[month]) if month in copies else next(rows_parts)
+            filler.add(part, first.day, last.day)
+    return filler.arrays()
 
 
 def _period_expr(by: str, dialect: str) -> Any:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 HERE = Path(__file__).resolve().parent
+SQLITE_BUSY_TIMEOUT_MS = 30000
 _REVISION = re.compile(r"^revision\s*=\s*(.+)$", re.MULTILINE)
 _DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(.+)$", re.MULTILINE)
 _QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
@@ -51,7 +52,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 

@@ -1,0 +1,268 @@
+"""Calls as columns, a local month at a time: read from the rows, or from the month's copy.
+
+`stats` over years cannot afford the row engines: SQLite needs 0.3–0.6 µs a call just to step
+through rows and hand over a few values, PostgreSQL more (bench/README.md). So each month's
+calls are also kept as one blob of columns (`call_columns`), which a reader turns into arrays
+with numpy alone. The copy of a month is used only while no write touched the month since it
+was built: triggers on `calls` (migration 0005) add a row to `call_changes` for each month an
+insert, update or delete touches, whoever writes; a copy counts only while its month has no
+such row. A reader that finds no valid copy reads the rows (`read_rows`) and, for a whole
+month, saves what it read as the new copy and deletes the month's change rows, in the same
+transaction as the read, so that a write committed in between is never lost:
+
+* SQLite (WAL): the read and the save are one transaction; if another connection wrote since
+  the read began, SQLite refuses the save (SQLITE_BUSY_SNAPSHOT) and nothing is saved;
+* PostgreSQL: the transaction first takes `LOCK TABLE calls IN SHARE MODE NOWAIT`, which
+  waits for no one: it fails while a writer is at work (then nothing is saved), and holds new
+  writers back only while one month is read.
+
+A save that fails (a writer at work, a read-only store) is skipped: the figures are the same,
+only the next read is not faster. Times are kept in whole microseconds (the finest resolution
+of any source): the arrival since the epoch, the answer, end and queue entry after it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from monitor.metrics.arrays import OUTCOMES
+from monitor.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from monitor.store.models import call_changes, call_columns, calls
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1  # layout of call_columns.data; a copy of another layout is rebuilt
+NULL = -(2**62)  # an unknown time (no time is that far from its call's arrival)
+US = 1_000_000
+_EPOCH = dt.date(1970, 1, 1)
+_LAYOUT = (("arrival", np.int64), ("answer", np.int64), ("end", np.int64), ("queue", np.int64),
+           ("site", np.int16), ("day", np.int8), ("outcome", np.int8), ("flags", np.uint8))
+IN_HOURS, IS_TEST = 2, 1  # bits of `flags`
+
+
+@dataclass(frozen=True, eq=False)
+class MonthColumns:
+    """Calls of (part of) a month. `site` and `outcome` index `sites` and `outcomes` (the
+    names known when the copy was made; -1 for none); `day` is the local day of the month."""
+
+    sites: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    arrival: np.ndarray  # int64 µs since the epoch
+    answer: np.ndarray  # int64 µs after the arrival; NULL when unknown
+    end: np.ndarray
+    queue: np.ndarray
+    site: np.ndarray  # int16
+    day: np.ndarray  # int8
+    outcome: np.ndarray  # int8
+    flags: np.ndarray  # uint8: IN_HOURS | IS_TEST
+
+    def __len__(self) -> int:
+        return int(self.arrival.shape[0])
+
+    def to_bytes(self) -> bytes:
+        return b"".join(np.ascontiguousarray(getattr(self, name), dtype=np.dtype(kind)
+                                             .newbyteorder("<")).tobytes()
+                        for name, kind in _LAYOUT)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, n: int, sites: Sequence[str],
+                   outcomes: Sequence[str]) -> MonthColumns:
+        columns: dict[str, np.ndarray] = {}
+        offset = 0
+        for name, kind in _LAYOUT:
+            dtype = np.dtype(kind).newbyteorder("<")
+            columns[name] = np.frombuffer(data, dtype=dtype, count=n, offset=offset)
+            offset += n * dtype.itemsize
+        if offset != len(data):
+            raise ValueError(f"call_columns blob of {len(data)} bytes for {n} calls")
+        return cls(tuple(sites), tuple(outcomes), **columns)
+
+    @classmethod
+    def concat(cls, parts: Sequence[MonthColumns]) -> MonthColumns:
+        """Parts read with the same site and outcome lists, one after the other."""
+        return cls(parts[0].sites, parts[0].outcomes,
+                   **{f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                      for f in fields(cls) if f.name not in ("sites", "outcomes")})
+
+
+def months(start: dt.date, end: dt.date) -> Iterator[tuple[str, dt.date, dt.date, bool]]:
+    """(YYYY-MM, first, last, whole) of each month overlapping start … end: first and last
+    are clipped to the range; `whole` says the range covers the month."""
+    day = start.replace(day=1)
+    while day <= end:
+        following = (day + dt.timedelta(days=32)).replace(day=1)
+        first, last = max(day, start), min(following - dt.timedelta(days=1), end)
+        yield day.strftime("%Y-%m"), first, last, first == day and last == following - \
+            dt.timedelta(days=1)
+        day = following
+
+
+# --- reading the rows ------------------------------------------------------------------
+
+
+def _micro(expr: Any) -> Any:
+    return sa.func.coalesce(sa.cast(sa.func.round(expr * US), sa.BigInteger), NULL)
+
+
+def _text_list(expr: Any) -> Any:
+    return sa.func.aggregate_strings(sa.cast(expr, sa.Text), ",")
+
+
+def _rows_query(first: dt.date, last: dt.date, sites: Sequence[str] | None,
+                site_names: Sequence[str], outcome_names: Sequence[str]) -> sa.Select[Any]:
+    """One row: the number of calls, then one comma-separated text per column."""
+    c = calls.c
+    site = sa.case({s: i for i, s in enumerate(site_names)}, value=c.site, else_=-1)
+    outcome = sa.case({o: i for i, o in enumerate(outcome_names)}, value=c.outcome, else_=-1)
+    day = sa.cast(sa.func.substr(c.local_date, 9, 2), sa.Integer)
+    code = (((site + 1) * (len(outcome_names) + 1) + outcome + 1) * 128 + day * 4
+            + sa.cast(c.in_hours, sa.Integer) * IN_HOURS + sa.cast(c.is_test, sa.Integer) * IS_TEST)
+    low = (first - _EPOCH).days * 86400.0 - 2 * 86400  # the arrival index narrows the scan;
+    high = ((last - _EPOCH).days + 1) * 86400.0 + 2 * 86400  # any UTC offset fits in 2 days
+    query = sa.select(
+        sa.func.count(), _text_list(code), _text_list(_micro(c.arrival)),
+        _text_list(_micro(c.answer - c.arrival)), _text_list(_micro(c.end_time - c.arrival)),
+        _text_list(_micro(c.queue_entry - c.arrival)),
+    ).where(c.local_date.between(first.isoformat(), last.isoformat()),
+            c.arrival.between(low, high))
+    return query if sites is None else query.where(c.site.in_(list(sites)))
+
+
+def _parse(text: str | None, n: int) -> np.ndarray:
+    values = np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, np.int64)
+    if values.size != n:
+        raise RuntimeError(f"store returned {values.size} values for {n} calls")
+    return values
+
+
+def _decode(row: Sequence[Any], site_names: Sequence[str],
+            outcome_names: Sequence[str]) -> MonthColumns:
+    n = int(row[0])
+    code, arrival, answer, end, queue = (_parse(text, n) for text in row[1:])
+    kinds, low = divmod(code, 128)
+    site, outcome = np.divmod(kinds, len(outcome_names) + 1)
+    return MonthColumns(
+        tuple(site_names), tuple(outcome_names), arrival=arrival, answer=answer, end=end,
+        queue=queue, site=(site - 1).astype(np.int16), day=(low >> 2).astype(np.int8),
+        outcome=(outcome - 1).astype(np.int8), flags=(low & 3).astype(np.uint8))
+
+
+def _names(conn: sa.Connection, column: Any, known: Sequence[str],
+           where: Any) -> list[str]:
+    """`known`, then the other values of `column` among the rows `where` selects."""
+    others = conn.execute(sa.select(column).where(where, column.not_in(list(known)))
+                          .distinct()).scalars()
+    return [*known, *sorted(others)]
+
+
+def read_rows(conn: sa.Connection, first: dt.date, last: dt.date, *,
+              sites: Sequence[str] | None = None,
+              site_names: Sequence[str] = ()) -> MonthColumns:
+    """The calls with a local date in first … last (of `sites` only, if given) from the rows.
+    Every site and outcome found is coded: `site_names` and this version's outcomes first,
+    then any other the rows hold."""
+    site_list = list(site_names if sites is None else sites)
+    outcome_list = [o.value for o in OUTCOMES]
+    while True:
+        row = conn.execute(_rows_query(first, last, sites, site_list, outcome_list)).one()
+        part = _decode(row, site_list, outcome_list)
+        unknown_site, unknown_outcome = (part.site < 0).any(), (part.outcome < 0).any()
+        if not (unknown_site and sites is None) and not unknown_outcome:
+            return part
+        where = _rows_query(first, last, sites, site_list, outcome_list).whereclause
+        if unknown_site and sites is None:
+            site_list = _names(conn, calls.c.site, site_list, where)
+        if unknown_outcome:
+            outcome_list = _names(conn, calls.c.outcome, outcome_list, where)
+
+
+# --- the copies -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Copy:
+    month: str
+    calls: int
+    sites: tuple[str, ...]
+    outcomes: tuple[str, ...]
+
+
+def count_rows(conn: sa.Connection, first: dt.date, last: dt.date,
+               sites: Sequence[str] | None = None) -> int:
+    """How many calls read_rows would return (to size the arrays before reading)."""
+    query = _rows_query(first, last, sites, [], [])
+    return int(conn.execute(sa.select(sa.func.count()).select_from(calls)
+                            .where(query.whereclause)).scalar_one())
+
+
+def valid_copies(conn: sa.Connection, first: str, last: str) -> dict[str, Copy]:
+    """The copies of the months first … last (YYYY-MM) that no write has touched since."""
+    c = call_columns.c
+    changed = sa.select(call_changes.c.id).where(call_changes.c.month == c.month).exists()
+    rows = conn.execute(sa.select(c.month, c.calls, c.sites, c.outcomes)
+                        .where(c.month.between(first, last), c.format == FORMAT, ~changed))
+    return {m: Copy(m, n, tuple(s.split("\n")) if s else (), tuple(o.split("\n")) if o else ())
+            for m, n, s, o in rows}
+
+
+def read_copy(conn: sa.Connection, copy: Copy) -> MonthColumns:
+    """The columns of one copy (binary transfer: no hex text on PostgreSQL)."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    if conn.dialect.name == "postgresql":
+        with raw.cursor(binary=True) as cursor:  # type: ignore[call-arg]
+            cursor.execute("SELECT data FROM call_columns WHERE month = %s", (copy.month,))
+            data = cursor.fetchone()[0]
+    else:
+        data = raw.execute("SELECT data FROM call_columns WHERE month = ?",  # type: ignore[attr-defined]
+                           (copy.month,)).fetchone()[0]
+    return MonthColumns.from_bytes(data, copy.calls, copy.sites, copy.outcomes)
+
+
+def _save(conn: sa.Connection, month: str, part: MonthColumns) -> None:
+    dialect = conn.dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(call_columns)
+    values = {"month": month, "format": FORMAT, "calls": len(part),
+              "sites": "\n".join(part.sites), "outcomes": "\n".join(part.outcomes),
+              "data": part.to_bytes(), "built_at": time.time()}
+    conn.execute(insert.values(values).on_conflict_do_update(
+        index_elements=["month"], set_={k: v for k, v in values.items() if k != "month"}))
+    conn.execute(sa.delete(call_changes).where(call_changes.c.month == month))
+
+
+def build_copy(engine: sa.Engine, month: str, first: dt.date, last: dt.date,
+               site_names: Sequence[str]) -> MonthColumns:
+    """Read a whole month from the rows and save it as the month's copy when the store lets
+    us do so safely (see the module's docstring); the columns either way."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            try:
+                conn.execute(sa.text("LOCK TABLE calls IN SHARE MODE NOWAIT"))
+            except sa.exc.DBAPIError as exc:  # a writer at work, or no right to lock
+                log.debug("no copy of %s saved: %s", month, exc)
+                conn.rollback()
+                return read_rows(conn, first, last, site_names=site_names)
+        else:
+            conn.exec_driver_sql("BEGIN")  # the read and the save: one SQLite transaction
+        part = read_rows(conn, first, last, site_names=site_names)
+        try:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA busy_timeout = 100")
+            _save(conn, month, part)
+            conn.commit()
+        except sa.exc.DBAPIError as exc:  # written since the read began, locked, read-only
+            log.debug("no copy of %s saved: %s", month, exc)
+            conn.rollback()
+        finally:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    return part
