@@ -69,14 +69,23 @@ def run_hook(command: str, text: str, timeout: float = 30.0) -> str:
     return "sent"
 
 
+def failed_in_a_row(store: Store, site_id: str, n: int) -> list[ProbeRecord]:
+    """The site's last `n` known probes when all of them failed (newest first), else []. The
+    alert rule of `qualiphone alerts check` (alerts.rules_batch) decides with this too."""
+    probes = last_probes(store, site_id, n)
+    if n < 1 or len(probes) < n or not all(p.failed for p in probes):
+        return []
+    return probes
+
+
 def raise_alerts(store: Store, config: Config, settings: AlertSettings, sites: Sequence[str],
                  now: float | None = None) -> list[AlertRecord]:
     """Alert for every site among `sites` whose last N known probes all failed."""
     raised = []
     n = settings.consecutive_failures
     for site_id in sites:
-        probes = last_probes(store, site_id, n)
-        if n < 1 or len(probes) < n or not all(p.failed for p in probes):
+        probes = failed_in_a_row(store, site_id, n)
+        if not probes:
             continue
         text = alert_text(config, site_id, probes)
         log.error("after-hours alert for %s: %d failed probes in a row (%s)", site_id, n,

@@ -17,10 +17,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ingest.finalize import CaptureContext
-from ingest.records import RecordError, Reject, Skipped
-from monitor.call import Call, CallBuilder
+from ingest.records import Miss, RecordError, Reject, Skipped, UnknownSiteError
+from monitor.call import Call, CallBuilder, Outcome
 from monitor.store import Store
-from monitor.store.models import import_batches, rejected_records
+from monitor.store.models import directory_misses, import_batches, rejected_records
 from monitor.store.writer import WriteCounts, write_calls
 
 Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
@@ -49,6 +49,7 @@ class BatchResult:
     skipped: int = 0  # calls of no configured switchboard (internal, outbound, other services)
     skipped_reasons: Counter[str] = field(default_factory=Counter)  # first MAX_SKIP_REASONS reasons
     seconds: float = 0.0
+    gaps: DirectoryGaps = field(default_factory=lambda: DirectoryGaps())
 
 
 def file_checksum(path: Path) -> tuple[str, int]:
@@ -66,6 +67,47 @@ def file_checksum(path: Path) -> tuple[str, int]:
     except PermissionError:
         raise SourceFileError(path, "permission denied; make it readable by this user") from None
     return digest.hexdigest(), size
+
+
+@dataclass
+class MissCount:
+    calls: int = 0
+    first_line: int | None = None
+    first_arrival: float | None = None
+    last_arrival: float | None = None
+
+    def add(self, line: int | None, arrival: float | None) -> None:
+        self.calls += 1
+        if line is not None and (self.first_line is None or line < self.first_line):
+            self.first_line = line
+        if arrival is not None:
+            self.first_arrival = min(arrival, self.first_arrival or arrival)
+            self.last_arrival = max(arrival, self.last_arrival or arrival)
+
+
+@dataclass
+class DirectoryGaps:
+    """What one import could not place with the site directory: answers by devices no site
+    lists and machine answers outside the message contexts (per site), and the identifiers of
+    calls that matched no site (refused as "unknown site", or skipped)."""
+
+    devices: Counter[tuple[str, str]] = field(default_factory=Counter)  # (site, device) -> calls
+    machines: Counter[tuple[str, str]] = field(default_factory=Counter)  # (site, App@context)
+    misses: dict[tuple[str | None, str | None, str | None, bool], MissCount] = field(
+        default_factory=dict)  # (dialed, queue, context, rejected) -> count
+
+    def add_call(self, call: Call) -> None:
+        if call.outcome is Outcome.UNKNOWN_DEVICE:
+            self.devices[(call.site, call.answered_by or "?")] += 1
+        elif call.outcome is Outcome.MACHINE:
+            self.machines[(call.site, call.answered_by or "?")] += 1
+
+    def add_miss(self, miss: Miss, line: int | None, rejected: bool) -> None:
+        key = (miss.dialed, miss.queue, miss.context, rejected)
+        self.misses.setdefault(key, MissCount()).add(line, miss.arrival)
+
+    def __bool__(self) -> bool:
+        return bool(self.devices or self.machines or self.misses)
 
 
 @dataclass
@@ -95,6 +137,7 @@ class LineReader:
         self.lines = 0
         self.replaced = 0
         self.skipped = SkipCount()  # filled by parse_file with the parser's Skipped items
+        self.gaps = DirectoryGaps()  # filled by parse_file
         self._on_bytes = on_bytes
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
@@ -119,35 +162,45 @@ def parse_file(
     reader = LineReader(path, on_bytes)
     found: list[Call] = []
     rejects: list[Reject] = []
+    gaps = reader.gaps
     for item in parser(reader, ctx):
         if isinstance(item, Reject):
             rejects.append(item)
             continue
         if isinstance(item, Skipped):
             reader.skipped.add(item)
+            if item.miss is not None:
+                gaps.add_miss(item.miss, item.line, rejected=False)
             continue
         try:
-            found.append(ctx.finalize(item))
+            call = ctx.finalize(item)
+        except UnknownSiteError as exc:
+            rejects.append(Reject(item.line, str(exc), "\n".join(item.raw), exc.miss))
+            gaps.add_miss(exc.miss, item.line, rejected=True)
+            continue
         except RecordError as exc:
             rejects.append(Reject(item.line, str(exc), "\n".join(item.raw)))
+            continue
+        found.append(call)
+        gaps.add_call(call)
     rejects.sort(key=lambda r: r.line or 0)
     return found, rejects, reader
 
 
 def run_batch(
     store: Store, kind: str, path: Path, parser: Parser, ctx: CaptureContext,
-    on_bytes: Callable[[int], None] | None = None,
+    on_bytes: Callable[[int], None] | None = None, again: bool = False,
 ) -> BatchResult:
+    """Import one file in one transaction. A file already imported is skipped, unless `again`
+    (after a change of sites.toml): then its calls are read and merged anew, and the earlier
+    batches of the same file are marked superseded, their rejects and misses replaced."""
     started = time.time()
     checksum, size = file_checksum(path)
+    same_file = sa.and_(import_batches.c.kind == kind, import_batches.c.pbx == ctx.pbx.name,
+                        import_batches.c.checksum == checksum, import_batches.c.status == "done")
     with store.engine.begin() as conn:
-        previous = conn.execute(
-            sa.select(import_batches.c.id).where(
-                import_batches.c.kind == kind, import_batches.c.pbx == ctx.pbx.name,
-                import_batches.c.checksum == checksum, import_batches.c.status == "done",
-            ).limit(1)
-        ).scalar()
-    if previous is not None:
+        previous = conn.execute(sa.select(import_batches.c.id).where(same_file).limit(1)).scalar()
+    if previous is not None and not again:
         if on_bytes:
             on_bytes(size)
         return BatchResult(path, None, skipped_as=previous, seconds=time.time() - started)
@@ -155,8 +208,9 @@ def run_batch(
     lines = reader.lines
     result = BatchResult(path, None, rows_read=lines, calls_seen=len(found), rejected=len(rejects),
                          replaced=reader.replaced, skipped=reader.skipped.total,
-                         skipped_reasons=reader.skipped.reasons)
+                         skipped_reasons=reader.skipped.reasons, gaps=reader.gaps)
     with store.engine.begin() as conn:
+        earlier = [row[0] for row in conn.execute(sa.select(import_batches.c.id).where(same_file))]
         result.batch_id = conn.execute(
             sa.insert(import_batches).values(
                 kind=kind, pbx=ctx.pbx.name, path=str(path), checksum=checksum, size=size,
@@ -171,6 +225,9 @@ def run_batch(
                 {"batch_id": result.batch_id, "path": str(path), "line": r.line,
                  "reason": r.reason, "raw": r.raw, "created_at": now} for r in rejects
             ])
+        write_misses(conn, result.batch_id, ctx.pbx.name, reader.gaps)
+        if earlier:
+            _supersede(conn, earlier)
         conn.execute(
             sa.update(import_batches).where(import_batches.c.id == result.batch_id).values(
                 status="done", finished_at=time.time(), imported=result.counts.imported,
@@ -179,3 +236,24 @@ def run_batch(
         )
     result.seconds = time.time() - started
     return result
+
+
+def write_misses(conn: sa.Connection, batch_id: int, pbx: str, gaps: DirectoryGaps) -> None:
+    """Keep the identifiers that matched no site, counted, with the batch."""
+    rows = [
+        {"batch_id": batch_id, "pbx": pbx, "dialed": dialed, "queue": queue, "context": context,
+         "rejected": rejected, "calls": n.calls, "first_line": n.first_line,
+         "first_arrival": n.first_arrival, "last_arrival": n.last_arrival}
+        for (dialed, queue, context, rejected), n in gaps.misses.items()
+    ]
+    if rows:
+        conn.execute(sa.insert(directory_misses), rows)
+
+
+def _supersede(conn: sa.Connection, batch_ids: list[int]) -> None:
+    """Earlier imports of a file imported again: their rejects and misses are replaced by the
+    new batch's (the same lines, read with the current directory)."""
+    conn.execute(sa.delete(rejected_records).where(rejected_records.c.batch_id.in_(batch_ids)))
+    conn.execute(sa.delete(directory_misses).where(directory_misses.c.batch_id.in_(batch_ids)))
+    conn.execute(sa.update(import_batches).where(import_batches.c.id.in_(batch_ids))
+                 .values(status="superseded"))

@@ -30,13 +30,13 @@ test_accountcodes. The end is the latest end of the call's rows (see `_end`).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from ingest.cdr_layout import CdrRow, CdrStats, Clock, LayoutChooser, RowReader
 from ingest.finalize import CaptureContext
-from ingest.records import Reject, Skipped, no_site_reason
-from ingest.site_map import device_of
+from ingest.records import Reject, Skipped
+from ingest.site_map import device_of, looks_like_did
 from monitor.call import CallBuilder, Outcome, Source
 
 _FAILURES = {"BUSY": Outcome.BUSY, "FAILED": Outcome.FAILED, "CONGESTION": Outcome.CONGESTION}
@@ -47,8 +47,17 @@ _SELF_ANSWERING = frozenset({
     "answer", "background", "echo", "festival", "milliwatt", "musiconhold", "playback", "read",
     "record", "sayalpha", "saydigits", "saynumber", "voicemail", "voicemailmain", "waitexten",
 })
+# A caller answered by the dialplan (Playback, Background, Read, WaitExten, Answer then Hangup…)
+# whose call never went to a Dial or a Queue, in a context the site's directory does not list,
+# was answered by a machine: a call to classify (`qualiphone sites learn`), not an abandon.
+MACHINE_APPS = _SELF_ANSWERING - {"voicemail", "voicemailmain"}
+PERSON_APPS = frozenset({"dial", "queue"})
+
+
+def reached_person(rows: Iterable[CdrRow]) -> bool:
+    """Whether the call went to a Dial or a Queue (a person was in reach)."""
+    return any(r.lastapp.lower() in PERSON_APPS for r in rows)
 MACHINE_SECONDS = 1.0  # an answer this close to its row's start was the dialplan's
-MIN_DID_DIGITS = 6  # a dialed number this long is a DID, shorter ones are extensions
 _LOCAL_DEPTH = 3  # Local channels chained into Local channels, followed this deep
 
 
@@ -213,21 +222,46 @@ class _Assembler:
             return Skipped(first_line, "call originated by the PBX (Local channel)")
         if self.is_staff(caller):
             dialed = next((r.dst for r in rows if r.channel == caller), "")
-            return Skipped(first_line, "outbound call" if _is_did(dialed)
+            return Skipped(first_line, "outbound call" if looks_like_did(dialed)
                            else "internal call between staff phones")
         mine = [r for r in rows if r.channel == caller]
         b = self._builder(rows, mine)
         if self.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context) is None \
-                and not _is_did(b.dialed):
-            return Skipped(first_line, no_site_reason(b.dialed, b.queue, b.context))
-        hit = self._human_answer(rows, mine)
-        if hit is None:
-            b.outcome = self._unanswered(mine)
-        else:
+                and not looks_like_did(b.dialed):
+            return Skipped.no_site(first_line, b.dialed, b.queue, b.context, b.arrival)
+        hit = self._human_answer(rows, mine, self.is_staff)
+        if hit is not None:
             b.answer, b.answered_by = hit[0], hit[1]
             b.incomplete = b.incomplete or not hit[2]
+        elif (outcome := self._unanswered(mine)) is not None:
+            b.outcome = outcome
+        else:
+            self._unclassified(b, rows, mine)
         b.incomplete = b.incomplete or bad_line is not None
         return b
+
+    def _unclassified(self, b: CallBuilder, rows: list[CdrRow], mine: list[CdrRow]) -> None:
+        """Nobody the directory knows answered: note a device that is no staff phone, else the
+        dialplan that answered the caller without ever trying a person, in a context the site
+        does not list (finalize then gives the call an outcome of its own, not an abandon)."""
+        hit = self._human_answer(rows, mine, self._unknown_device) or \
+            self._human_answer(rows, mine, self._unknown_local)
+        if hit is not None:
+            b.other_answer, b.other_device = hit[0], hit[1]
+            b.incomplete = b.incomplete or not hit[2]
+            return
+        last = max(mine, key=lambda r: (r.end, r.start, r.sequence, r.line))
+        if last.answer is not None and not reached_person(rows) and \
+                self.sites.site_for(context=last.dcontext) is None:
+            b.machine_answer, b.machine = last.answer, f"{last.lastapp}@{last.dcontext}"
+
+    def _unknown_device(self, channel: str) -> bool:
+        """A real device (not a Local channel) that no staff pattern matches."""
+        return bool(channel) and not channel.startswith("Local/") and not self.is_staff(channel)
+
+    def _unknown_local(self, channel: str) -> bool:
+        """A Local channel that no staff pattern matches, when no real device shows behind it."""
+        return channel.startswith("Local/") and not self.is_staff(channel)
 
     def _caller(self, rows: list[CdrRow], bad_line: int | None) -> str | None:
         """The caller's channel: the linkedid's own, else the first non-Local Party A."""
@@ -263,8 +297,10 @@ class _Assembler:
             raw=_raw(rows),
         )
 
-    def _human_answer(self, rows: list[CdrRow], mine: list[CdrRow]) -> Hit | None:
-        """The first answer by a staff device: exact ones first, else the dialplan-timed one."""
+    def _human_answer(self, rows: list[CdrRow], mine: list[CdrRow],
+                      accept: Callable[[str], bool]) -> Hit | None:
+        """The first answer by a device `accept`s (a staff device): exact ones first, else the
+        dialplan-timed one."""
         halves: dict[str, list[CdrRow]] = {}
         for r in rows:
             if r.channel.endswith(";2") and r.channel.startswith("Local/"):
@@ -273,32 +309,34 @@ class _Assembler:
         rough: list[Hit] = []
         for r in mine:
             if _bridged(r):
-                hit = self._through_local(r, halves, 0) or self._direct(r, mine)
+                hit = self._through_local(r, halves, 0, accept) or self._direct(r, mine, accept)
                 if hit is not None:
                     (exact if hit[2] else rough).append(hit)
         return min(exact or rough, default=None)
 
-    def _through_local(self, row: CdrRow, halves: dict[str, list[CdrRow]], depth: int) -> Hit | None:
-        """The staff answer behind an answered `Local;1` leg, found on its `;2` rows."""
+    def _through_local(self, row: CdrRow, halves: dict[str, list[CdrRow]], depth: int,
+                       accept: Callable[[str], bool]) -> Hit | None:
+        """The accepted device's answer behind an answered `Local;1` leg, on its `;2` rows."""
         if not _is_local(row.dstchannel, ";1") or depth > _LOCAL_DEPTH:
             return None
         siblings = halves.get(row.dstchannel[:-2], [])
         hits = [
             hit for r in siblings if _bridged(r)
-            and (hit := self._through_local(r, halves, depth + 1)
-                 or self._direct(r, siblings, fresh=True))
+            and (hit := self._through_local(r, halves, depth + 1, accept)
+                 or self._direct(r, siblings, accept, fresh=True))
         ]
         return min(hits, default=None)
 
-    def _direct(self, row: CdrRow, siblings: list[CdrRow], fresh: bool = False) -> Hit | None:
-        """An answered row towards a staff device.
+    def _direct(self, row: CdrRow, siblings: list[CdrRow], accept: Callable[[str], bool],
+                fresh: bool = False) -> Hit | None:
+        """An answered row towards an accepted (staff) device.
 
         A `Local;2` half is created for its dial (`fresh`), so its answer is exact. On a caller
         row, an answer within MACHINE_SECONDS of the row's start may be the dialplan's: it is,
         unless the dial's other legs show that the caller was not Up (no answer on them). It is
         then raised to the end of those cancelled legs (they stop when the device answers)."""
         answer = row.answer
-        if answer is None or not self.is_staff(row.dstchannel):
+        if answer is None or not accept(row.dstchannel):
             return None
         device = device_of(row.dstchannel)
         if fresh or answer - row.start > MACHINE_SECONDS:
@@ -342,7 +380,3 @@ def _raw(rows: list[CdrRow]) -> list[str]:
     return [r.raw for r in sorted(rows, key=lambda r: r.line)]
 
 
-def _is_did(dialed: str | None) -> bool:
-    """A dialed number that looks like a DID (digits, maybe a leading +), not an extension."""
-    digits = (dialed or "").removeprefix("+")
-    return digits.isdigit() and len(digits) >= MIN_DID_DIGITS

@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 
+from ingest.cdr import PERSON_APPS
 from ingest.cel_read import CelRecord, in_time_order, read_cel_csv, read_cel_table
 from ingest.finalize import CaptureContext
-from ingest.records import Reject, Skipped, no_site_reason
+from ingest.records import Reject, Skipped
 from ingest.site_map import device_of
 from monitor.call import CallBuilder, Outcome, Source
 from monitor.pseudonym import normalize_number
@@ -92,7 +93,7 @@ def _call(group: list[CelRecord], ctx: CaptureContext, *,
                     line=min(lines) if lines else None, raw=[r.raw for r in group])
     _identify(b, group, legs, start, ctx)
     if not _is_switchboard(b, legs, ctx):
-        yield Skipped(b.line, _skip_reason(b, legs, ctx))
+        yield _skipped(b, legs, ctx)
         return
     if start is None:
         channel = legs[0].channel if legs else caller
@@ -105,6 +106,8 @@ def _call(group: list[CelRecord], ctx: CaptureContext, *,
     b.end = _end(group, legs)
     if b.answer is None:
         b.outcome = _unanswered_outcome(group, legs, ctx)
+        if b.outcome is None:
+            _unclassified(b, group, legs, caller, ctx)
     yield b
 
 
@@ -145,13 +148,14 @@ def _is_switchboard(b: CallBuilder, legs: Sequence[CelRecord], ctx: CaptureConte
     return bool(e164 and e164.startswith("+")) and not ctx.sites.is_staff(channel)
 
 
-def _skip_reason(b: CallBuilder, legs: Sequence[CelRecord], ctx: CaptureContext) -> str:
+def _skipped(b: CallBuilder, legs: Sequence[CelRecord], ctx: CaptureContext) -> Skipped:
     """Why a call is not a switchboard call: a staff caller's call is internal or outbound."""
     if ctx.sites.is_staff(legs[0].channel if legs else ""):
         e164 = normalize_number(b.dialed) if b.dialed else None
-        return "outbound call" if e164 and e164.startswith("+") else \
-            "internal call between staff phones"
-    return no_site_reason(b.dialed, b.queue, b.context)
+        return Skipped(b.line, "outbound call" if e164 and e164.startswith("+") else
+                       "internal call between staff phones")
+    arrival = next((r.eventtime for r in legs if r.eventtype == "CHAN_START"), None)
+    return Skipped.no_site(b.line, b.dialed, b.queue, b.context, arrival)
 
 
 def _answer(b: CallBuilder, group: Sequence[CelRecord], caller: str, ctx: CaptureContext) -> None:
@@ -165,6 +169,31 @@ def _answer(b: CallBuilder, group: Sequence[CelRecord], caller: str, ctx: Captur
             if ctx.sites.is_staff(channel):
                 b.answer, b.answered_by = r.eventtime, device_of(channel)
                 return
+
+
+def _unclassified(b: CallBuilder, group: Sequence[CelRecord], legs: Sequence[CelRecord],
+                  caller: str, ctx: CaptureContext) -> None:
+    """Nobody the directory knows answered: note the first device that is no staff phone
+    connected to the caller, else the dialplan that answered the caller leg without ever trying
+    a person (no Dial, no Queue), in a context the site does not list, so that finalize does
+    not read the call as an abandon."""
+    for local in (False, True):  # a real device first; a Local channel when none shows
+        for r in group:
+            if r.eventtype not in ANSWER_EVENTS:
+                continue
+            for channel in _connected_channels(r, caller):
+                if channel and channel.startswith("Local/") is local \
+                        and not ctx.sites.is_staff(channel):
+                    b.other_answer, b.other_device = r.eventtime, device_of(channel)
+                    return
+    answered = next((r for r in legs if r.eventtype == "ANSWER"), None)
+    if answered is None or any(r.eventtype == "APP_START" and r.appname.lower() in PERSON_APPS
+                               for r in group):
+        return
+    app = next((r for r in reversed(legs) if r.eventtype == "APP_START"), None)
+    name, context = (app.appname, app.context) if app else ("Answer", answered.context)
+    if ctx.sites.site_for(context=context) is None:
+        b.machine_answer, b.machine = answered.eventtime, f"{name}@{context}"
 
 
 def _connected_channels(r: CelRecord, caller: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -28,8 +29,13 @@ def ingest() -> None:
     """Import switchboard calls from PBX files (CDR, queue_log, CEL, other CSV)."""
 
 
+_again = click.option("--again", is_flag=True,
+                      help="Import files already imported (after a change of sites.toml): their "
+                           "calls are read anew and merged, the earlier batch's rejects replaced.")
+
+
 def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Parser,
-                 pbx: str | None) -> None:
+                 pbx: str | None, again: bool = False) -> None:
     try:
         ctx = CaptureContext.create(app.config, pbx)
     except RecordError as exc:
@@ -50,13 +56,15 @@ def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Pa
             progress.update(task, description=f"{kind} {path.name}")
             try:
                 results.append(run_batch(app.store, kind, path, parser, ctx,
-                                         on_bytes=lambda n: progress.advance(task, n)))
+                                         on_bytes=lambda n: progress.advance(task, n),
+                                         again=again))
             except SourceFileError as exc:
                 raise click.ClickException(str(exc)) from None
             except RecordError as exc:  # a file-level problem, e.g. a header not as mapped
                 raise click.ClickException(f"{path}: {exc}") from None
     for r in results:
         _summary(r, app.config.directory)
+        _gap_warning(r)
 
 
 def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
@@ -86,6 +94,40 @@ def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
         )
 
 
+def _top(counter: Counter[str], limit: int = 5) -> str:
+    shown = ", ".join(f"{name} ({n} calls)" for name, n in counter.most_common(limit))
+    return shown + (f", … {len(counter) - limit} more" if len(counter) > limit else "")
+
+
+def _gap_warning(r: BatchResult) -> None:
+    """Name what the site directory could not place, and the command that proposes the fix."""
+    gaps = r.gaps
+    if r.skipped_as is not None or not (gaps.devices or gaps.machines or
+                                        any(k[3] for k in gaps.misses)):
+        return
+    lines = [f"  warning: the site directory (sites.toml) is incomplete for {r.path}; the figures "
+             'of these calls are marked "directory incomplete", never counted as abandons:']
+    if gaps.devices:
+        devices: Counter[str] = Counter()
+        for (_, device), n in gaps.devices.items():
+            devices[device] += n
+        lines.append(f"    answered by devices no site lists in staff_devices: {_top(devices)}")
+    if gaps.machines:
+        machines: Counter[str] = Counter()
+        for (_, machine), n in gaps.machines.items():
+            machines[machine] += n
+        lines.append("    answered by a machine outside the message and voicemail contexts: "
+                     f"{_top(machines)}")
+    numbers: Counter[str] = Counter()
+    for (dialed, queue, context, rejected), n in gaps.misses.items():
+        if rejected:
+            numbers[dialed or queue or context or "?"] += n.calls
+    if numbers:
+        lines.append(f"    dialed numbers of no site (calls kept as rejects): {_top(numbers)}")
+    lines.append(f"  propose the fix: qualiphone sites learn {r.path}   (then: qualiphone sites check)")
+    click.echo("\n".join(lines), err=True)
+
+
 @ingest.command()
 @_paths
 @_pbx
@@ -94,9 +136,10 @@ def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
 @click.option("--gmt/--local-time", "usegmtime", default=None,
               help="Times are UTC (cdr.conf usegmtime=yes) or the PBX's local time "
                    "[default: cdr_usegmtime of the PBX].")
+@_again
 @pass_app
 def cdr(app: AppContext, paths: tuple[Path, ...], pbx: str | None, layout: str | None,
-        usegmtime: bool | None) -> None:
+        usegmtime: bool | None, again: bool) -> None:
     """Import Asterisk cdr_csv files (Master.csv), 16 to 21 columns.
 
     \b
@@ -111,14 +154,15 @@ def cdr(app: AppContext, paths: tuple[Path, ...], pbx: str | None, layout: str |
         layout=layout or (settings.cdr_layout if settings else "auto"),
         usegmtime=usegmtime if usegmtime is not None else bool(settings and settings.cdr_usegmtime),
     )
-    _run_imports(app, "cdr", paths, parser, pbx)
+    _run_imports(app, "cdr", paths, parser, pbx, again)
 
 
 @ingest.command("queue-log")
 @_paths
 @_pbx
+@_again
 @pass_app
-def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None) -> None:
+def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool) -> None:
     """Import Asterisk queue_log files.
 
     \b
@@ -127,14 +171,15 @@ def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None) -> None
     """
     from ingest.queue_log import parse_queue_log
 
-    _run_imports(app, "queue_log", paths, parse_queue_log, pbx)
+    _run_imports(app, "queue_log", paths, parse_queue_log, pbx, again)
 
 
 @ingest.command()
 @_paths
 @_pbx
+@_again
 @pass_app
-def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None) -> None:
+def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool) -> None:
     """Import CEL records written by cel_custom as CSV (the most precise batch source).
 
     \b
@@ -143,15 +188,16 @@ def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None) -> None:
     """
     from ingest.cel import parse_cel
 
-    _run_imports(app, "cel", paths, parse_cel, pbx)
+    _run_imports(app, "cel", paths, parse_cel, pbx, again)
 
 
 @ingest.command()
 @_paths
 @_pbx
 @click.option("--mapping", required=True, help="Name of a [csv.NAME] mapping in csv_mappings.toml.")
+@_again
 @pass_app
-def csv(app: AppContext, paths: tuple[Path, ...], pbx: str | None, mapping: str) -> None:
+def csv(app: AppContext, paths: tuple[Path, ...], pbx: str | None, mapping: str, again: bool) -> None:
     """Import another PBX's CSV export through a column mapping declared in config.
 
     \b
@@ -164,7 +210,7 @@ def csv(app: AppContext, paths: tuple[Path, ...], pbx: str | None, mapping: str)
         spec = load_mapping(app.config.directory / "csv_mappings.toml", mapping)
     except RecordError as exc:
         raise click.ClickException(str(exc)) from None
-    _run_imports(app, "csv", paths, functools.partial(parse_generic, mapping=spec), pbx)
+    _run_imports(app, "csv", paths, functools.partial(parse_generic, mapping=spec), pbx, again)
 
 
 @ingest.command()

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config import Config, PbxSettings
-from ingest.records import RecordError
-from ingest.site_map import SiteMap
+from ingest.records import Miss, RecordError, UnknownSiteError
+from ingest.site_map import SiteMap, looks_like_did
 from monitor.calendar import SiteCalendar
-from monitor.call import Call, CallBuilder, Outcome
+from monitor.call import UNCLASSIFIED, Call, CallBuilder, Outcome
 from monitor.pseudonym import Pseudonymizer, load_or_create_key, normalize_number
 from monitor.store.engine import data_dir
 from monitor.timeutil import epoch_to_local, local_parts
@@ -53,12 +53,28 @@ class CaptureContext:
     def site_of(self, b: CallBuilder) -> str:
         site = b.site or self.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context)
         if site is None:
-            raise RecordError(
-                f'unknown site: no site of {self.config.directory / "sites.toml"} on PBX '
-                f'"{self.pbx.name}" has dialed number "{b.dialed or ""}", queue "{b.queue or ""}" '
-                f'or context "{b.context or ""}"; add it to that site\'s dids, queues or contexts'
-            )
+            raise UnknownSiteError(self._unknown_site(b), Miss(b.dialed, b.queue, b.context,
+                                                              b.arrival))
         return site
+
+    def _unknown_site(self, b: CallBuilder) -> str:
+        """Why no site matched, naming only what is really missing from the directory."""
+        where = f'{self.config.directory / "sites.toml"} (PBX "{self.pbx.name}")'
+        seen = ", ".join(f'{name} "{value}"' for name, value in
+                         (("dialed number", b.dialed), ("queue", b.queue), ("context", b.context))
+                         if value) or "no dialed number, queue or context"
+        if looks_like_did(b.dialed):
+            fix = (f'if it is a switchboard\'s number, add "{b.dialed}" to that site\'s dids '
+                   "(`qualiphone sites learn FILE` proposes it)")
+        elif b.queue:
+            fix = f'if queue "{b.queue}" is a switchboard\'s, add it to that site\'s queues'
+        elif b.incomplete:
+            fix = ("a call already in progress when the capture started: too little is known to "
+                   "tell its site; the batch import (CDR, CEL) completes it")
+        else:
+            fix = ("nothing here identifies a switchboard (an extension is not a DID); "
+                   "`qualiphone sites learn FILE` shows what the PBX writes for each site")
+        return f"unknown site: no site of {where} matches {seen}; {fix}"
 
     def finalize(self, b: CallBuilder) -> Call:
         """Validate and complete a builder; raise RecordError with the reason when it can't."""
@@ -73,6 +89,7 @@ class CaptureContext:
         site_id = self.site_of(b)
         site = self.config.site(site_id)
         outcome = self._outcome(b)
+        answer, answered_by = self._answer(b, outcome)
         tz = self.pbx.tz
         date, hour, weekday = local_parts(b.arrival, tz)
         caller = normalize_number(b.caller, self.config.capture.default_region)
@@ -90,9 +107,9 @@ class CaptureContext:
             caller_withheld=caller is None,
             first_ring=b.first_ring,
             queue_entry=b.queue_entry,
-            answer=b.answer if outcome is Outcome.ANSWERED else None,
+            answer=answer,
             end=b.end,
-            answered_by=b.answered_by if outcome is Outcome.ANSWERED else None,
+            answered_by=answered_by,
             in_hours=self.calendar.is_open(site, epoch_to_local(b.arrival, tz)),
             is_test=b.is_test,
             incomplete=b.incomplete,
@@ -102,12 +119,34 @@ class CaptureContext:
             local_weekday=weekday,
         )
 
+    @staticmethod
+    def _answer(b: CallBuilder, outcome: Outcome) -> tuple[float | None, str | None]:
+        """The answer kept with the call: a person's, or the unclassified connection's."""
+        if outcome is Outcome.ANSWERED:
+            return b.answer, b.answered_by
+        if outcome is Outcome.UNKNOWN_DEVICE:
+            return b.other_answer, b.other_device
+        if outcome is Outcome.MACHINE:
+            return b.machine_answer, b.machine
+        return None, None
+
     def _outcome(self, b: CallBuilder) -> Outcome:
+        """The outcome; a caller connected to an unknown device or answered by an unknown
+        machine is never an abandon: the directory is incomplete (`qualiphone sites check`)."""
         outcome = b.outcome
         if outcome is Outcome.ANSWERED and b.answer is None:
             raise RecordError("answered by a person but no answer time")
+        if outcome is None and b.answer is not None:
+            return Outcome.ANSWERED
+        if outcome in (None, Outcome.ABANDONED, Outcome.SHORT_ABANDON):
+            if b.other_device is not None:
+                return Outcome.UNKNOWN_DEVICE
+            if b.machine is not None:
+                return Outcome.MACHINE
+        if outcome in UNCLASSIFIED:
+            return outcome
         if outcome is None:
-            outcome = Outcome.ANSWERED if b.answer is not None else Outcome.ABANDONED
+            outcome = Outcome.ABANDONED
         if outcome in (Outcome.ABANDONED, Outcome.SHORT_ABANDON):
             if b.end is None or b.arrival is None:
                 return Outcome.ABANDONED

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ingest.finalize import CaptureContext
-from ingest.records import RecordError, Reject, Skipped, no_site_reason
+from ingest.records import RecordError, Reject, Skipped
 from monitor.call import CallBuilder, Outcome, Source
 
 _MIN_FIELDS = 5
@@ -227,7 +227,7 @@ def _close(t: _Track, ctx: CaptureContext) -> CallBuilder | Skipped | None:
         return None
     b.queue = next((q for q in t.queues if ctx.sites.site_for(queue=q)), t.queues[0])
     if ctx.sites.site_for(dialed=b.dialed, queue=b.queue) is None:
-        return Skipped(b.line, no_site_reason(b.dialed, b.queue))  # another service's queue
+        return Skipped.no_site(b.line, b.dialed, b.queue)  # another service's queue
     start = b.queue_entry if b.queue_entry is not None else float(t.first_time)
     b.arrival = _callid_epoch(b.call_key, t.first_time) or start
     if b.first_ring is not None:

@@ -1,5 +1,6 @@
 """What a parser yields besides calls: a rejected record, kept with its line and reason, and a
-skipped call (not a call of a configured switchboard), counted with its reason."""
+skipped call (not a call of a configured switchboard), counted with its reason. Both carry the
+identifiers that matched no site (`Miss`), so that directory gaps can be listed."""
 
 from __future__ import annotations
 
@@ -7,19 +8,37 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
+class Miss:
+    """The PBX identifiers of a call that matched no site of the directory."""
+
+    dialed: str | None = None
+    queue: str | None = None
+    context: str | None = None
+    arrival: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reject:
     line: int | None
     reason: str
     raw: str
+    miss: Miss | None = None  # set when the record was refused as "unknown site"
 
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """A call the parser left out as no configured switchboard's (internal, outbound, another
-    service's queue): one per skipped call, not per line. Only counted, never stored."""
+    service's queue): one per skipped call, not per line. Counted, never stored as a call."""
 
     line: int | None
     reason: str
+    miss: Miss | None = None  # set when it was left out because nothing matched a site
+
+    @classmethod
+    def no_site(cls, line: int | None, dialed: str | None, queue: str | None = None,
+                context: str | None = None, arrival: float | None = None) -> Skipped:
+        return cls(line, no_site_reason(dialed, queue, context),
+                   Miss(dialed or None, queue or None, context or None, arrival))
 
 
 def no_site_reason(dialed: str | None, queue: str | None = None, context: str | None = None) -> str:
@@ -32,3 +51,11 @@ def no_site_reason(dialed: str | None, queue: str | None = None, context: str | 
 
 class RecordError(ValueError):
     """A record that cannot become a call; the message is the reason kept with it."""
+
+
+class UnknownSiteError(RecordError):
+    """A call that looks inbound (a real dialed number) but whose identifiers match no site."""
+
+    def __init__(self, message: str, miss: Miss) -> None:
+        super().__init__(message)
+        self.miss = miss

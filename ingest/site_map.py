@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from config import Config, Site
 from monitor.pseudonym import normalize_number
 
+MIN_DID_DIGITS = 6  # a dialed number this long is a DID (a public number); shorter: an extension
 _CHANNEL_SUFFIX = re.compile(r"-[0-9a-fA-F]{8}(;[12])?$|-[0-9a-fA-F]{1,8}(;[12])$")
 
 
@@ -17,6 +18,12 @@ def device_of(channel: str | None) -> str:
     if not channel:
         return ""
     return _CHANNEL_SUFFIX.sub("", channel.strip())
+
+
+def looks_like_did(dialed: str | None) -> bool:
+    """A dialed number that looks like a DID (digits, maybe a leading +), not an extension."""
+    digits = (dialed or "").removeprefix("+")
+    return digits.isdigit() and len(digits) >= MIN_DID_DIGITS
 
 
 @dataclass

@@ -17,6 +17,12 @@ class Outcome(enum.StrEnum):
     CONGESTION = "congestion"
     MESSAGE = "message"  # answered by the site's after-hours or closure message
     VOICEMAIL = "voicemail"
+    # Not classified: the directory (sites.toml) is incomplete. Never an abandon, never picked up.
+    UNKNOWN_DEVICE = "unknown_device"  # connected to a device that is no staff_devices pattern
+    MACHINE = "machine"  # answered by a machine application outside the message/voicemail contexts
+
+
+UNCLASSIFIED = frozenset({Outcome.UNKNOWN_DEVICE, Outcome.MACHINE})
 
 
 class Source(enum.IntFlag):
@@ -55,9 +61,11 @@ class Call:
     caller_withheld: bool = False
     first_ring: float | None = None
     queue_entry: float | None = None
-    answer: float | None = None  # a person answered
+    # a person answered; for UNKNOWN_DEVICE the unknown device's connection, for MACHINE the
+    # machine's answer (kept so that a corrected directory can reclassify the call)
+    answer: float | None = None
     end: float | None = None
-    answered_by: str | None = None
+    answered_by: str | None = None  # the device; for MACHINE "Application@context"
     in_hours: bool = True
     is_test: bool = False
     incomplete: bool = False
@@ -68,7 +76,10 @@ class Call:
 
     @property
     def time_to_answer(self) -> float | None:
-        return None if self.answer is None else self.answer - self.arrival
+        """Seconds from arrival to a person's answer; None unless a person answered."""
+        if self.answer is None or self.outcome is not Outcome.ANSWERED:
+            return None
+        return self.answer - self.arrival
 
 
 @dataclass(slots=True)
@@ -95,6 +106,14 @@ class CallBuilder:
     answer: float | None = None
     end: float | None = None
     answered_by: str | None = None
+    # Connections the directory cannot classify, kept so that finalize never reads them as an
+    # abandon: a device that is no staff phone of the site connected to the caller, and the
+    # caller leg answered by a machine application (Playback, an IVR…) in a context that is
+    # none of the site's message, voicemail or inbound contexts.
+    other_answer: float | None = None
+    other_device: str | None = None
+    machine_answer: float | None = None
+    machine: str | None = None  # "Application@context", e.g. "Playback@accueil-nuit"
     outcome: Outcome | None = None  # None: decided from answer/end
     is_test: bool = False
     incomplete: bool = False

@@ -162,10 +162,12 @@ def _table_rows(s: CellStats) -> list[list[str]]:
     failed = s.count(Outcome.BUSY) + s.count(Outcome.FAILED) + s.count(Outcome.CONGESTION)
     p, q = s.pickup_rate, s.tta_quantiles
     rows = []
+    incomplete = s.directory_incomplete
     for i in range(s.n):
+        rate = _pct(p.value[i]) + (" *" if incomplete[i] else "")
         rows.append([
             s.site[i], _period(s.by, s.period[i]), str(s.offered[i]),
-            str(s.count(Outcome.ANSWERED)[i]), str(s.answered_within[i]), _pct(p.value[i]),
+            str(s.count(Outcome.ANSWERED)[i]), str(s.answered_within[i]), rate,
             _interval(p.low[i], p.high[i]), str(p.n[i]), _pct(s.asterisk_sl.value[i]),
             _pct(s.asterisk_sl2.value[i]), _pct(s.agent_pickup_rate.value[i]),
             str(s.count(Outcome.ABANDONED)[i]), str(s.count(Outcome.SHORT_ABANDON)[i]),
@@ -173,6 +175,8 @@ def _table_rows(s: CellStats) -> list[list[str]]:
             _sec(s.tta_mean[i]), _sec(q[i, 0]), _sec(q[i, 2]), _sec(s.tta_max[i]),
             "·".join(str(x) for x in s.rings[i]),
         ])
+        if incomplete.any():
+            rows[-1].insert(12, str(s.unclassified[i]))
     return rows
 
 
@@ -186,6 +190,8 @@ def _print_table(r: StatsRequest, s: CellStats) -> None:
              "Taux de décroché", "IC 95 %", "n", "SL", "SL2", "SP+", "Abandons", "Courts",
              "Message", "Autres", "Attente moy.", "Médiane", "p90", "Max", "Sonneries"]
     rows = _table_rows(s)
+    if s.directory_incomplete.any():
+        heads.insert(12, "À classer")
     if r.by == "site":  # one period, already in the title
         heads.pop(1)
         rows = [row[:1] + row[2:] for row in rows]
@@ -205,6 +211,13 @@ def _print_table(r: StatsRequest, s: CellStats) -> None:
         + ("inclus." if r.include_tests else "exclus.")
         + ("" if s.exact else " Quantiles au dixième de seconde (--binned).")
     )
+    if s.directory_incomplete.any():
+        console.print(
+            f"* Répertoire incomplet : {int(s.unclassified.sum())} appels décrochés par un poste "
+            "que sites.toml ne connaît pas, ou par une machine hors des contextes de message, "
+            "sont « à classer » : ni décrochés par une personne, ni abandons, et hors du taux. "
+            "Voir : qualiphone sites check ; qualiphone sites learn FICHIER…"
+        )
 
 
 def _print_staffing(h: Staffing) -> None:

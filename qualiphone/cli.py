@@ -12,7 +12,7 @@ from qualiphone.context import AppContext
 # name -> "module:attribute". Each area's commands are imported only when used, so that
 # `qualiphone stats` does not pay for matplotlib, scipy and the AMI stack at start-up.
 COMMANDS = {
-    "sites": "monitor.cli:sites",
+    "sites": "qualiphone.sites_cli:sites",
     "store": "monitor.cli:store",
     "ingest": "ingest.cli:ingest",
     "simulate": "simulator.cli:simulate",
@@ -22,6 +22,7 @@ COMMANDS = {
     "report": "reports.cli:report",
     "mystery": "mystery.cli:mystery",
     "afterhours": "afterhours.cli:afterhours",
+    "alerts": "alerts.cli:alerts",
     "demo": "qualiphone.demo:demo",
 }
 

@@ -94,6 +94,7 @@ class CallState:
     ringing: set[str] = field(default_factory=set)
     diverted: Outcome | None = None  # MESSAGE / VOICEMAIL context reached
     cause: str | None = None
+    caller_up: tuple[float, str] | None = None  # the caller leg answered (time, its context)
 
 
 class CallTracker:
@@ -270,6 +271,32 @@ class CallTracker:
         if b.answered_by is None or (b.answered_by.startswith("Local/") and not device.startswith("Local/")):
             b.answered_by = device
 
+    def _other(self, call: CallState, t: float | None, channel: str | None) -> None:
+        """A device that is no staff phone connected to the caller (the real device behind a
+        Local member when it shows): kept apart, so that the call is not read as an abandon."""
+        name = channel or ""
+        if t is None or not name or self.sites.is_staff(name):
+            return
+        b, device = call.builder, device_of(name)
+        if b.other_answer is None or t < b.other_answer:
+            b.other_answer = t
+            call.live.unclassified = True
+            self.live.touch()
+        if b.other_device is None or (b.other_device.startswith("Local/")
+                                      and not device.startswith("Local/")):
+            b.other_device = device  # the real device behind a Local member, when it shows
+
+    def _machine(self, call: CallState) -> None:
+        """The caller leg was answered by the dialplan and nothing rang afterwards: a machine
+        answered (a message, an IVR) in a context the site's directory does not list."""
+        b = call.builder
+        if call.caller_up is None or b.other_device is not None or b.first_ring is not None \
+                or b.queue is not None:
+            return
+        t, context = call.caller_up
+        if self.sites.site_for(context=context) is None:
+            b.machine_answer, b.machine = t, f"Answer@{context}"
+
     def _first_ring(self, call: CallState, t: float | None) -> None:
         b = call.builder
         if t is not None and (b.first_ring is None or t < b.first_ring):
@@ -297,6 +324,8 @@ class CallTracker:
         b = call.builder
         if b.answer is None and b.outcome is None:
             b.outcome = call.diverted or _CAUSE_OUTCOMES.get(call.cause or "")
+            if b.outcome is None:
+                self._machine(call)
         site = self.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context)
         if site is None and (call.caller_staff or not b.dialed):
             return  # internal or outbound: not a switchboard call
@@ -321,6 +350,9 @@ class CallTracker:
         if ch is None or ch.uniqueid != ch.call.caller:
             return
         context = msg.get("Context")
+        if (msg.get("ChannelState") or "").strip() == "6" and ch.call.caller_up is None \
+                and t is not None:
+            ch.call.caller_up = (t, context or "")
         if context in self.sites.message_contexts:
             ch.call.diverted = Outcome.MESSAGE
         elif context in self.sites.voicemail_contexts:
@@ -368,6 +400,8 @@ class CallTracker:
         channel = msg.get("DestChannel")
         if status == "ANSWER" and self.sites.is_staff(channel):
             self._answer(call, t, channel)
+        elif status == "ANSWER":
+            self._other(call, t, channel)
 
     def _agentconnect(self, msg: Message, t: float | None) -> None:
         call = self._call_of(msg, "", "Dest")
@@ -380,6 +414,8 @@ class CallTracker:
         channel = msg.get("DestChannel")
         if self.sites.is_staff(channel):
             self._answer(call, t, channel)
+        else:
+            self._other(call, t, channel)
         if call.builder.queue_entry is None and t is not None and hold is not None:
             _set_queue_entry(call.builder, t - hold)
 
@@ -392,8 +428,12 @@ class CallTracker:
 
     def _bridgeenter(self, msg: Message, t: float | None) -> None:
         ch = self.channels.get(msg.get("Uniqueid") or "")
-        if ch is not None and ch.staff and ch.uniqueid != ch.call.caller:
+        if ch is None or ch.uniqueid == ch.call.caller:
+            return
+        if ch.staff:
             self._answer(ch.call, t, ch.name)
+        else:
+            self._other(ch.call, t, ch.name)
 
     def _queuejoin(self, msg: Message, t: float | None) -> None:
         call = self._call_of(msg)
@@ -434,8 +474,12 @@ class CallTracker:
         self._adopt(one.call, two)
         for uid_key, name_key in (("Uniqueid1", "Channel1"), ("Uniqueid2", "Channel2")):
             name = msg.get(name_key)
-            if msg.get(uid_key) != one.call.caller and self.sites.is_staff(name):
+            if msg.get(uid_key) == one.call.caller:
+                continue
+            if self.sites.is_staff(name):
                 self._answer(one.call, t, name)
+            else:
+                self._other(one.call, t, name)
 
     def _localbridge(self, msg: Message, t: float | None) -> None:
         one = self.channels.get(msg.get("Uniqueid1") or "")

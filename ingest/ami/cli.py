@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from config import Config
+from config import Config, ConfigError
 from ingest.finalize import CaptureContext
 from ingest.records import RecordError
 from monitor.private_file import read_private_file
@@ -174,7 +175,7 @@ def listen(app: AppContext, address: str | None, ami_user: str | None, ami_secre
                               live=live, record=record_fh,
                               queue_poll=QUEUE_POLL if board else None)
                      for t, ctx, secret in zip(targets, contexts, secrets, strict=True)]
-        all_stats = asyncio.run(_run(app, listeners, duration, board))
+        all_stats = asyncio.run(_with_live_alerts(app, listeners, _run(app, listeners, duration, board)))
     finally:
         if record_fh is not None:
             record_fh.close()
@@ -230,6 +231,27 @@ async def _run(app: AppContext, listeners: list[Any], duration: float | None,
     finally:
         refresher.cancel()
         await server.close()
+
+
+async def _with_live_alerts(app: AppContext, listeners: list[Any], main: Coroutine[Any, Any, Any]) -> Any:
+    """Run `main` with the live alert rules of alerts.toml evaluated beside it (alerts.live:
+    rate, long ring, listener down); nothing more without alerts.toml."""
+    from alerts.delivery import AlertSecretError  # the alerts area sits above ingest: imported
+    from alerts.live import LiveAlerts  # only here, when the listener runs
+
+    try:
+        watcher = LiveAlerts.for_feeds(app.config, app.store, listeners)
+    except (ConfigError, AlertSecretError) as exc:  # wrong alerts.toml, missing secret: no capture
+        main.close()
+        raise click.ClickException(str(exc)) from None
+    if watcher is None:
+        return await main
+    task = asyncio.create_task(watcher.run())
+    try:
+        return await main
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _run_all(listeners: list[Any], duration: float | None) -> list[Any]:

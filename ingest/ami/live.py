@@ -30,11 +30,12 @@ class LiveCall:
     answer: float | None = None
     devices_ringing: int = 0  # staff phones / members ringing now
     diverted: bool = False  # in the message or voicemail context
+    unclassified: bool = False  # connected to a device the site directory does not know
     incomplete: bool = False
 
     @property
     def ringing(self) -> bool:
-        return self.answer is None and not self.diverted
+        return self.answer is None and not self.diverted and not self.unclassified
 
     def ring_seconds(self, now: float) -> float:
         return max(0.0, now - self.arrival)

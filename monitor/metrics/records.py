@@ -16,7 +16,8 @@ COUNTS = {
     "answered": Outcome.ANSWERED, "abandoned": Outcome.ABANDONED,
     "short_abandons": Outcome.SHORT_ABANDON, "busy": Outcome.BUSY, "failed": Outcome.FAILED,
     "congestion": Outcome.CONGESTION, "message": Outcome.MESSAGE,
-    "voicemail": Outcome.VOICEMAIL,
+    "voicemail": Outcome.VOICEMAIL, "unknown_device": Outcome.UNKNOWN_DEVICE,
+    "machine": Outcome.MACHINE,
 }
 RATES = ("pickup_rate", "asterisk_sl", "asterisk_sl2", "agent_pickup_rate")
 TIMES = ("mean", "median", "p80", "p90", "p95", "max")
@@ -46,6 +47,7 @@ def _counts(stats: CellStats) -> dict[str, np.ndarray]:
     out["answered_within"] = stats.answered_within
     out["abandoned_before_target"] = stats.abandoned_before_target
     out["needing_person"] = stats.needing_person
+    out["unclassified"] = stats.unclassified
     return out
 
 
@@ -53,6 +55,7 @@ def columns(stats: CellStats) -> dict[str, list[Any]]:
     """Flat columns, one value per cell, in a fixed order (CSV)."""
     cols: dict[str, Any] = {"site": list(stats.site), "period": list(stats.period)}
     cols.update(_counts(stats))
+    cols["directory_incomplete"] = [bool(x) for x in stats.directory_incomplete]
     for name in RATES:
         r: Rate = getattr(stats, name)
         cols.update({name: r.value, f"{name}_low": r.low, f"{name}_high": r.high,
@@ -74,6 +77,7 @@ def records(stats: CellStats) -> list[dict[str, Any]]:
     for i in range(stats.n):
         rec: dict[str, Any] = {"site": stats.site[i], "period": stats.period[i]}
         rec.update({k: _number(v[i]) for k, v in counts.items()})
+        rec["directory_incomplete"] = bool(stats.directory_incomplete[i])
         for name in RATES:
             r: Rate = getattr(stats, name)
             rec[name] = {"value": _number(r.value[i]), "low": _number(r.low[i]),

@@ -10,13 +10,17 @@ exact decision at the source's resolution. Ring n covers [5(n-1), 5n) s: 0-4.99 
 20-24.99 s is 5 rings, 25 s and more is "6+".
 
 Rates (numerator / denominator; `n` is the denominator):
-* pickup_rate = answered_within / (offered - short_abandons): the commitment's figure;
-  calls answered by the message, busy, failed, voicemail all count as not picked up;
+* pickup_rate = answered_within / (offered - short_abandons - unclassified): the commitment's
+  figure; calls answered by the message, busy, failed, voicemail all count as not picked up;
+  unclassified calls (outcomes unknown_device and machine: the site directory does not say
+  whether a person or the site's message answered) are counted apart, out of the denominator,
+  and the cell is marked "directory incomplete" — never read as abandons;
 * asterisk_sl = answered_within / answered (Asterisk's servicelevelperf);
 * asterisk_sl2 = (answered_within + abandons, short ones included, that hung up before the
   threshold) / (answered + abandoned + short_abandons) (Asterisk's servicelevelperf2);
 * agent_pickup_rate = answered / needing_person, needing_person = offered - message -
-  short_abandons (Services Publics+: answered by a person over calls needing a person).
+  short_abandons - unclassified (Services Publics+: answered by a person over calls needing a
+  person).
 """
 
 from __future__ import annotations
@@ -31,9 +35,11 @@ from monitor.call import Outcome
 from monitor.metrics.arrays import (
     ABANDONED,
     ANSWERED,
+    MACHINE,
     N_OUTCOMES,
     OUTCOME_CODE,
     SHORT_ABANDON,
+    UNKNOWN_DEVICE,
     BinnedCalls,
     CallArrays,
 )
@@ -112,8 +118,19 @@ class CellStats:
         return self.outcomes.sum(axis=1)
 
     @property
+    def unclassified(self) -> np.ndarray:
+        """Calls the site directory cannot classify (unknown device, machine): out of the rates."""
+        return self.outcomes[:, UNKNOWN_DEVICE] + self.outcomes[:, MACHINE]
+
+    @property
+    def directory_incomplete(self) -> np.ndarray:
+        """Cells whose figures wait for the directory to be completed (`qualiphone sites check`)."""
+        return self.unclassified > 0
+
+    @property
     def needing_person(self) -> np.ndarray:
-        return self.offered - self.count(Outcome.MESSAGE) - self.count(Outcome.SHORT_ABANDON)
+        return (self.offered - self.count(Outcome.MESSAGE) - self.count(Outcome.SHORT_ABANDON)
+                - self.unclassified)
 
     @property
     def n(self) -> int:
@@ -184,14 +201,15 @@ def assemble(cells_by: str, site: tuple[str, ...], period: tuple[str, ...], part
     offered = o.sum(axis=1)
     answered, short = o[:, ANSWERED], o[:, SHORT_ABANDON]
     abandoned = o[:, ABANDONED]
+    unclassified = o[:, UNKNOWN_DEVICE] + o[:, MACHINE]
     within = parts.tta.below(threshold)
     wait_within = parts.wait.below(threshold)
-    needing = offered - o[:, OUTCOME_CODE[Outcome.MESSAGE]] - short
+    needing = offered - o[:, OUTCOME_CODE[Outcome.MESSAGE]] - short - unclassified
     hn = parts.handle_n
     return CellStats(
         by=cells_by, site=site, period=period, threshold=threshold, outcomes=o,
         answered_within=within, abandoned_before_target=wait_within,
-        pickup_rate=Rate.of(within, offered - short),
+        pickup_rate=Rate.of(within, offered - short - unclassified),
         asterisk_sl=Rate.of(within, answered),
         asterisk_sl2=Rate.of(within + wait_within + parts.short_within,
                              answered + abandoned + short),

@@ -104,3 +104,23 @@ rejected_records = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Index("ix_rejected_records_batch_id", "batch_id"),
 )
+
+# What the site directory did not match, per import batch (or listener session): the dialed
+# number, queue and context of calls refused as "unknown site" or left out as no configured
+# switchboard's, counted. `qualiphone sites check` lists them as directory gaps.
+directory_misses = sa.Table(
+    "directory_misses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("batch_id", sa.Integer, sa.ForeignKey("import_batches.id"), nullable=False),
+    sa.Column("pbx", sa.String(64), nullable=False),
+    sa.Column("dialed", sa.Text),
+    sa.Column("queue", sa.Text),
+    sa.Column("context", sa.Text),
+    sa.Column("rejected", sa.Boolean, nullable=False),  # True: kept as a reject; False: skipped
+    sa.Column("calls", sa.Integer, nullable=False),
+    sa.Column("first_line", sa.Integer),
+    sa.Column("first_arrival", sa.Double),
+    sa.Column("last_arrival", sa.Double),
+    sa.Index("ix_directory_misses_batch_id", "batch_id"),
+)

@@ -15,7 +15,7 @@ from config import SHIPPED_DIR, load_config
 from ingest.batch import LineReader, run_batch
 from ingest.finalize import CaptureContext
 from ingest.queue_log import QueueLogEntry, parse_queue_log, parse_queue_log_line
-from ingest.records import RecordError, Reject, Skipped
+from ingest.records import Miss, RecordError, Reject, Skipped
 from monitor.call import CallBuilder, Outcome, Source
 from monitor.store import Store
 from monitor.store.models import calls, rejected_records
@@ -348,8 +348,9 @@ def test_caller_of_an_unknown_queue_is_skipped_with_its_reason(capture: CaptureC
     )
     assert [i.call_key for i in items if isinstance(i, CallBuilder)] == ["1718000400.330"]
     assert [i for i in items if isinstance(i, Skipped)] == [
-        Skipped(1, 'queue "hotline-it" of no configured site'),
-        Skipped(3, 'dialed "0199000999" / queue "hotline-it" of no configured site'),
+        Skipped(1, 'queue "hotline-it" of no configured site', Miss(queue="hotline-it")),
+        Skipped(3, 'dialed "0199000999" / queue "hotline-it" of no configured site',
+                Miss(dialed="0199000999", queue="hotline-it")),
     ]
 
 

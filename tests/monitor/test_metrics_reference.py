@@ -64,12 +64,14 @@ def reference(calls: list[dict], by: str, merge: bool) -> dict[tuple[str, str], 
         waited = sum(w < 25.0 for w in waits)
         short_within = sum(c["hangup"] < 25.0 for c in cs if c["outcome"] is Outcome.SHORT_ABANDON)
         short = n(Outcome.SHORT_ABANDON)
+        # unknown device / machine: the directory cannot classify them; out of every rate
+        unclassified = n(Outcome.UNKNOWN_DEVICE) + n(Outcome.MACHINE)
         out[key] = {
             "offered": len(cs), "answered": len(ttas), "within": within,
             "short": short, "message": n(Outcome.MESSAGE),
-            "pickup": (within, len(cs) - short),
+            "pickup": (within, len(cs) - short - unclassified),
             "sl2": (within + waited + short_within, len(ttas) + len(waits) + short),
-            "agent": (len(ttas), len(cs) - short - n(Outcome.MESSAGE)),
+            "agent": (len(ttas), len(cs) - short - n(Outcome.MESSAGE) - unclassified),
             "quantiles": [quantile(ttas, q) for q in QUANTILES] if ttas else None,
             "max": max(ttas) if ttas else None, "mean": sum(ttas) / len(ttas) if ttas else None,
             "rings": [sum(5 * r <= t < 5 * r + 5 for t in ttas) for r in range(5)]

@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 import afterhours.models  # noqa: F401  (registers its tables on the shared metadata)
+import alerts.models  # noqa: F401
 import ingest.ami.models  # noqa: F401
 import mystery.models  # noqa: F401
 from monitor.store import Store

@@ -1,0 +1,1 @@
+"""Learning the site directory from what the PBX writes (`qualiphone sites learn`)."""

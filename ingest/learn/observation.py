@@ -1,0 +1,92 @@
+"""What a PBX file says about one call, independently of the site directory.
+
+`qualiphone sites learn` reads what the PBX wrote (CDR, CEL, queue_log, a recorded AMI capture)
+without sites.toml: every call becomes one `Observation` — the caller's device, the number it
+dialed, the contexts and queues it went through, the devices that were connected to it, the
+machine application that answered it — and `ingest.learn.propose` turns many of them into a
+proposed directory. Nothing here decides what is a switchboard call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+KINDS = ("cdr", "cel", "queue_log", "ami")
+
+
+@dataclass(slots=True)
+class Observation:
+    """One call as the PBX recorded it. Times are UTC epoch seconds."""
+
+    kind: str  # the source: cdr, cel, queue_log, ami
+    path: str
+    line: int | None
+    key: str  # the caller channel's uniqueid (the call key the importers use)
+    arrival: float | None
+    caller_device: str  # the caller channel without its -xxxxxxxx suffix ("" if unknown)
+    dialed: str | None
+    contexts: list[str] = field(default_factory=list)  # the caller's dialplan contexts, in order
+    queues: list[str] = field(default_factory=list)
+    # devices connected to the caller: (device, seconds after the arrival or None); real devices
+    # first, a Local channel only when no real device shows behind it
+    answered: list[tuple[str, float | None]] = field(default_factory=list)
+    rang: list[str] = field(default_factory=list)  # devices that were rung
+    machine: tuple[str, str] | None = None  # (application, context) that answered the caller
+    voicemail: str | None = None  # the context where VoiceMail() took the call
+    reached_person_path: bool = False  # the call went to a Dial or a Queue (not only a machine)
+    example: str = ""  # one raw line, to show as evidence
+
+
+def sniff(path: Path) -> str:
+    """The kind of a PBX file from its first non-blank lines: cdr, cel, queue_log or ami."""
+    head: list[str] = []
+    with path.open("rb") as fh:
+        for raw in fh:
+            text = raw.decode("utf-8", "replace").strip()
+            if text:
+                head.append(text)
+            if len(head) >= 20:
+                break
+    if any(line.startswith(("Asterisk Call Manager", "Event:", "Response:", "Action:"))
+           or "Examining AMI" in line for line in head):
+        return "ami"
+    first = head[0] if head else ""
+    if first.count("|") >= 4 and first.split("|", 1)[0].isdigit():
+        return "queue_log"
+    if first.startswith('"') and first.split(",", 1)[0].strip('"').isupper() and \
+            first.split(",", 1)[0].strip('"').replace("_", "").isalpha():
+        return "cel"
+    return "cdr"
+
+
+def observe_file(path: Path, kind: str, tz: ZoneInfo, *, usegmtime: bool = False,
+                 layout: str = "auto") -> Iterator[Observation]:
+    """Every call of one file as an Observation (bad lines are left out: learning is evidence)."""
+    lines = numbered(path)
+    if kind == "cdr":
+        from ingest.learn.from_cdr import observe_cdr
+
+        yield from observe_cdr(lines, str(path), tz, usegmtime=usegmtime, layout=layout)
+    elif kind == "cel":
+        from ingest.learn.from_events import observe_cel
+
+        yield from observe_cel(lines, str(path), tz)
+    elif kind == "queue_log":
+        from ingest.learn.from_events import observe_queue_log
+
+        yield from observe_queue_log(lines, str(path))
+    elif kind == "ami":
+        from ingest.learn.from_ami import observe_ami
+
+        yield from observe_ami(path)
+    else:
+        raise ValueError(f'unknown kind "{kind}"; expected one of {", ".join(KINDS)}')
+
+
+def numbered(path: Path) -> Iterable[tuple[int, str]]:
+    from ingest.batch import LineReader
+
+    return LineReader(path)
