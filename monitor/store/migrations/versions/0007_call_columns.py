@@ -1,15 +1,15 @@
 """Per-month columnar copies of the calls (call_columns) and the triggers that mark a month
 changed (call_changes) on every insert, update or delete of calls, whatever writes them.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
