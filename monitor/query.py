@@ -169,24 +169,25 @@ def _ordered_map(func: Callable[[Any], Any], items: list[Any], workers: int) -> 
 def load_call_arrays(engine: sa.Engine, *, start: dt.date, end: dt.date,
                      sites: Sequence[str], include_tests: bool = False,
                      in_hours_only: bool = False, clock_start: str = "arrival",
-                     all_sites: bool = False) -> CallArrays:
+                     all_sites: bool = False, copies: bool = True) -> CallArrays:
     """The calls of `sites` with a local date in start … end, one row per call.
 
     `all_sites=True` says that `sites` is every site of the store (no site filter when a
-    part of a month is read from the rows)."""
+    part of a month is read from the rows). `copies=False` reads every month from the rows
+    and saves no copy (the reference the copies are tested against)."""
     wanted = _Wanted(tuple(sites), include_tests, in_hours_only, clock_start)
     spans = list(mc.months(start, end))
     if not spans:
         return CallArrays.empty(sites)
     with engine.connect() as conn:
-        copies = mc.valid_copies(conn, spans[0][0], spans[-1][0])
+        valid = mc.valid_copies(conn, spans[0][0], spans[-1][0]) if copies else {}
         rows_of = {m: mc.count_rows(conn, a, b, None if all_sites else sites)
-                   for m, a, b, whole in spans if m not in copies}
-    filler = _Filler(wanted, sum(c.calls for c in copies.values()) + sum(rows_of.values()))
+                   for m, a, b, whole in spans if m not in valid}
+    filler = _Filler(wanted, sum(c.calls for c in valid.values()) + sum(rows_of.values()))
 
     def from_rows(span: tuple[str, dt.date, dt.date, bool]) -> mc.MonthColumns:
         month, first, last, whole = span
-        if whole:  # read every site, and save the month's copy
+        if whole and copies:  # read every site, and save the month's copy
             return mc.build_copy(engine, month, first, last, sites)
         with engine.connect() as conn:
             return mc.read_rows(conn, first, last, sites=None if all_sites else sites,
@@ -197,7 +198,7 @@ def load_call_arrays(engine: sa.Engine, *, start: dt.date, end: dt.date,
     rows_parts = _ordered_map(from_rows, [s for s in spans if s[0] in rows_of], workers)
     with engine.connect() as conn:
         for month, first, last, _whole in spans:
-            part = mc.read_copy(conn, copies[month]) if month in copies else next(rows_parts)
+            part = mc.read_copy(conn, valid[month]) if month in valid else next(rows_parts)
             filler.add(part, first.day, last.day)
     return filler.arrays()
 
