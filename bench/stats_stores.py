@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from config import load_config
-from monitor.metrics.arrays import OUTCOME_CODE
 
 CALLS_PER_YEAR = 2_000_000
 PARIS = ZoneInfo("Europe/Paris")
