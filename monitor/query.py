@@ -100,51 +100,44 @@ class _Filler:
         outcome_of = np.array([OUTCOME_CODE.get(o, -1) for o in part.outcomes] + [-1],
                               dtype=np.int8)
         site, outcome = site_of[part.site], outcome_of[part.outcome]
-        keep = (site >= 0) & (outcome >= 0)  # a site not asked for, an outcome unknown here
+        keep = site >= 0  # a site not asked for
+        keep &= outcome >= 0  # an outcome this version does not know
         if first_day > 1 or last_day < 31:
             keep &= (part.day >= first_day) & (part.day <= last_day)
         if not w.include_tests:
             keep &= (part.flags & mc.IS_TEST) == 0
         if w.in_hours_only:
             keep &= (part.flags & mc.IN_HOURS) != 0
-        rows = np.flatnonzero(keep)
-        self._room(rows.size)
-        out = slice(self.n, self.n + rows.size)
-        self.n += rows.size
+        k = int(np.count_nonzero(keep))
+        self._room(k)
+        out = slice(self.n, self.n + k)
+        self.n += k
         c = self.columns
-        c["site"][out], c["outcome"][out] = site[rows], outcome[rows]
-        np.divide(part.arrival[rows], _US, out=c["arrival"][out])
-        flags = part.flags[rows]
+        np.compress(keep, site, out=c["site"][out])
+        np.compress(keep, outcome, out=c["outcome"][out])
+        np.compress(keep, part.arrival, out=c["arrival"][out])
+        flags = part.flags[keep]
         np.not_equal(flags & mc.IN_HOURS, 0, out=c["in_hours"][out])
         np.not_equal(flags & mc.IS_TEST, 0, out=c["is_test"][out])
-        _times(part, rows, c["outcome"][out] == ANSWERED, w.clock_start,
-               c["tta"][out], c["hangup"][out], c["handle"][out])
+        t = part.t[keep]
+        if w.clock_start == "queue_entry":
+            t = _from_queue_entry(t, part.queue[keep])
+        answered = c["outcome"][out] == ANSWERED
+        np.maximum(t, 0.0, out=t)  # clock jitter: a negative time is 0 (NaN stays NaN)
+        np.copyto(c["tta"][out], np.where(answered, t, np.nan))
+        np.copyto(c["hangup"][out], np.where(answered, np.nan, t))
+        handle = part.handle[keep]
+        np.maximum(handle, 0.0, out=handle)
+        np.copyto(c["handle"][out], np.where(answered, handle, np.nan))
 
     def arrays(self) -> CallArrays:
         return CallArrays(self.wanted.sites, **{k: v[: self.n] for k, v in self.columns.items()})
 
 
-def _seconds(micro: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Microseconds to seconds; NaN where not known; a negative time (clock jitter) is 0."""
-    out = np.divide(micro, _US, dtype=np.float64)
-    out[~known] = np.nan
-    np.maximum(out, 0.0, out=out, where=known)
-    return out
-
-
-def _times(part: mc.MonthColumns, rows: np.ndarray, answered: np.ndarray, clock_start: str,
-           tta: np.ndarray, hangup: np.ndarray, handle: np.ndarray) -> None:
-    """tta / hangup: clock start -> answer (else end); handle: answer -> end (answered)."""
-    answer, end = part.answer[rows], part.end[rows]
-    has_answer, has_end = answer != mc.NULL, end != mc.NULL
-    t = np.where(has_answer, answer, end)
-    if clock_start == "queue_entry":
-        queue = part.queue[rows]
-        t -= np.where(queue != mc.NULL, queue, 0)
-    t = _seconds(t, has_answer | has_end)
-    tta[:] = np.where(answered, t, np.nan)
-    hangup[:] = np.where(answered, np.nan, t)
-    handle[:] = np.where(answered, _seconds(end - answer, has_answer & has_end), np.nan)
+def _from_queue_entry(t: np.ndarray, queue: np.ndarray) -> np.ndarray:
+    """Times measured from the queue entry where it is known, in whole microseconds."""
+    micro = np.rint(t * _US) - np.where(np.isnan(queue), 0.0, np.rint(queue * _US))
+    return micro / _US
 
 
 def _in_memory(engine: sa.Engine) -> bool:

@@ -17,8 +17,9 @@ transaction as the read, so that a write committed in between is never lost:
   writers back only while one month is read.
 
 A save that fails (a writer at work, a read-only store) is skipped: the figures are the same,
-only the next read is not faster. Times are kept in whole microseconds (the finest resolution
-of any source): the arrival since the epoch, the answer, end and queue entry after it.
+only the next read is not faster. Times are whole microseconds (the finest resolution of any
+source) kept as seconds, so that a reader only selects: the arrival since the epoch, the time
+to the answer (else to the end), the handling time and the queue entry after the arrival.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ FORMAT = 1  # layout of call_columns.data; a copy of another layout is rebuilt
 NULL = -(2**62)  # an unknown time (no time is that far from its call's arrival)
 US = 1_000_000
 _EPOCH = dt.date(1970, 1, 1)
-_LAYOUT = (("arrival", np.int64), ("answer", np.int64), ("end", np.int64), ("queue", np.int64),
-           ("site", np.int16), ("day", np.int8), ("outcome", np.int8), ("flags", np.uint8))
+_LAYOUT = (("arrival", np.float64), ("t", np.float64), ("handle", np.float64),
+           ("queue", np.float64), ("site", np.int16), ("day", np.int8), ("outcome", np.int8),
+           ("flags", np.uint8))
 IN_HOURS, IS_TEST = 2, 1  # bits of `flags`
 
 
@@ -56,10 +58,10 @@ class MonthColumns:
 
     sites: tuple[str, ...]
     outcomes: tuple[str, ...]
-    arrival: np.ndarray  # int64 µs since the epoch
-    answer: np.ndarray  # int64 µs after the arrival; NULL when unknown
-    end: np.ndarray
-    queue: np.ndarray
+    arrival: np.ndarray  # seconds since the epoch (whole µs)
+    t: np.ndarray  # arrival -> answer, else -> end (s, whole µs); NaN when neither is known
+    handle: np.ndarray  # answer -> end; NaN unless both are known
+    queue: np.ndarray  # arrival -> queue entry; NaN when unknown
     site: np.ndarray  # int16
     day: np.ndarray  # int8
     outcome: np.ndarray  # int8
@@ -144,15 +146,24 @@ def _parse(text: str | None, n: int) -> np.ndarray:
     return values
 
 
+def _seconds(micro: np.ndarray, known: np.ndarray) -> np.ndarray:
+    out = np.divide(micro, US, dtype=np.float64)
+    out[~known] = np.nan
+    return out
+
+
 def _decode(row: Sequence[Any], site_names: Sequence[str],
             outcome_names: Sequence[str]) -> MonthColumns:
     n = int(row[0])
     code, arrival, answer, end, queue = (_parse(text, n) for text in row[1:])
     kinds, low = divmod(code, 128)
     site, outcome = np.divmod(kinds, len(outcome_names) + 1)
+    has_answer, has_end = answer != NULL, end != NULL
     return MonthColumns(
-        tuple(site_names), tuple(outcome_names), arrival=arrival, answer=answer, end=end,
-        queue=queue, site=(site - 1).astype(np.int16), day=(low >> 2).astype(np.int8),
+        tuple(site_names), tuple(outcome_names), arrival=arrival / US,
+        t=_seconds(np.where(has_answer, answer, end), has_answer | has_end),
+        handle=_seconds(end - answer, has_answer & has_end), queue=_seconds(queue, queue != NULL),
+        site=(site - 1).astype(np.int16), day=(low >> 2).astype(np.int8),
         outcome=(outcome - 1).astype(np.int8), flags=(low & 3).astype(np.uint8))
 
 
