@@ -12,7 +12,6 @@ import click
 import numpy as np
 
 from config import UnknownSite
-from monitor.calendar import SiteCalendar
 from monitor.call import Outcome
 from monitor.metrics.cells import BY
 from monitor.metrics.records import columns, records, staffing_columns, staffing_records
@@ -117,6 +116,8 @@ def _open_hours(app: AppContext, r: StatsRequest) -> np.ndarray:
     """Hours of opening (or of clock time, with --all-hours) of each site × hour cell."""
     if not r.in_hours_only:
         return np.tile(clock_hours_by_hour(r.start, r.end, r.tz), len(r.sites))
+    from monitor.calendar import SiteCalendar  # holidays: only for --staffing (0.03 s)
+
     calendar = SiteCalendar(app.config)
     days = [r.start + dt.timedelta(days=i) for i in range((r.end - r.start).days + 1)]
     per_site = [opening_hours_by_hour([calendar.opening_intervals(app.config.site(s), d)

@@ -218,6 +218,8 @@ def time_stats(values: np.ndarray, cell: np.ndarray, n_cells: int,
     NaN)."""
     q, edge_list = np.asarray(qs, dtype=float), _edges(edges)
     values, cell = np.asarray(values, dtype=np.float64), np.asarray(cell)
+    if where is not None and np.count_nonzero(where) < where.size // 4:  # few: take them
+        values, cell, where = values[where], cell[where], None
     bins = _bins_for(values, n_cells, edge_list, where)
     per_block = max(1, BUDGET // (bins + 1) - 2)
     if n_cells <= per_block:

@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.metrics.arrays import OUTCOMES
 from monitor.store.engine import SQLITE_BUSY_TIMEOUT_MS
@@ -240,6 +239,8 @@ def read_copy(conn: sa.Connection, copy: Copy) -> MonthColumns:
 
 
 def _save(conn: sa.Connection, month: str, part: MonthColumns) -> None:
+    from sqlalchemy.dialects import postgresql, sqlite  # 0.05 s: only when saving a copy
+
     dialect = conn.dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(call_columns)
     values = {"month": month, "format": FORMAT, "calls": len(part),
