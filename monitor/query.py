@@ -25,6 +25,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -85,50 +86,63 @@ class _Filler:
         self.code = {s: i for i, s in enumerate(wanted.sites)}
         self.columns = {name: np.empty(capacity, dtype=dtype) for name, dtype in DTYPES.items()}
 
-    def _room(self, k: int) -> None:
-        size = len(self.columns["site"])
-        if self.n + k > size:  # more calls than counted (written meanwhile): grow
-            grown = max(self.n + k, size * 3 // 2)
+    def fits(self, k: int) -> bool:
+        return self.n + k <= len(self.columns["site"])
+
+    def reserve(self, k: int) -> slice:
+        """The next k rows of the arrays; they grow when more calls came than were counted
+        (written meanwhile); no fill may be running then."""
+        if not self.fits(k):
+            grown = max(self.n + k, len(self.columns["site"]) * 3 // 2)
             for name, column in self.columns.items():
                 self.columns[name] = np.concatenate([column[: self.n],
                                                      np.empty(grown - self.n, column.dtype)])
+        out = slice(self.n, self.n + k)
+        self.n += k
+        return out
 
-    def add(self, part: mc.MonthColumns, first_day: int = 1, last_day: int = 31) -> None:
-        """Keep the wanted calls of `part` whose local day of the month is in first … last."""
+    def select(self, part: mc.MonthColumns, first_day: int = 1,
+               last_day: int = 31) -> np.ndarray:
+        """Which calls of `part` are wanted (local day of the month in first … last)."""
         w = self.wanted
-        site_of = np.array([self.code.get(s, -1) for s in part.sites] + [-1], dtype=np.int16)
-        outcome_of = np.array([OUTCOME_CODE.get(o, -1) for o in part.outcomes] + [-1],
-                              dtype=np.int8)
-        site, outcome = site_of[part.site], outcome_of[part.outcome]
-        keep = site >= 0  # a site not asked for
-        keep &= outcome >= 0  # an outcome this version does not know
+        asked = np.array([s in self.code for s in part.sites] + [False])
+        keep = asked[part.site]  # a site not asked for
+        known = np.array([o in OUTCOME_CODE for o in part.outcomes] + [False])
+        keep &= known[part.outcome]  # an outcome this version does not know
         if first_day > 1 or last_day < 31:
             keep &= (part.day >= first_day) & (part.day <= last_day)
         if not w.include_tests:
             keep &= (part.flags & mc.IS_TEST) == 0
         if w.in_hours_only:
             keep &= (part.flags & mc.IN_HOURS) != 0
-        k = int(np.count_nonzero(keep))
-        self._room(k)
-        out = slice(self.n, self.n + k)
-        self.n += k
-        c = self.columns
-        np.compress(keep, site, out=c["site"][out])
-        np.compress(keep, outcome, out=c["outcome"][out])
-        np.compress(keep, part.arrival, out=c["arrival"][out])
+        return keep
+
+    def fill(self, part: mc.MonthColumns, keep: np.ndarray, out: slice) -> None:
+        """Write the calls `keep` selects into the rows `out` (threads fill disjoint rows)."""
+        c = {name: column[out] for name, column in self.columns.items()}
+        site_of = np.array([self.code.get(s, -1) for s in part.sites] + [-1], dtype=np.int16)
+        outcome_of = np.array([OUTCOME_CODE.get(o, -1) for o in part.outcomes] + [-1],
+                              dtype=np.int8)
+        np.take(site_of, part.site[keep], out=c["site"])
+        np.take(outcome_of, part.outcome[keep], out=c["outcome"])
+        np.compress(keep, part.arrival, out=c["arrival"])
         flags = part.flags[keep]
-        np.not_equal(flags & mc.IN_HOURS, 0, out=c["in_hours"][out])
-        np.not_equal(flags & mc.IS_TEST, 0, out=c["is_test"][out])
+        np.not_equal(flags & mc.IN_HOURS, 0, out=c["in_hours"])
+        np.not_equal(flags & mc.IS_TEST, 0, out=c["is_test"])
         t = part.t[keep]
-        if w.clock_start == "queue_entry":
+        if self.wanted.clock_start == "queue_entry":
             t = _from_queue_entry(t, part.queue[keep])
-        answered = c["outcome"][out] == ANSWERED
+        answered = c["outcome"] == ANSWERED
         np.maximum(t, 0.0, out=t)  # clock jitter: a negative time is 0 (NaN stays NaN)
-        np.copyto(c["tta"][out], np.where(answered, t, np.nan))
-        np.copyto(c["hangup"][out], np.where(answered, np.nan, t))
+        np.copyto(c["tta"], np.where(answered, t, np.nan))
+        np.copyto(c["hangup"], np.where(answered, np.nan, t))
         handle = part.handle[keep]
         np.maximum(handle, 0.0, out=handle)
-        np.copyto(c["handle"][out], np.where(answered, handle, np.nan))
+        np.copyto(c["handle"], np.where(answered, handle, np.nan))
+
+    def add(self, part: mc.MonthColumns, first_day: int = 1, last_day: int = 31) -> None:
+        keep = self.select(part, first_day, last_day)
+        self.fill(part, keep, self.reserve(int(np.count_nonzero(keep))))
 
     def arrays(self) -> CallArrays:
         return CallArrays(self.wanted.sites, **{k: v[: self.n] for k, v in self.columns.items()})
@@ -144,19 +158,28 @@ def _in_memory(engine: sa.Engine) -> bool:
     return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
-def _ordered_map(func: Callable[[Any], Any], items: list[Any], workers: int) -> Iterator[Any]:
-    """func over items in order, `workers` at a time, holding few results at once."""
-    if workers <= 1 or len(items) <= 1:
+def _ordered_map(pool: ThreadPoolExecutor | None, func: Callable[[Any], Any],
+                 items: list[Any], ahead: int) -> Iterator[Any]:
+    """func over items, results in order, `ahead` of them computed in advance by `pool`."""
+    if pool is None:
         yield from map(func, items)
         return
-    with ThreadPoolExecutor(workers) as pool:
-        pending = [pool.submit(func, item) for item in items[:workers]]
-        for i in range(len(items)):
-            result = pending[i].result()
-            if i + workers < len(items):
-                pending.append(pool.submit(func, items[i + workers]))
-            pending[i] = None  # type: ignore[call-overload]
-            yield result
+    pending = [pool.submit(func, item) for item in items[:ahead]]
+    for i in range(len(items)):
+        if i + ahead < len(items):
+            pending.append(pool.submit(func, items[i + ahead]))
+        result, pending[i] = pending[i].result(), None  # type: ignore[call-overload]
+        yield result
+
+
+def _workers(engine: sa.Engine, calls_in_range: int, builds: bool) -> int:
+    """Threads reading and converting months (numpy, sqlite3 and psycopg let go of the GIL);
+    one on SQLite when copies are to be saved (concurrent saves would refuse one another)."""
+    if calls_in_range <= SPLIT_IDS or _in_memory(engine):
+        return 1
+    if builds and engine.dialect.name == "sqlite":
+        return 1
+    return min(os.cpu_count() or 1, 4)
 
 
 def load_call_arrays(engine: sa.Engine, *, start: dt.date, end: dt.date,
@@ -176,23 +199,39 @@ def load_call_arrays(engine: sa.Engine, *, start: dt.date, end: dt.date,
         valid = mc.valid_copies(conn, spans[0][0], spans[-1][0]) if copies else {}
         rows_of = {m: mc.count_rows(conn, a, b, None if all_sites else sites)
                    for m, a, b, whole in spans if m not in valid}
-    filler = _Filler(wanted, sum(c.calls for c in valid.values()) + sum(rows_of.values()))
+    counted = sum(c.calls for c in valid.values()) + sum(rows_of.values())
+    filler = _Filler(wanted, counted)
 
-    def from_rows(span: tuple[str, dt.date, dt.date, bool]) -> mc.MonthColumns:
-        month, first, last, whole = span
-        if whole and copies:  # read every site, and save the month's copy
-            return mc.build_copy(engine, month, first, last, sites)
-        with engine.connect() as conn:
-            return mc.read_rows(conn, first, last, sites=None if all_sites else sites,
-                                site_names=sites)
+    def month(span: tuple[str, dt.date, dt.date, bool]) -> tuple[mc.MonthColumns, np.ndarray]:
+        name, first, last, whole = span
+        if name in valid:
+            with engine.connect() as conn:
+                part = mc.read_copy(conn, valid[name])
+        elif whole and copies:  # read every site, and save the month's copy
+            part = mc.build_copy(engine, name, first, last, sites)
+        else:
+            with engine.connect() as conn:
+                part = mc.read_rows(conn, first, last, sites=None if all_sites else sites,
+                                    site_names=sites)
+        return part, filler.select(part, first.day, last.day)
 
-    parallel = engine.dialect.name == "postgresql" and sum(rows_of.values()) > SPLIT_IDS
-    workers = min(os.cpu_count() or 1, 4) if parallel else 1
-    rows_parts = _ordered_map(from_rows, [s for s in spans if s[0] in rows_of], workers)
-    with engine.connect() as conn:
-        for month, first, last, _whole in spans:
-            part = mc.read_copy(conn, valid[month]) if month in valid else next(rows_parts)
-            filler.add(part, first.day, last.day)
+    builds = copies and any(whole for m, _, _, whole in spans if m in rows_of)
+    workers = _workers(engine, counted, builds)
+    with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        fills: list[Any] = []
+        for part, keep in _ordered_map(pool, month, spans, workers):
+            k = int(np.count_nonzero(keep))
+            if not filler.fits(k):  # the arrays move: the fills under way finish first
+                for f in fills:
+                    f.result()
+                fills = []
+            out = filler.reserve(k)
+            if pool is None:
+                filler.fill(part, keep, out)
+            else:
+                fills.append(pool.submit(filler.fill, part, keep, out))
+        for f in fills:
+            f.result()
     return filler.arrays()
 
 
