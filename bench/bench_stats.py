@@ -51,30 +51,34 @@ started = time.perf_counter()
 child = subprocess.Popen(sys.argv[1:])
 _, status, usage = os.wait4(child.pid, 0)
 wall = time.perf_counter() - started
-sys.stderr.write(f"\\nLAUNCHER {wall} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}\\n")
+cpu = usage.ru_utime + usage.ru_stime
+sys.stderr.write(f"\\nLAUNCHER {wall} {usage.ru_maxrss} {cpu} {os.waitstatus_to_exitcode(status)}\\n")
 """
 
 
-def fresh(args: list[str]) -> tuple[float, float, str]:
-    """Wall time and peak RSS (MB) of a fresh process running `args`, and its output."""
+def fresh(args: list[str]) -> tuple[float, float, float, str]:
+    """Wall time, peak RSS (MB) and CPU time (user + system, all threads) of a fresh process
+    running `args`, and its output. On a shared machine the CPU time is the steadier
+    figure: the wall time also counts waiting for a core."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", LAUNCHER, *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, check=True)
     head, _, tail = done.stderr.rpartition("LAUNCHER ")
-    wall, rss, code = tail.split()
+    wall, rss, cpu, code = tail.split()
     if int(code):
         raise RuntimeError(f"{args[1:4]} failed: {head[-800:]}")
-    return float(wall), int(rss) / 1024, done.stdout
+    return float(wall), int(rss) / 1024, float(cpu), done.stdout
 
 
-def repeated(repeat: int, run: Callable[[], tuple[float, float, str]]) -> dict[str, Any]:
-    walls, rss, out = [], [], ""
+def repeated(repeat: int, run: Callable[[], tuple[float, float, float, str]]) -> dict[str, Any]:
+    walls, rss, cpus, out = [], [], [], ""
     for _ in range(repeat):
-        wall, peak, out = run()
+        wall, peak, cpu, out = run()
         walls.append(wall)
         rss.append(peak)
+        cpus.append(cpu)
     return {"best": min(walls), "median": statistics.median(walls), "rss": max(rss),
-            "out": out}
+            "cpu": min(cpus), "out": out}
 
 
 def stats_command(url: str, span: stats_stores.Span) -> list[str]:
@@ -133,6 +137,7 @@ FROM calls WHERE in_hours AND NOT is_test GROUP BY site ORDER BY site
 DUCKDB_CHILD = """
 import sys, json, duckdb
 con = duckdb.connect(sys.argv[1], read_only=True)
+con.execute("SET enable_progress_bar = false")
 rows = con.execute(sys.argv[2]).fetchall()
 print(json.dumps([[r[0], r[1], r[3], r[5][2] if r[5] else None] for r in rows]))
 """
@@ -166,7 +171,7 @@ def duckdb_file(url: str, span: stats_stores.Span, path: Path) -> None:
 
 def agree(ours: str, duck: str, sites: list[str]) -> bool:
     cells = {c["site"]: c for c in json.loads(ours)["cells"]}
-    for code, offered, within, p90 in json.loads(duck):
+    for code, offered, within, p90 in json.loads(duck.strip().splitlines()[-1]):
         mine = cells[sites[code]]
         if (mine["offered"], mine["answered_within"]) != (offered, within):
             return False
@@ -182,7 +187,7 @@ def bench_span(url: str, label: str, span: stats_stores.Span, repeat: int,
     sites = list(load_config(None).site_ids)
     command = stats_command(url, span)
     drop_copies(url)
-    cold_wall, cold_rss, _ = fresh(command)
+    cold_wall, cold_rss, _, _ = fresh(command)
     warm = repeated(repeat, lambda: fresh(command))
     copies = load_alone(url, span, repeat, copies=True)
     rows = load_alone(url, span, 1, copies=False)
@@ -192,15 +197,49 @@ def bench_span(url: str, label: str, span: stats_stores.Span, repeat: int,
     calls = sum(c["offered"] for c in json.loads(warm["out"])["cells"])
     result = {"store": label, "span": span.name, "calls": calls, "cold": cold_wall,
               "cold_rss": cold_rss, "best": warm["best"], "median": warm["median"],
-              "rss": warm["rss"], "load_copies": copies, "load_rows": rows,
+              "rss": warm["rss"], "cpu": warm["cpu"], "duck_cpu": duck["cpu"],
+              "load_copies": copies, "load_rows": rows,
               "duck_best": duck["best"], "duck_median": duck["median"],
               "agree": agree(warm["out"], duck["out"], sites)}
     print(f"{label:10} {span.name:7} {calls:>9,} calls  stats fresh {warm['best']:5.2f} s "
-          f"(median {warm['median']:5.2f}) RSS {warm['rss']:4.0f} MB | first run {cold_wall:5.2f} s "
-          f"| load: copies {copies:5.2f} s, rows {rows:5.2f} s | DuckDB fresh "
-          f"{duck['best']:5.2f} s (median {duck['median']:5.2f}), ratio "
-          f"{warm['best'] / duck['best']:4.2f}, same figures: {result['agree']}", flush=True)
+          f"(median {warm['median']:5.2f}, CPU {warm['cpu']:5.2f}) RSS {warm['rss']:4.0f} MB "
+          f"| first run {cold_wall:5.2f} s | load: copies {copies:5.2f} s, rows {rows:5.2f} s "
+          f"| DuckDB fresh {duck['best']:5.2f} s (median {duck['median']:5.2f}, CPU "
+          f"{duck['cpu']:5.2f}), ratio {warm['best'] / duck['best']:4.2f}, same figures: "
+          f"{result['agree']}", flush=True)
     return result
+
+
+def write_cost(month_db: Path, repeat: int) -> None:
+    """What the triggers that mark changed months cost a writer: the month's rows inserted
+    with sqlite3 executemany into a fresh store, with the triggers and without them."""
+    import sqlite3
+
+    from monitor.store import open_store
+
+    with sqlite3.connect(month_db) as con:
+        rows = con.execute(f"SELECT {', '.join(stats_stores.COLUMNS)} FROM calls").fetchall()
+    sql = (f"INSERT INTO calls ({', '.join(stats_stores.COLUMNS)}) "
+           f"VALUES ({', '.join('?' * len(stats_stores.COLUMNS))})")
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeat):
+            for triggers in (True, False):
+                path = Path(tmp) / f"w{i}{triggers}.db"
+                open_store(f"sqlite:///{path}").dispose()
+                with sqlite3.connect(path) as con:
+                    if not triggers:
+                        for (name,) in con.execute("SELECT name FROM sqlite_master WHERE "
+                                                   "type = 'trigger' AND tbl_name = 'calls'"):
+                            con.execute(f"DROP TRIGGER {name}")
+                    started = time.perf_counter()
+                    con.executemany(sql, rows)
+                    con.commit()
+                    rates[triggers].append(len(rows) / (time.perf_counter() - started))
+    with_, without = max(rates[True]), max(rates[False])
+    print(f"\nwriting {len(rows):,} calls into SQLite (executemany, best of {repeat}): "
+          f"{without:,.0f} calls/s without the month triggers, {with_:,.0f} with them "
+          f"({(without / with_ - 1) * 100:.0f} % more time)")
 
 
 def summary(results: list[dict[str, Any]]) -> None:
@@ -215,7 +254,8 @@ def summary(results: list[dict[str, Any]]) -> None:
         ok = r["best"] <= goal and (r["span"] != "3years" or r["rss"] <= RSS_GOAL_MB)
         print(f"goal {r['store']} {r['span']}: <= {goal} s"
               + (f", RSS <= {RSS_GOAL_MB} MB" if r["span"] == "3years" else "")
-              + f": best {r['best']:.2f} s, median {r['median']:.2f} s, RSS {r['rss']:.0f} MB"
+              + f": best {r['best']:.2f} s, median {r['median']:.2f} s, CPU {r['cpu']:.2f} s, "
+              f"RSS {r['rss']:.0f} MB"
               + (" -> met" if ok else " -> NOT met"))
 
 
@@ -228,6 +268,8 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("QUALIPHONE_TEST_PG"),
                         help="PostgreSQL URL (a schema per span is made, then dropped)")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--write-cost", action="store_true",
+                        help="also measure what the month triggers cost an insert")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
           f"{args.repeat} fresh runs per figure; {dt.datetime.now():%Y-%m-%d %H:%M}", flush=True)
@@ -247,6 +289,8 @@ def main() -> None:
             finally:
                 stats_stores.drop_pg(args.pg, schema)
     summary(results)
+    if args.write_cost:
+        write_cost(args.dir / "qualiphone-bench-stats-month.db", args.repeat)
 
 
 if __name__ == "__main__":

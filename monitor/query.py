@@ -182,6 +182,11 @@ def _workers(engine: sa.Engine, calls_in_range: int, builds: bool) -> int:
     return min(os.cpu_count() or 1, 4)
 
 
+def _rows(conn: sa.Connection, first: dt.date, last: dt.date, sites: Sequence[str],
+          all_sites: bool) -> mc.MonthColumns:
+    return mc.read_rows(conn, first, last, sites=None if all_sites else sites, site_names=sites)
+
+
 def load_call_arrays(engine: sa.Engine, *, start: dt.date, end: dt.date,
                      sites: Sequence[str], include_tests: bool = False,
                      in_hours_only: bool = False, clock_start: str = "arrival",
@@ -197,26 +202,28 @@ def load_call_arrays(engine: sa.Engine, *, start: dt.date, end: dt.date,
         return CallArrays.empty(sites)
     with engine.connect() as conn:
         valid = mc.valid_copies(conn, spans[0][0], spans[-1][0]) if copies else {}
-        rows_of = {m: mc.count_rows(conn, a, b, None if all_sites else sites)
-                   for m, a, b, whole in spans if m not in valid}
-    counted = sum(c.calls for c in valid.values()) + sum(rows_of.values())
+        whole = {m: mc.count_rows(conn, a, b) for m, a, b, w in spans if w and m not in valid}
+        parts = {m: _rows(conn, a, b, sites, all_sites)  # parts of months: read now
+                 for m, a, b, w in spans if not w and m not in valid}
+    counted = (sum(c.calls for c in valid.values()) + sum(whole.values())
+               + sum(len(p) for p in parts.values()))
     filler = _Filler(wanted, counted)
 
     def month(span: tuple[str, dt.date, dt.date, bool]) -> tuple[mc.MonthColumns, np.ndarray]:
-        name, first, last, whole = span
+        name, first, last, _ = span
         if name in valid:
             with engine.connect() as conn:
                 part = mc.read_copy(conn, valid[name])
-        elif whole and copies:  # read every site, and save the month's copy
+        elif name in whole and copies:  # read every site, and save the month's copy
             part = mc.build_copy(engine, name, first, last, sites)
-        else:
+        elif name in whole:
             with engine.connect() as conn:
-                part = mc.read_rows(conn, first, last, sites=None if all_sites else sites,
-                                    site_names=sites)
+                part = _rows(conn, first, last, sites, all_sites)
+        else:
+            part = parts.pop(name)
         return part, filler.select(part, first.day, last.day)
 
-    builds = copies and any(whole for m, _, _, whole in spans if m in rows_of)
-    workers = _workers(engine, counted, builds)
+    workers = _workers(engine, counted, copies and bool(whole))
     with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
         fills: list[Any] = []
         for part, keep in _ordered_map(pool, month, spans, workers):

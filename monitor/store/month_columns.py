@@ -206,10 +206,9 @@ class Copy:
     outcomes: tuple[str, ...]
 
 
-def count_rows(conn: sa.Connection, first: dt.date, last: dt.date,
-               sites: Sequence[str] | None = None) -> int:
-    """How many calls read_rows would return (to size the arrays before reading)."""
-    query = _rows_query(first, last, sites, [], [])
+def count_rows(conn: sa.Connection, first: dt.date, last: dt.date) -> int:
+    """How many calls read_rows would return for every site (to size arrays beforehand)."""
+    query = _rows_query(first, last, None, [], [])
     return int(conn.execute(sa.select(sa.func.count()).select_from(calls)
                             .where(query.whereclause)).scalar_one())
 
