@@ -54,19 +54,18 @@ SPANS = {
 }
 
 
+def _offset(day: int, hour: int) -> int:
+    moment = dt.datetime.combine(dt.date(1970, 1, 1) + dt.timedelta(day), dt.time(hour), PARIS)
+    return int(moment.utcoffset().total_seconds())  # type: ignore[union-attr]
+
+
 def _utc(day: np.ndarray, second: np.ndarray) -> np.ndarray:
     """UTC epochs of local (day number, second of the day) in Paris; a local time that does
     not exist (spring forward) is read with the winter offset."""
     days = np.unique(day)
-    midnight = {int(d): int(dt.datetime.combine(dt.date(1970, 1, 1) + dt.timedelta(int(d)),
-                                                dt.time(0), PARIS).utcoffset().total_seconds())
-                for d in days}  # type: ignore[union-attr]
-    morning = {int(d): int(dt.datetime.combine(dt.date(1970, 1, 1) + dt.timedelta(int(d)),
-                                               dt.time(4), PARIS).utcoffset().total_seconds())
-               for d in days}  # type: ignore[union-attr]
     lookup = np.searchsorted(days, day)
-    before = np.array([midnight[int(d)] for d in days])[lookup]
-    after = np.array([morning[int(d)] for d in days])[lookup]
+    before = np.array([_offset(int(d), 0) for d in days])[lookup]
+    after = np.array([_offset(int(d), 4) for d in days])[lookup]
     offset = np.where(second < 2 * 3600, before, after)
     return day * 86400.0 + second - offset
 

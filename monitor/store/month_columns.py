@@ -118,6 +118,15 @@ def _text_list(expr: Any) -> Any:
     return sa.func.aggregate_strings(sa.cast(expr, sa.Text), ",")
 
 
+def _rows_where(first: dt.date, last: dt.date, sites: Sequence[str] | None) -> list[Any]:
+    c = calls.c
+    low = (first - _EPOCH).days * 86400.0 - 2 * 86400  # the arrival index narrows the scan;
+    high = ((last - _EPOCH).days + 1) * 86400.0 + 2 * 86400  # any UTC offset fits in 2 days
+    where = [c.local_date.between(first.isoformat(), last.isoformat()),
+             c.arrival.between(low, high)]
+    return where if sites is None else [*where, c.site.in_(list(sites))]
+
+
 def _rows_query(first: dt.date, last: dt.date, sites: Sequence[str] | None,
                 site_names: Sequence[str], outcome_names: Sequence[str]) -> sa.Select[Any]:
     """One row: the number of calls, then one comma-separated text per column."""
@@ -127,15 +136,11 @@ def _rows_query(first: dt.date, last: dt.date, sites: Sequence[str] | None,
     day = sa.cast(sa.func.substr(c.local_date, 9, 2), sa.Integer)
     code = (((site + 1) * (len(outcome_names) + 1) + outcome + 1) * 128 + day * 4
             + sa.cast(c.in_hours, sa.Integer) * IN_HOURS + sa.cast(c.is_test, sa.Integer) * IS_TEST)
-    low = (first - _EPOCH).days * 86400.0 - 2 * 86400  # the arrival index narrows the scan;
-    high = ((last - _EPOCH).days + 1) * 86400.0 + 2 * 86400  # any UTC offset fits in 2 days
-    query = sa.select(
+    return sa.select(
         sa.func.count(), _text_list(code), _text_list(_micro(c.arrival)),
         _text_list(_micro(c.answer - c.arrival)), _text_list(_micro(c.end_time - c.arrival)),
         _text_list(_micro(c.queue_entry - c.arrival)),
-    ).where(c.local_date.between(first.isoformat(), last.isoformat()),
-            c.arrival.between(low, high))
-    return query if sites is None else query.where(c.site.in_(list(sites)))
+    ).where(*_rows_where(first, last, sites))
 
 
 def _parse(text: str | None, n: int) -> np.ndarray:
@@ -167,9 +172,9 @@ def _decode(row: Sequence[Any], site_names: Sequence[str],
 
 
 def _names(conn: sa.Connection, column: Any, known: Sequence[str],
-           where: Any) -> list[str]:
+           where: list[Any]) -> list[str]:
     """`known`, then the other values of `column` among the rows `where` selects."""
-    others = conn.execute(sa.select(column).where(where, column.not_in(list(known)))
+    others = conn.execute(sa.select(column).where(*where, column.not_in(list(known)))
                           .distinct()).scalars()
     return [*known, *sorted(others)]
 
@@ -188,7 +193,7 @@ def read_rows(conn: sa.Connection, first: dt.date, last: dt.date, *,
         unknown_site, unknown_outcome = (part.site < 0).any(), (part.outcome < 0).any()
         if not (unknown_site and sites is None) and not unknown_outcome:
             return part
-        where = _rows_query(first, last, sites, site_list, outcome_list).whereclause
+        where = _rows_where(first, last, sites)
         if unknown_site and sites is None:
             site_list = _names(conn, calls.c.site, site_list, where)
         if unknown_outcome:
@@ -208,9 +213,8 @@ class Copy:
 
 def count_rows(conn: sa.Connection, first: dt.date, last: dt.date) -> int:
     """How many calls read_rows would return for every site (to size arrays beforehand)."""
-    query = _rows_query(first, last, None, [], [])
     return int(conn.execute(sa.select(sa.func.count()).select_from(calls)
-                            .where(query.whereclause)).scalar_one())
+                            .where(*_rows_where(first, last, None))).scalar_one())
 
 
 def valid_copies(conn: sa.Connection, first: str, last: str) -> dict[str, Copy]:
@@ -228,9 +232,12 @@ def read_copy(conn: sa.Connection, copy: Copy) -> MonthColumns:
     raw = conn.connection.dbapi_connection
     assert raw is not None
     if conn.dialect.name == "postgresql":
-        with raw.cursor(binary=True) as cursor:  # type: ignore[call-arg]
+        cursor = raw.cursor(binary=True)  # type: ignore[call-arg]
+        try:
             cursor.execute("SELECT data FROM call_columns WHERE month = %s", (copy.month,))
-            data = cursor.fetchone()[0]
+            data = cursor.fetchone()[0]  # type: ignore[index]
+        finally:
+            cursor.close()
     else:
         data = raw.execute("SELECT data FROM call_columns WHERE month = ?",  # type: ignore[attr-defined]
                            (copy.month,)).fetchone()[0]
