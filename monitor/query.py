@@ -23,22 +23,26 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import sqlalchemy as sa
 
 from monitor.call import Outcome
 from monitor.metrics.arrays import ANSWERED, DTYPES, OUTCOME_CODE, BinnedCalls, CallArrays
 from monitor.metrics.cells import assign, keys_from_store, make_cells, period_labels
 from monitor.metrics.summary import CellStats, cell_stats, cell_stats_binned
-from monitor.store import month_columns as mc
-from monitor.store.models import calls
+from monitor.store import copies as cp
+from monitor.store.engine import Store
+
+if TYPE_CHECKING:  # SQLAlchemy is imported where the rows are read (not for the copies)
+    import sqlalchemy as sa
+
 
 _US = 1_000_000
 _TIMED = (Outcome.ANSWERED, Outcome.ABANDONED, Outcome.SHORT_ABANDON)
@@ -46,6 +50,10 @@ SPLIT_IDS = 100_000  # PostgreSQL reads months from the rows on parallel connect
 
 
 def _start_expr(clock_start: str) -> Any:
+    import sqlalchemy as sa
+
+    from monitor.store.models import calls
+
     if clock_start == "queue_entry":
         return sa.func.coalesce(calls.c.queue_entry, calls.c.arrival)
     return calls.c.arrival
@@ -53,11 +61,17 @@ def _start_expr(clock_start: str) -> Any:
 
 def _micro(expr: Any) -> Any:
     """A time in seconds as whole microseconds (BIGINT)."""
+    import sqlalchemy as sa
+
     return sa.cast(sa.func.round(expr * _US), sa.BigInteger)
 
 
 def _where(start: dt.date, end: dt.date, sites: Sequence[str] | None, include_tests: bool,
            in_hours_only: bool) -> list[Any]:
+    import sqlalchemy as sa
+
+    from monitor.store.models import calls
+
     clauses: list[Any] = [calls.c.local_date.between(start.isoformat(), end.isoformat())]
     if sites is not None:
         clauses.append(calls.c.site.in_(list(sites)))
@@ -101,7 +115,7 @@ class _Filler:
         self.n += k
         return out
 
-    def select(self, part: mc.MonthColumns, first_day: int = 1,
+    def select(self, part: cp.MonthColumns, first_day: int = 1,
                last_day: int = 31) -> np.ndarray:
         """Which calls of `part` are wanted (local day of the month in first … last)."""
         w = self.wanted
@@ -112,12 +126,12 @@ class _Filler:
         if first_day > 1 or last_day < 31:
             keep &= (part.day >= first_day) & (part.day <= last_day)
         if not w.include_tests:
-            keep &= (part.flags & mc.IS_TEST) == 0
+            keep &= (part.flags & cp.IS_TEST) == 0
         if w.in_hours_only:
-            keep &= (part.flags & mc.IN_HOURS) != 0
+            keep &= (part.flags & cp.IN_HOURS) != 0
         return keep
 
-    def fill(self, part: mc.MonthColumns, keep: np.ndarray, out: slice) -> None:
+    def fill(self, part: cp.MonthColumns, keep: np.ndarray, out: slice) -> None:
         """Write the calls `keep` selects into the rows `out` (threads fill disjoint rows)."""
         c = {name: column[out] for name, column in self.columns.items()}
         site_of = np.array([self.code.get(s, -1) for s in part.sites] + [-1], dtype=np.int16)
@@ -127,8 +141,8 @@ class _Filler:
         np.take(outcome_of, part.outcome[keep], out=c["outcome"])
         np.compress(keep, part.arrival, out=c["arrival"])
         flags = part.flags[keep]
-        np.not_equal(flags & mc.IN_HOURS, 0, out=c["in_hours"])
-        np.not_equal(flags & mc.IS_TEST, 0, out=c["is_test"])
+        np.not_equal(flags & cp.IN_HOURS, 0, out=c["in_hours"])
+        np.not_equal(flags & cp.IS_TEST, 0, out=c["is_test"])
         t = part.t[keep]
         if self.wanted.clock_start == "queue_entry":
             t = _from_queue_entry(t, part.queue[keep])
@@ -140,7 +154,7 @@ class _Filler:
         np.maximum(handle, 0.0, out=handle)
         np.copyto(c["handle"], np.where(answered, handle, np.nan))
 
-    def add(self, part: mc.MonthColumns, first_day: int = 1, last_day: int = 31) -> None:
+    def add(self, part: cp.MonthColumns, first_day: int = 1, last_day: int = 31) -> None:
         keep = self.select(part, first_day, last_day)
         self.fill(part, keep, self.reserve(int(np.count_nonzero(keep))))
 
@@ -152,10 +166,6 @@ def _from_queue_entry(t: np.ndarray, queue: np.ndarray) -> np.ndarray:
     """Times measured from the queue entry where it is known, in whole microseconds."""
     micro = np.rint(t * _US) - np.where(np.isnan(queue), 0.0, np.rint(queue * _US))
     return micro / _US
-
-
-def _in_memory(engine: sa.Engine) -> bool:
-    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
 def _ordered_map(pool: ThreadPoolExecutor | None, func: Callable[[Any], Any],
@@ -172,61 +182,26 @@ def _ordered_map(pool: ThreadPoolExecutor | None, func: Callable[[Any], Any],
         yield result
 
 
-def _workers(engine: sa.Engine, calls_in_range: int, builds: bool) -> int:
+def _workers(calls_in_range: int, single: bool) -> int:
     """Threads reading and converting months (numpy, sqlite3 and psycopg let go of the GIL);
-    one on SQLite when copies are to be saved (concurrent saves would refuse one another)."""
-    if calls_in_range <= SPLIT_IDS or _in_memory(engine):
-        return 1
-    if builds and engine.dialect.name == "sqlite":
-        return 1
-    return min(os.cpu_count() or 1, 4)
+    one for few calls or when `single` (an in-memory SQLite database, which other
+    connections see empty; SQLite copies to save, whose saves would refuse one another)."""
+    return 1 if calls_in_range <= SPLIT_IDS or single else min(os.cpu_count() or 1, 4)
 
 
-def _rows(conn: sa.Connection, first: dt.date, last: dt.date, sites: Sequence[str],
-          all_sites: bool) -> mc.MonthColumns:
-    return mc.read_rows(conn, first, last, sites=None if all_sites else sites, site_names=sites)
+Month = tuple[str, dt.date, dt.date, bool]  # YYYY-MM, first day, last day, whole month
 
 
-def load_call_arrays(engine: sa.Engine, *, start: dt.date, end: dt.date,
-                     sites: Sequence[str], include_tests: bool = False,
-                     in_hours_only: bool = False, clock_start: str = "arrival",
-                     all_sites: bool = False, copies: bool = True) -> CallArrays:
-    """The calls of `sites` with a local date in start … end, one row per call.
+def _fill_months(filler: _Filler, spans: list[Month], workers: int,
+                 month: Callable[[Month], cp.MonthColumns]) -> CallArrays:
+    """Read the months with `month` (in threads), select and fill them, in order."""
+    def read(span: Month) -> tuple[cp.MonthColumns, np.ndarray]:
+        part = month(span)
+        return part, filler.select(part, span[1].day, span[2].day)
 
-    `all_sites=True` says that `sites` is every site of the store (no site filter when a
-    part of a month is read from the rows). `copies=False` reads every month from the rows
-    and saves no copy (the reference the copies are tested against)."""
-    wanted = _Wanted(tuple(sites), include_tests, in_hours_only, clock_start)
-    spans = list(mc.months(start, end))
-    if not spans:
-        return CallArrays.empty(sites)
-    with engine.connect() as conn:
-        valid = mc.valid_copies(conn, spans[0][0], spans[-1][0]) if copies else {}
-        whole = {m: mc.count_rows(conn, a, b) for m, a, b, w in spans if w and m not in valid}
-        parts = {m: _rows(conn, a, b, sites, all_sites)  # parts of months: read now
-                 for m, a, b, w in spans if not w and m not in valid}
-    counted = (sum(c.calls for c in valid.values()) + sum(whole.values())
-               + sum(len(p) for p in parts.values()))
-    filler = _Filler(wanted, counted)
-
-    def month(span: tuple[str, dt.date, dt.date, bool]) -> tuple[mc.MonthColumns, np.ndarray]:
-        name, first, last, _ = span
-        if name in valid:
-            with engine.connect() as conn:
-                part = mc.read_copy(conn, valid[name])
-        elif name in whole and copies:  # read every site, and save the month's copy
-            part = mc.build_copy(engine, name, first, last, sites)
-        elif name in whole:
-            with engine.connect() as conn:
-                part = _rows(conn, first, last, sites, all_sites)
-        else:
-            part = parts.pop(name)
-        return part, filler.select(part, first.day, last.day)
-
-    workers = _workers(engine, counted, copies and bool(whole))
     with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
         fills: list[Any] = []
-        for part, keep in _ordered_map(pool, month, spans, workers):
+        for part, keep in _ordered_map(pool, read, spans, workers):
             k = int(np.count_nonzero(keep))
             if not filler.fits(k):  # the arrays move: the fills under way finish first
                 for f in fills:
@@ -242,8 +217,99 @@ def load_call_arrays(engine: sa.Engine, *, start: dt.date, end: dt.date,
     return filler.arrays()
 
 
+def load_from_copies(store: Store, *, start: dt.date, end: dt.date, sites: Sequence[str],
+                     include_tests: bool = False, in_hours_only: bool = False,
+                     clock_start: str = "arrival") -> CallArrays | None:
+    """load_call_arrays through plain DB-API connections, without SQLAlchemy, when every
+    month of the range is whole and has a valid copy; None otherwise (or when the store
+    cannot be opened that way): then load_call_arrays."""
+    spans = list(cp.months(start, end))
+    if not spans or not all(whole for *_, whole in spans):
+        return None
+    opened: list[Any] = []
+    local = threading.local()
+
+    def connection() -> tuple[Any, str]:
+        if not hasattr(local, "light"):
+            local.light = store.light()
+            if local.light is None:
+                raise LookupError("no plain connection")
+            opened.append(local.light[0])
+        return local.light  # type: ignore[no-any-return]
+
+    try:
+        raw, dialect = connection()
+        valid = cp.valid_copies(raw, dialect, spans[0][0], spans[-1][0])
+        if any(m not in valid for m, *_ in spans):
+            return None
+        counted = sum(c.calls for c in valid.values())
+        filler = _Filler(_Wanted(tuple(sites), include_tests, in_hours_only, clock_start),
+                         counted)
+        return _fill_months(filler, spans, _workers(counted, False),
+                            lambda span: cp.read_copy(*connection(), valid[span[0]]))
+    except Exception:  # not openable that way (e.g. LookupError): the engine's path says why
+        if not opened:
+            return None
+        raise
+    finally:
+        for raw in opened:
+            raw.close()
+
+
+def _rows(conn: sa.Connection, first: dt.date, last: dt.date, sites: Sequence[str],
+          all_sites: bool) -> cp.MonthColumns:
+    from monitor.store import month_columns as mc
+
+    return mc.read_rows(conn, first, last, sites=None if all_sites else sites, site_names=sites)
+
+
+def load_call_arrays(engine: sa.Engine, *, start: dt.date, end: dt.date,
+                     sites: Sequence[str], include_tests: bool = False,
+                     in_hours_only: bool = False, clock_start: str = "arrival",
+                     all_sites: bool = False, copies: bool = True) -> CallArrays:
+    """The calls of `sites` with a local date in start … end, one row per call.
+
+    `all_sites=True` says that `sites` is every site of the store (no site filter when a
+    part of a month is read from the rows). `copies=False` reads every month from the rows
+    and saves no copy (the reference the copies are tested against)."""
+    from monitor.store import month_columns as mc
+
+    spans = list(cp.months(start, end))
+    if not spans:
+        return CallArrays.empty(sites)
+    with engine.connect() as conn:
+        valid = mc.valid_copies(conn, spans[0][0], spans[-1][0]) if copies else {}
+        whole = {m: mc.count_rows(conn, a, b) for m, a, b, w in spans if w and m not in valid}
+        parts = {m: _rows(conn, a, b, sites, all_sites)  # parts of months: read now
+                 for m, a, b, w in spans if not w and m not in valid}
+    counted = (sum(c.calls for c in valid.values()) + sum(whole.values())
+               + sum(len(p) for p in parts.values()))
+
+    def month(span: Month) -> cp.MonthColumns:
+        name, first, last, _ = span
+        if name in valid:
+            with engine.connect() as conn:
+                return mc.read_copy(conn, valid[name])
+        if name in whole and copies:  # read every site, and save the month's copy
+            return mc.build_copy(engine, name, first, last, sites)
+        if name in whole:
+            with engine.connect() as conn:
+                return _rows(conn, first, last, sites, all_sites)
+        return parts.pop(name)
+
+    dialect = engine.dialect.name
+    in_memory = dialect == "sqlite" and engine.url.database in (None, "", ":memory:")
+    single = in_memory or (dialect == "sqlite" and copies and bool(whole))
+    filler = _Filler(_Wanted(tuple(sites), include_tests, in_hours_only, clock_start), counted)
+    return _fill_months(filler, spans, _workers(counted, single), month)
+
+
 def _period_expr(by: str, dialect: str) -> Any:
     """The period a call belongs to, as monitor.metrics.cells.keys_from_store reads it."""
+    import sqlalchemy as sa
+
+    from monitor.store.models import calls
+
     c = calls.c
     if by == "day-hour":  # the UTC hour number: real hours, 25 on the day clocks go back
         hours = c.arrival / 3600
@@ -263,6 +329,10 @@ def load_binned_calls(engine: sa.Engine, *, by: str, start: dt.date, end: dt.dat
                       all_sites: bool = False, tz: str = "Europe/Paris") -> BinnedCalls:
     """Calls counted by the store per (site, period of `by`, outcome, 0.1 s bin of the time to
     answer or to hang up); see BinnedCalls. Same SQL on SQLite and PostgreSQL."""
+    import sqlalchemy as sa
+
+    from monitor.store.models import calls
+
     t = _micro(sa.func.coalesce(calls.c.answer, calls.c.end_time) - _start_expr(clock_start))
     timed = calls.c.outcome.in_([o.value for o in _TIMED]) & t.is_not(None)
     bin_ = sa.case((timed, t // (_US // 10)), else_=-1).label("bin")
@@ -320,18 +390,23 @@ class StatsRequest:
     tz: str = "Europe/Paris"
 
 
-def store_stats(engine: sa.Engine, request: StatsRequest,
+def store_stats(store: Store | sa.Engine, request: StatsRequest,
                 extra: Sequence[str] = ()) -> dict[str, CellStats]:
     """Figures per cell for request.by and for each grouping of `extra` (e.g. "hour" for the
-    staffing hint), from one load of the calls (or one store-side count per grouping)."""
+    staffing hint), from one load of the calls (or one store-side count per grouping). Given
+    a Store whose months all have valid copies, SQLAlchemy is not even imported."""
     r = request
     where: dict[str, Any] = {
         "start": r.start, "end": r.end, "sites": r.sites, "include_tests": r.include_tests,
-        "in_hours_only": r.in_hours_only, "clock_start": r.clock_start, "all_sites": r.all_sites,
+        "in_hours_only": r.in_hours_only, "clock_start": r.clock_start,
     }
     figures: dict[str, Any] = {"threshold": r.threshold, "ring_period": r.ring_period}
     out: dict[str, CellStats] = {}
-    arrays = None if r.binned else load_call_arrays(engine, **where)
+    arrays = None
+    if not r.binned:
+        arrays = load_from_copies(store, **where) if isinstance(store, Store) else None
+        if arrays is None:
+            arrays = load_call_arrays(_engine(store), all_sites=r.all_sites, **where)
     for by in dict.fromkeys([r.by, *extra]):
         merge = r.merge_sites and by == r.by
         if arrays is not None:
@@ -339,9 +414,14 @@ def store_stats(engine: sa.Engine, request: StatsRequest,
                                merge_sites=merge)
             out[by] = cell_stats(arrays, cells, **figures)
         else:
-            rows = load_binned_calls(engine, by=by, tz=r.tz, **where)
+            rows = load_binned_calls(_engine(store), by=by, tz=r.tz, all_sites=r.all_sites,
+                                     **where)
             labels = period_labels(by, r.start, r.end, ZoneInfo(r.tz))
             cells = assign(rows.site_ids, rows.site, rows.period, labels, by, sites=r.sites,
                            merge_sites=merge)
             out[by] = cell_stats_binned(rows, cells, **figures)
     return out
+
+
+def _engine(store: Store | sa.Engine) -> sa.Engine:
+    return store.engine if isinstance(store, Store) else store

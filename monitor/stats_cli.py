@@ -90,7 +90,7 @@ def stats(app: AppContext, start: dt.date, end: dt.date, sites: tuple[str, ...],
         threshold=targets.threshold_seconds, ring_period=targets.ring_period_seconds,
         tz=_timezone(app, chosen),
     )
-    result = store_stats(app.store.engine, request, ["hour"] if with_staffing else [])
+    result = store_stats(app.store, request, ["hour"] if with_staffing else [])
     cells = result[by] if show_empty or by == "site" else _drop_empty_periods(result[by])
     hint = None
     if with_staffing:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
-import sqlalchemy as sa
 
 from config import Config, ConfigError, load_config
 from monitor.store import Store, default_db_url, open_store
@@ -36,7 +35,12 @@ class AppContext:
             url = self.db_url or default_db_url()
             try:
                 self._store = open_store(url)
-            except (sa.exc.OperationalError, sa.exc.ArgumentError, ModuleNotFoundError) as exc:
+            except Exception as exc:
+                import sqlalchemy as sa  # loaded by now: open_store reports through the engine
+
+                if not isinstance(exc, (sa.exc.OperationalError, sa.exc.ArgumentError,
+                                        ModuleNotFoundError)):
+                    raise
                 shown = sa.make_url(url).render_as_string(hide_password=True) \
                     if not isinstance(exc, sa.exc.ArgumentError) else url
                 reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

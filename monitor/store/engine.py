@@ -1,22 +1,25 @@
 """Open the store: engine, SQLite pragmas, schema migrations to the latest revision.
 
 Alembic is imported only when the schema is not current: `head_revision` reads the newest
-revision from the migration files and one query reads the store's, so a command on an
-up-to-date store does not pay Alembic's import (about 0.1 s of every start).
+revision from the migration files and one query (on a plain sqlite3 or psycopg connection)
+reads the store's, so a command on an up-to-date store does not pay Alembic's import (about
+0.1 s of every start). The SQLAlchemy engine itself is made on first use of `Store.engine`:
+`stats` over months that all have a valid copy never needs it (monitor.store.copies).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
+from monitor.store.copies import light_connect
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
     from alembic.config import Config as AlembicConfig
 
 HERE = Path(__file__).resolve().parent
@@ -58,14 +61,36 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 @dataclass
 class Store:
-    engine: sa.Engine
+    url: str
+    _engine: sa.Engine | None = field(default=None, repr=False)
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine, made (and SQLAlchemy imported) on first use."""
+        if self._engine is None:
+            self._engine = _create_engine(self.url)
+        return self._engine
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def light(self) -> tuple[Any, str] | None:
+        """A new plain DB-API connection and its dialect, or None (see copies.light_connect)."""
+        return light_connect(self.url)
+
     def dispose(self) -> None:
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def _create_engine(url: str) -> sa.Engine:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
@@ -73,12 +98,32 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     url = url or default_db_url()
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-    if migrate:
-        upgrade(engine)
-    return Store(engine)
+    store = Store(url)
+    if migrate and not _current_without_sqlalchemy(url):
+        upgrade(store.engine)  # also where a bad URL or an unreachable server is reported
+    return store
+
+
+def _current_without_sqlalchemy(url: str) -> bool:
+    """True when a plain connection shows the schema at the head revision; False when it is
+    not, or cannot be told that way (any error: the engine's path then reports it)."""
+    head = head_revision()
+    try:
+        light = light_connect(url) if head is not None else None
+    except Exception:  # unreachable, bad credentials…: reported by the engine
+        return False
+    if light is None:
+        return False
+    raw, _ = light
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SELECT version_num FROM alembic_version")
+        row = cursor.fetchone()
+        return row is not None and row[0] == head
+    except Exception:  # no alembic_version table yet: a new store
+        return False
+    finally:
+        raw.close()
 
 
 @lru_cache(maxsize=1)
@@ -101,6 +146,8 @@ def head_revision() -> str | None:
 
 def current_revision(engine: sa.Engine) -> str | None:
     """The store's revision (alembic_version), or None when it has none yet."""
+    import sqlalchemy as sa
+
     try:
         with engine.connect() as connection:
             return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
@@ -110,6 +157,8 @@ def current_revision(engine: sa.Engine) -> str | None:
 
 def upgrade(engine: sa.Engine) -> None:
     """Bring the schema to the latest Alembic revision (a no-op when it is current)."""
+    import sqlalchemy as sa
+
     head = head_revision()
     if head is not None and current_revision(engine) == head:
         return

@@ -27,84 +27,31 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 
 from monitor.metrics.arrays import OUTCOMES
+from monitor.store.copies import (  # noqa: F401  (the copies' layout, read by monitor.query)
+    FORMAT,
+    IN_HOURS,
+    IS_TEST,
+    NULL,
+    US,
+    Copy,
+    MonthColumns,
+    months,
+)
+from monitor.store.copies import read_copy as _read_copy
+from monitor.store.copies import valid_copies as _valid_copies
 from monitor.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from monitor.store.models import call_changes, call_columns, calls
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # layout of call_columns.data; a copy of another layout is rebuilt
-NULL = -(2**62)  # an unknown time (no time is that far from its call's arrival)
-US = 1_000_000
 _EPOCH = dt.date(1970, 1, 1)
-_LAYOUT = (("arrival", np.float64), ("t", np.float64), ("handle", np.float64),
-           ("queue", np.float64), ("site", np.int16), ("day", np.int8), ("outcome", np.int8),
-           ("flags", np.uint8))
-IN_HOURS, IS_TEST = 2, 1  # bits of `flags`
-
-
-@dataclass(frozen=True, eq=False)
-class MonthColumns:
-    """Calls of (part of) a month. `site` and `outcome` index `sites` and `outcomes` (the
-    names known when the copy was made; -1 for none); `day` is the local day of the month."""
-
-    sites: tuple[str, ...]
-    outcomes: tuple[str, ...]
-    arrival: np.ndarray  # seconds since the epoch (whole µs)
-    t: np.ndarray  # arrival -> answer, else -> end (s, whole µs); NaN when neither is known
-    handle: np.ndarray  # answer -> end; NaN unless both are known
-    queue: np.ndarray  # arrival -> queue entry; NaN when unknown
-    site: np.ndarray  # int16
-    day: np.ndarray  # int8
-    outcome: np.ndarray  # int8
-    flags: np.ndarray  # uint8: IN_HOURS | IS_TEST
-
-    def __len__(self) -> int:
-        return int(self.arrival.shape[0])
-
-    def to_bytes(self) -> bytes:
-        return b"".join(np.ascontiguousarray(getattr(self, name), dtype=np.dtype(kind)
-                                             .newbyteorder("<")).tobytes()
-                        for name, kind in _LAYOUT)
-
-    @classmethod
-    def from_bytes(cls, data: bytes, n: int, sites: Sequence[str],
-                   outcomes: Sequence[str]) -> MonthColumns:
-        columns: dict[str, np.ndarray] = {}
-        offset = 0
-        for name, kind in _LAYOUT:
-            dtype = np.dtype(kind).newbyteorder("<")
-            columns[name] = np.frombuffer(data, dtype=dtype, count=n, offset=offset)
-            offset += n * dtype.itemsize
-        if offset != len(data):
-            raise ValueError(f"call_columns blob of {len(data)} bytes for {n} calls")
-        return cls(tuple(sites), tuple(outcomes), **columns)
-
-    @classmethod
-    def concat(cls, parts: Sequence[MonthColumns]) -> MonthColumns:
-        """Parts read with the same site and outcome lists, one after the other."""
-        return cls(parts[0].sites, parts[0].outcomes,
-                   **{f.name: np.concatenate([getattr(p, f.name) for p in parts])
-                      for f in fields(cls) if f.name not in ("sites", "outcomes")})
-
-
-def months(start: dt.date, end: dt.date) -> Iterator[tuple[str, dt.date, dt.date, bool]]:
-    """(YYYY-MM, first, last, whole) of each month overlapping start … end: first and last
-    are clipped to the range; `whole` says the range covers the month."""
-    day = start.replace(day=1)
-    while day <= end:
-        following = (day + dt.timedelta(days=32)).replace(day=1)
-        first, last = max(day, start), min(following - dt.timedelta(days=1), end)
-        yield day.strftime("%Y-%m"), first, last, first == day and last == following - \
-            dt.timedelta(days=1)
-        day = following
 
 
 # --- reading the rows ------------------------------------------------------------------
@@ -203,14 +150,6 @@ def read_rows(conn: sa.Connection, first: dt.date, last: dt.date, *,
 # --- the copies -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Copy:
-    month: str
-    calls: int
-    sites: tuple[str, ...]
-    outcomes: tuple[str, ...]
-
-
 def count_rows(conn: sa.Connection, first: dt.date, last: dt.date) -> int:
     """How many calls read_rows would return for every site (to size arrays beforehand)."""
     return int(conn.execute(sa.select(sa.func.count()).select_from(calls)
@@ -219,29 +158,11 @@ def count_rows(conn: sa.Connection, first: dt.date, last: dt.date) -> int:
 
 def valid_copies(conn: sa.Connection, first: str, last: str) -> dict[str, Copy]:
     """The copies of the months first … last (YYYY-MM) that no write has touched since."""
-    c = call_columns.c
-    changed = sa.select(call_changes.c.id).where(call_changes.c.month == c.month).exists()
-    rows = conn.execute(sa.select(c.month, c.calls, c.sites, c.outcomes)
-                        .where(c.month.between(first, last), c.format == FORMAT, ~changed))
-    return {m: Copy(m, n, tuple(s.split("\n")) if s else (), tuple(o.split("\n")) if o else ())
-            for m, n, s, o in rows}
+    return _valid_copies(conn.connection.dbapi_connection, conn.dialect.name, first, last)
 
 
 def read_copy(conn: sa.Connection, copy: Copy) -> MonthColumns:
-    """The columns of one copy (binary transfer: no hex text on PostgreSQL)."""
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    if conn.dialect.name == "postgresql":
-        cursor = raw.cursor(binary=True)  # type: ignore[call-arg]
-        try:
-            cursor.execute("SELECT data FROM call_columns WHERE month = %s", (copy.month,))
-            data = cursor.fetchone()[0]  # type: ignore[index]
-        finally:
-            cursor.close()
-    else:
-        data = raw.execute("SELECT data FROM call_columns WHERE month = ?",  # type: ignore[attr-defined]
-                           (copy.month,)).fetchone()[0]
-    return MonthColumns.from_bytes(data, copy.calls, copy.sites, copy.outcomes)
+    return _read_copy(conn.connection.dbapi_connection, conn.dialect.name, copy)
 
 
 def _save(conn: sa.Connection, month: str, part: MonthColumns) -> None:

@@ -15,7 +15,7 @@ from monitor import query
 from monitor.call import Call, Outcome, Source
 from monitor.metrics.arrays import CallArrays
 from monitor.query import StatsRequest, load_call_arrays, store_stats
-from monitor.store import Store
+from monitor.store import Store, open_store
 from monitor.store import month_columns as mc
 from monitor.store.models import call_changes, call_columns, calls
 from monitor.store.writer import write_calls
@@ -258,3 +258,55 @@ def test_the_triggers_are_installed(store: Store) -> None:
     with store.engine.connect() as conn:
         months = set(conn.execute(sa.select(call_changes.c.month)).scalars())
     assert months == {"2026-10", "2026-11"}
+
+
+def test_copies_without_sqlalchemy(filled: Store) -> None:
+    """store_stats given a Store reads whole months with valid copies through plain DB-API
+    connections; any month without one sends it to the engine's path."""
+    from monitor.query import load_from_copies
+
+    url = filled.engine.url.render_as_string(hide_password=False)
+    store = open_store(url)
+    kw = {"start": OCTOBER[0], "end": OCTOBER[1], "sites": SITES}
+    assert load_from_copies(store, **kw) is None  # no copy yet
+    reference = load(filled, copies=False)
+    load(filled)  # saves October's copy
+    light = load_from_copies(store, **kw)
+    assert light is not None and same(reference, light)
+    for extra in ({"clock_start": "queue_entry"}, {"in_hours_only": True},
+                  {"include_tests": True}):
+        assert same(load(filled, copies=False, **extra),
+                    load_from_copies(store, **kw, **extra))  # type: ignore[arg-type]
+    assert load_from_copies(store, **{**kw, "start": dt.date(2026, 10, 2)}) is None  # a part
+    assert load_from_copies(store, **{**kw, "end": dt.date(2026, 11, 30)}) is None  # no copy
+    write(filled, [call("late", at(20, 10), tta=1.0, end=2.0)])
+    assert load_from_copies(store, **kw) is None  # October was written since
+    request = StatsRequest(start=OCTOBER[0], end=OCTOBER[1], sites=SITES)
+    assert np.array_equal(store_stats(store, request)["site"].outcomes,
+                          store_stats(filled.engine, request)["site"].outcomes)
+    store.dispose()
+
+
+def test_stats_on_copies_does_not_import_sqlalchemy(filled: Store) -> None:
+    import json
+    import subprocess
+    import sys
+
+    url = filled.engine.url.render_as_string(hide_password=False)
+    args = ["--db", url, "stats", "--from", "2026-10-01", "--to", "2026-10-31", "--site",
+            "eps-05", "--site", "eps-06", "--format", "json"]
+    code = ("import sys; from qualiphone.cli import cli\n"
+            "try:\n    cli(prog_name='qualiphone', args=sys.argv[1:])\n"
+            "except SystemExit:\n    pass\n"
+            "print('SQLALCHEMY', 'sqlalchemy' in sys.modules)")
+
+    def run() -> tuple[dict, bool]:
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                             text=True, check=True).stdout
+        body, _, flag = out.rpartition("SQLALCHEMY")
+        return json.loads(body), flag.strip() == "True"
+
+    first, imported_first = run()  # reads the rows, saves the copy
+    second, imported_second = run()
+    assert imported_first and not imported_second
+    assert first["cells"] == second["cells"]
