@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,14 +58,22 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-@dataclass
 class Store:
-    url: str
-    _engine: sa.Engine | None = field(default=None, repr=False)
+    """The store: its URL, and its SQLAlchemy engine, made (and SQLAlchemy imported) on first
+    use. `Store(engine)` wraps an engine already made."""
+
+    def __init__(self, engine: sa.Engine | None = None, *, url: str | None = None) -> None:
+        if engine is None and url is None:
+            raise ValueError("Store needs an engine or a URL")
+        self._engine = engine
+        self.url = url if url is not None else \
+            engine.url.render_as_string(hide_password=False)  # type: ignore[union-attr]
+
+    def __repr__(self) -> str:
+        return f"Store(url={self.url.split('@')[-1]!r})"  # no password
 
     @property
     def engine(self) -> sa.Engine:
-        """The SQLAlchemy engine, made (and SQLAlchemy imported) on first use."""
         if self._engine is None:
             self._engine = _create_engine(self.url)
         return self._engine
@@ -98,7 +105,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     url = url or default_db_url()
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    store = Store(url)
+    store = Store(url=url)
     if migrate and not _current_without_sqlalchemy(url):
         upgrade(store.engine)  # also where a bad URL or an unreachable server is reported
     return store
