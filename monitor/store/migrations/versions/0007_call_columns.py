@@ -14,9 +14,10 @@ branch_labels = None
 depends_on = None
 
 MONTH_OF = "substr({row}.local_date, 1, 7)"
-# SQLite: row triggers; one row per changed month (a probe of a tiny table per written call)
-SQLITE_MARK = ("INSERT INTO call_changes (month) SELECT {month} WHERE NOT EXISTS "
-               "(SELECT 1 FROM call_changes WHERE month = {month});")
+# SQLite: row triggers. The WHEN clause skips the body once the month is marked (all but the
+# first call of a month in a batch): a probe of a tiny table per written call.
+SQLITE_UNMARKED = "NOT EXISTS (SELECT 1 FROM call_changes WHERE month = {month})"
+SQLITE_MARK = "INSERT INTO call_changes (month) SELECT {month} WHERE {unmarked};"
 SQLITE_TRIGGERS = {
     "calls_changed_insert": ("AFTER INSERT ON calls", ["NEW"]),
     "calls_changed_update": (
@@ -71,8 +72,12 @@ def upgrade() -> None:
                        f"EXECUTE FUNCTION calls_changed_{name}()")
     else:
         for name, (event, rows) in SQLITE_TRIGGERS.items():
-            body = " ".join(SQLITE_MARK.format(month=MONTH_OF.format(row=r)) for r in rows)
-            op.execute(f"CREATE TRIGGER {name} {event} BEGIN {body} END")
+            months = [MONTH_OF.format(row=r) for r in rows]
+            unmarked = [SQLITE_UNMARKED.format(month=m) for m in months]
+            body = " ".join(SQLITE_MARK.format(month=m, unmarked=u)
+                            for m, u in zip(months, unmarked, strict=True))
+            op.execute(f"CREATE TRIGGER {name} {event} WHEN {' OR '.join(unmarked)} "
+                       f"BEGIN {body} END")
 
 
 def downgrade() -> None:
