@@ -27,7 +27,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -205,3 +206,32 @@ def build_copy(engine: sa.Engine, month: str, first: dt.date, last: dt.date,
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     return part
+
+
+@contextmanager
+def bulk_write(conn: sa.Connection, staged: str) -> Iterator[None]:
+    """For a bulk write into `calls` of the rows of table `staged` (columns of calls, at least
+    pbx, call_key and local_date), inside the caller's transaction. On SQLite a row trigger
+    costs ~3 µs for every row written (about half the time of a bare insert, bench/README):
+    this marks at once the months of the staged rows and of the stored calls they replace,
+    lifts the row triggers while the body runs, and puts them back (DDL is transactional in
+    SQLite: a rollback restores them too). On PostgreSQL the statement triggers are cheap:
+    nothing is done. Rows the body writes that are not in `staged` are not marked."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    month = "substr({}.local_date, 1, 7)"
+    conn.exec_driver_sql(
+        f"INSERT INTO call_changes (month) SELECT DISTINCT m FROM ("
+        f"SELECT {month.format('s')} AS m FROM {staged} s UNION "
+        f"SELECT {month.format('c')} FROM calls c JOIN {staged} s "
+        f"ON c.pbx = s.pbx AND c.call_key = s.call_key) "
+        f"WHERE m NOT IN (SELECT month FROM call_changes)")
+    triggers = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'calls' "
+        "AND name LIKE 'calls_changed_%'").all()
+    for name, _ in triggers:
+        conn.exec_driver_sql(f"DROP TRIGGER {name}")
+    yield
+    for _, sql in triggers:
+        conn.exec_driver_sql(sql)

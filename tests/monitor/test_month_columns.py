@@ -310,3 +310,32 @@ def test_stats_on_copies_does_not_import_sqlalchemy(filled: Store) -> None:
     second, imported_second = run()
     assert imported_first and not imported_second
     assert first["cells"] == second["cells"]
+
+
+def test_a_bulk_write_marks_the_months_at_once(filled: Store) -> None:
+    """A bulk upsert from a staged table inside mc.bulk_write: the months of the staged rows
+    and of the calls they replace are marked, the row triggers are back afterwards."""
+    load(filled)
+    load(filled, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    assert set(copies_of(filled)) == {"2026-10", "2026-11"}
+    columns = "pbx, call_key, site, arrival, outcome, in_hours, is_test, caller_withheld, " \
+              "incomplete, sources, time_source, resolution, local_date, local_hour, local_weekday"
+    with filled.engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE staged AS SELECT {columns} FROM calls "
+                             "WHERE call_key = 'nov'")
+        conn.exec_driver_sql("UPDATE staged SET local_date = '2026-12-01'")  # moves a call
+        with mc.bulk_write(conn, "staged"):
+            if filled.dialect == "sqlite":  # marked already, and no trigger per row
+                assert "2026-12" in set(conn.execute(sa.select(call_changes.c.month)).scalars())
+                assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE type = "
+                                            "'trigger' AND tbl_name = 'calls'").scalar() == 0
+            conn.exec_driver_sql(
+                f"INSERT INTO calls ({columns}) SELECT {columns} FROM staged WHERE true "
+                "ON CONFLICT (pbx, call_key) DO UPDATE SET local_date = excluded.local_date")
+        marked = set(conn.execute(sa.select(call_changes.c.month)).scalars())
+    assert {"2026-11", "2026-12"} <= marked and "2026-10" not in marked
+    assert set(copies_of(filled)) == {"2026-10"}
+    write(filled, [call("after", at(21, 10), tta=1.0, end=2.0)])  # the triggers are back
+    assert copies_of(filled) == {}
+    assert same(load(filled, dt.date(2026, 11, 1), dt.date(2026, 12, 31), copies=False),
+                load(filled, dt.date(2026, 11, 1), dt.date(2026, 12, 31)))
