@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from math import gcd
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
-from scipy import signal as sps
 
 RATE = 8000  # what a telephone line carries; every signal is brought to it
 BAND = (300.0, 3400.0)  # the telephone band
@@ -125,6 +125,14 @@ def write_wav(path: Path | str, audio: Audio) -> None:
         out.writeframes(pcm.tobytes())
 
 
+def _signal() -> ModuleType:
+    """scipy.signal, imported when audio is first processed (1.4 s of imports that the
+    commands reading probe records, such as `report monthly`, never need)."""
+    from scipy import signal
+
+    return signal
+
+
 # ---- conditioning ----------------------------------------------------------------------------
 
 def resample(x: np.ndarray, rate: int, to: int = RATE) -> np.ndarray:
@@ -132,20 +140,20 @@ def resample(x: np.ndarray, rate: int, to: int = RATE) -> np.ndarray:
     if rate == to or len(x) == 0:
         return np.asarray(x, dtype=np.float64)
     g = gcd(int(rate), int(to))
-    return sps.resample_poly(x, to // g, rate // g)
+    return _signal().resample_poly(x, to // g, rate // g)
 
 
 @lru_cache(maxsize=4)
 def _band_sos(rate: int) -> np.ndarray:
     high = min(BAND[1], 0.45 * rate)
-    return sps.butter(4, [BAND[0], high], btype="bandpass", fs=rate, output="sos")
+    return _signal().butter(4, [BAND[0], high], btype="bandpass", fs=rate, output="sos")
 
 
 def telephone_band(audio: Audio) -> Audio:
     """Keep 300-3400 Hz, as a telephone line does."""
     if len(audio.samples) < 64:
         return audio
-    return Audio(sps.sosfiltfilt(_band_sos(audio.rate), audio.samples), audio.rate)
+    return Audio(_signal().sosfiltfilt(_band_sos(audio.rate), audio.samples), audio.rate)
 
 
 def frame_levels(x: np.ndarray, frame: int = FRAME, hop: int = HOP) -> np.ndarray:
@@ -166,8 +174,8 @@ def activity(levels: np.ndarray, min_dbfs: float = -55.0, above_floor: float = 1
         return np.zeros(0, dtype=bool)
     floor = min(float(np.percentile(levels, 10)), float(np.max(levels)) - 20.0)  # no pause: sound throughout
     active = levels > max(floor + above_floor, min_dbfs)
-    opened = sps.convolve(active.astype(int), np.ones(3, dtype=int), mode="same") >= 3
-    return sps.convolve(opened.astype(int), np.ones(3, dtype=int), mode="same") > 0
+    opened = _signal().convolve(active.astype(int), np.ones(3, dtype=int), mode="same") >= 3
+    return _signal().convolve(opened.astype(int), np.ones(3, dtype=int), mode="same") > 0
 
 
 def onset(x: np.ndarray) -> int:

@@ -15,6 +15,7 @@ from afterhours.cli_probe import month_option, probe, report, site_option
 from afterhours.passive import PassiveCheck
 from afterhours.references import KINDS, ReferenceError
 from config import ConfigError, UnknownSite
+from monitor.export_safety import SafeWriter
 from qualiphone.context import AppContext, format_option, friendly_errors, pass_app
 
 
@@ -69,19 +70,23 @@ def _check_table(result: PassiveCheck, by: str) -> None:
     for s in result.sites:
         share = "–" if s.answered_share is None else f"{100 * s.answered_share:.1f} %"
         flag = "  FLAGGED: after-hours calls not answered by the message" if s.flagged else ""
+        unclassified = (f"  {s.unclassified} to classify (directory incomplete: qualiphone sites "
+                        "check)") if s.unclassified else ""
         click.echo(f"{s.site:<11}{s.calls:>7}{s.by_message:>9}{share:>9}{s.heard:>7}{s.by_person:>8}"
-                   f"{s.failures:>8}{flag}")
+                   f"{s.failures:>8}{flag}{unclassified}")
     flagged = result.flagged
     click.echo(f"{len(flagged)} site{'s' if len(flagged) != 1 else ''} flagged: {', '.join(flagged)}."
                if flagged else "No site flagged.")
 
 
 def _check_csv(result: PassiveCheck, by: str) -> None:
-    out = csv.writer(sys.stdout, lineterminator="\n")
+    out = SafeWriter(csv.writer(sys.stdout, lineterminator="\n"))
     if by == "site":
-        out.writerow(["site", "calls", "by_message", "heard", "by_person", "failures", "flagged"])
+        out.writerow(["site", "calls", "by_message", "heard", "by_person", "failures", "flagged",
+                      "unclassified"])
         for s in result.sites:
-            out.writerow([s.site, s.calls, s.by_message, s.heard, s.by_person, s.failures, int(s.flagged)])
+            out.writerow([s.site, s.calls, s.by_message, s.heard, s.by_person, s.failures, int(s.flagged),
+                          s.unclassified])
         return
     out.writerow(["site", "date", "calls", "by_message", "heard", "by_person", "failures", "failure_times"])
     for d in result.days:

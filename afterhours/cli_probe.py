@@ -12,8 +12,10 @@ import click
 from afterhours.probe import ProbeError, ProbeRun
 from config import ConfigError, UnknownSite
 from qualiphone.context import AppContext, friendly_errors, pass_app
+from qualiphone.progress import progress_bar
 
 ALERT_EXIT = 3  # `probe`: an alert was raised (a site failed N probes in a row)
+NOTHING_PROBED_EXIT = 4  # `probe`: every site was skipped (open, no reference, no number)
 REPORT_FORMATS = ("pdf", "html")
 
 
@@ -60,7 +62,8 @@ def probe(app: AppContext, sites: tuple[str, ...], address: str, ami_user: str,
 
     Sites open at the time are skipped. Each probe is an Originate (a test call, kept out of the
     statistics) recorded by the PBX and compared with the site's reference. Exit status 3 when
-    a site failed two probes in a row (an alert: logged, stored, piped to [alert] command).
+    a site failed two probes in a row (an alert: logged, stored, piped to [alert] command), 4
+    when nothing was probed (every site skipped), so that a timer notices.
 
     \b
     Example:
@@ -82,11 +85,18 @@ def probe(app: AppContext, sites: tuple[str, ...], address: str, ami_user: str,
     when = None
     if at is not None:
         when = at if at.tzinfo else at.replace(tzinfo=next(iter(config.pbxs.values())).tz)
-    run = run_probes(config, app.store, settings, host=host, port=port, username=ami_user,
-                     secret=secret, sites=list(sites) or None, when=when)
+    with progress_bar("probe", unit="sites") as bar:
+        run = run_probes(config, app.store, settings, host=host, port=port, username=ami_user,
+                         secret=secret, sites=list(sites) or None, when=when,
+                         progress=lambda total, p: bar.total(total) if p is None else
+                         bar.advance(description=f"probed {p.site}"))
     _print_run(run)
     if run.alerts:
         raise SystemExit(ALERT_EXIT)
+    if not run.probes:
+        click.echo(f"nothing probed: every site was skipped (reasons above); exit status "
+                   f"{NOTHING_PROBED_EXIT}", err=True)
+        raise SystemExit(NOTHING_PROBED_EXIT)
 
 
 def _print_run(run: ProbeRun) -> None:

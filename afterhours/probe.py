@@ -21,6 +21,7 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,9 @@ class Prober:
             if not future.done():
                 future.set_result(msg)
 
-    async def run(self, client: AmiClient, targets: list[Target]) -> list[ProbeRecord]:
+    async def run(self, client: AmiClient, targets: list[Target],
+                  done: Callable[[ProbeRecord], None] | None = None) -> list[ProbeRecord]:
+        """Probe every target (`concurrency` at once); `done` hears of each probe judged."""
         task = asyncio.create_task(client.run())
         try:
             try:
@@ -166,7 +169,10 @@ class Prober:
 
             async def one(target: Target) -> ProbeRecord:
                 async with gate:
-                    return await self.probe(client, target)
+                    record = await self.probe(client, target)
+                if done is not None:
+                    done(record)
+                return record
 
             return list(await asyncio.gather(*(one(t) for t in targets)))
         finally:
@@ -292,14 +298,19 @@ def fill_assessment(record: ProbeRecord, result: Assessment, seconds: float,
 
 def run_probes(config: Config, store: Store, settings: AfterHoursSettings, *, host: str, port: int,
                username: str, secret: str, sites: list[str] | None = None,
-               when: dt.datetime | None = None, references_root: Path | None = None) -> ProbeRun:
-    """Probe the closed sites among `sites` (default: all) at `when` (default: now)."""
+               when: dt.datetime | None = None, references_root: Path | None = None,
+               progress: Callable[[int, ProbeRecord | None], None] | None = None) -> ProbeRun:
+    """Probe the closed sites among `sites` (default: all) at `when` (default: now).
+    `progress(total, None)` hears how many sites will be probed, then `progress(total, probe)`
+    of each probe judged."""
     pretend = when is not None
     when = when or dt.datetime.now(dt.UTC)
     registered = refs_mod.list_references(references_root)
     keys = {r.key for r in registered}
     targets, skipped = plan_targets(config, list(sites or config.site_ids), when, keys)
     run = ProbeRun(skipped=skipped)
+    if progress is not None:
+        progress(len(targets), None)
     if not targets:
         return run
     prober = Prober(config, store, settings, refs_mod.load_features(registered),
@@ -308,7 +319,8 @@ def run_probes(config: Config, store: Store, settings: AfterHoursSettings, *, ho
                        on_disconnect=prober.on_disconnect, on_connect=prober.narrow_events,
                        events=settings.probe.events,
                        backoff=Backoff(base=0.5, cap=5.0), connect_timeout=5.0)
-    run.probes = asyncio.run(prober.run(client, targets))
+    done = None if progress is None else (lambda record: progress(len(targets), record))
+    run.probes = asyncio.run(prober.run(client, targets, done))
     run.alerts = raise_alerts(store, config, settings.alert, [t.site for t in targets],
                               when.timestamp() if pretend else None)
     return run

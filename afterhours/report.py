@@ -13,10 +13,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from afterhours.alerts import describe
 from afterhours.passive import PassiveCheck, SiteDay, check_month, month_bounds
@@ -24,6 +21,11 @@ from afterhours.repository import AlertRecord, ProbeRecord, alerts_between, prob
 from afterhours.settings import load_settings
 from config import Config
 from monitor.store import Store
+
+if TYPE_CHECKING:  # matplotlib is imported when a page is drawn (`report monthly` reads the data)
+    from matplotlib.axes import Axes
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
 
 MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
              "octobre", "novembre", "décembre"]
@@ -182,6 +184,8 @@ def after_hours_section(store: Store, config: Config, month: str,
 
 def share_plot(sites: list[str], shares: list[float | None], ax: Axes | None = None) -> Axes:
     """Horizontal bars: share of after-hours calls the message answered, per site."""
+    from matplotlib.figure import Figure
+
     ax = ax if ax is not None else Figure(figsize=(6, 5)).add_subplot()
     values = [100 * (s or 0.0) for s in shares]
     colours = ["#c0392b" if s is not None and s < 0.95 else "#2e86c1" for s in shares]
@@ -197,6 +201,8 @@ def share_plot(sites: list[str], shares: list[float | None], ax: Axes | None = N
 
 
 def _page(title: str, subtitle: str = "") -> Figure:
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=PORTRAIT)
     fig.text(0.06, 0.96, title, fontsize=14, weight="bold", va="top")
     if subtitle:
@@ -266,6 +272,8 @@ def write_report(section: AfterHoursSection, out: Path, formats: Sequence[str]) 
                         f"{section.html_fragment()}</body></html>\n", encoding="utf-8")
         written.append(path)
     if "pdf" in formats:
+        from matplotlib.backends.backend_pdf import PdfPages
+
         path = out / f"afterhours-{section.month}.pdf"
         with PdfPages(path) as pdf:
             section.pdf_pages(pdf)

@@ -6,12 +6,13 @@ file, the key and what was expected, like the rest of the configuration.
 
 from __future__ import annotations
 
-import tomllib
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from config import Config, ConfigError
+from config.loader import read_toml
 
 FILE = "afterhours.toml"
 
@@ -74,7 +75,8 @@ def _section(path: Path, name: str, table: object, cls: type) -> Any:
         ok = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True
-        if not ok or (isinstance(value, int | float) and not isinstance(value, bool) and value < 0):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or (number and (not math.isfinite(value) or value < 0)):
             raise ConfigError(path, f"{name}.{key}", value, f"a {kind.__name__} like {default!r}")
         values[key] = value
     return cls(**values)
@@ -85,11 +87,7 @@ def load_settings(config: Config) -> AfterHoursSettings:
     path = config.directory / FILE
     if not path.exists():
         return AfterHoursSettings()
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "(syntax)", str(exc), "valid TOML") from None
+    data = read_toml(path)
     parts = {"check": CheckSettings, "probe": ProbeSettings, "alert": AlertSettings}
     for key in data:
         if key not in parts:

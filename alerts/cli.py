@@ -102,13 +102,15 @@ def check(app: AppContext, month_text: str, dry_run: bool, fmt: str) -> None:
       qualiphone alerts check --month previous --format json
     """
     from alerts.delivery import build_channels
+    from alerts.directory import store_gaps
     from alerts.engine import Dispatcher, scheduled_evaluations
     from alerts.settings import load_alerts
 
     month = resolve_month(month_text, app.config)
     settings = load_alerts(app.config)
     channels = [] if dry_run else build_channels(settings)
-    evaluations = scheduled_evaluations(app.store, app.config, settings, month)
+    evaluations = scheduled_evaluations(app.store, app.config, settings, month,
+                                        directory_gaps=store_gaps(app.store, app.config, month))
     outcome = Dispatcher(app.store, settings, channels).process(evaluations, dry_run=dry_run)
     (_check_json if fmt == "json" else _check_table)(month, dry_run, outcome)
     if outcome.firing:

@@ -1,31 +1,47 @@
 """The directory-gap rule: turns the gaps the directory check reports into alerts.
 
-The detection is not here: `qualiphone sites check` (being built) reports each gap of
-sites.toml (a number, queue or context that calls use and no site declares, and so on) and
-whether it changes a published figure by more than 1 point. Its caller hands the findings to
-`directory_gap_evaluation`, the hook; `qualiphone alerts check` takes the detection as a
-function (`alerts.engine.check(..., directory_gaps=…)`) and, until one is wired, reports the
-rule as not evaluated. Any object with the attributes of `GapLike` will do.
+The detection is `monitor.directory_gaps` (what `qualiphone sites check` prints): each gap of
+sites.toml (an unknown device, a machine answer, a number, queue or context of no site, a site
+without calls) and whether it changes a published figure by more than 1 point.
+`findings_from_report` turns its report into findings for `directory_gap_evaluation`;
+`qualiphone alerts check` evaluates the store over the month (`store_gaps`). Any object with
+the attributes of `GapLike` will do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from alerts.model import Evaluation, Finding
 from alerts.settings import Rule, RuleSettings
 from config import Config, UnknownSite
+from monitor.directory_gaps import GapReport, check_store
+from monitor.store import Store
 
 
 class GapLike(Protocol):
-    key: str  # stable identity of the gap, e.g. "did:+33199000150" (the alert's subject)
-    site: str | None  # the site concerned, when known
-    description: str  # what is missing or wrong, as the check words it
-    calls: int  # calls concerned
-    changes_figure: bool  # it changes a published figure by more than 1 point
-    change_points: float | None  # by how many points, when known
+    """What the rule reads of a gap (read-only)."""
+
+    @property
+    def key(self) -> str: ...  # stable identity of the gap, e.g. "did::0153000099" (the subject)
+
+    @property
+    def site(self) -> str | None: ...  # the site concerned, when known
+
+    @property
+    def description(self) -> str: ...  # what is missing or wrong, in French
+
+    @property
+    def calls(self) -> int: ...  # calls concerned
+
+    @property
+    def changes_figure(self) -> bool: ...  # it changes a published figure by more than 1 point
+
+    @property
+    def change_points(self) -> float | None: ...  # by how many points, when known
 
 
 @dataclass(frozen=True)
@@ -77,3 +93,39 @@ def directory_gap_evaluation(gaps: Iterable[GapLike], settings: RuleSettings,
             data={"key": gap.key, "calls": gap.calls, "changes_figure": gap.changes_figure,
                   "change_points": gap.change_points}))
     return found
+
+
+_DESCRIPTIONS = {
+    "device": "le poste {value}, inconnu de staff_devices, a pris des appels (comptés « à classer »)",
+    "machine": "une machine ({value}) a répondu hors des contextes de message (appels « à classer »)",
+    "did": "le numéro composé {value} n'appartient à aucun site",
+    "queue": "la file {value} n'appartient à aucun site",
+    "context": "le contexte {value} n'appartient à aucun site",
+    "silent_site": "aucun appel reçu sur la période",
+}
+
+
+def findings_from_report(report: GapReport) -> list[DirectoryGapFinding]:
+    """The gaps of `qualiphone sites check` (monitor.directory_gaps) as alert findings."""
+    failing = report.failing()
+    return [
+        DirectoryGapFinding(
+            key=f"{g.kind}:{g.site or ''}:{g.value}", site=g.site,
+            description=_DESCRIPTIONS[g.kind].format(value=g.value), calls=g.calls,
+            changes_figure=g in failing, change_points=g.impact)
+        for g in report.gaps
+    ]
+
+
+def store_gaps(store: Store, config: Config, month: str) -> Callable[[], list[DirectoryGapFinding]]:
+    """The detection for `alerts check`: the store's directory gaps over the month (to today)."""
+    def detect() -> list[DirectoryGapFinding]:
+        first = dt.date.fromisoformat(f"{month}-01")
+        last = min((first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1),
+                   dt.date.today())
+        sites = [s.id for s in config.sites]
+        report = check_store(store.engine, first, max(first, last), sites,
+                             config.targets.threshold_seconds)
+        return findings_from_report(report)
+
+    return detect

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,11 +131,19 @@ class UnknownSite(Exception):
         super().__init__(f'site "{site_id}" is not in {path}; known sites: {shown}.')
 
 
+def as_table(path: Path, key: str, value: object, expected: str | None = None) -> dict[str, Any]:
+    """`value` when it is a TOML table; ConfigError naming `key` otherwise."""
+    if not isinstance(value, dict):
+        raise ConfigError(path, key, value, expected or f"a [{key}] table")
+    return value
+
+
 class TableReader:
     """Typed access to one TOML table, raising ConfigError with the full key path."""
 
-    def __init__(self, path: Path, table: dict[str, Any], prefix: str = "") -> None:
-        self.path, self.table, self.prefix = path, table, prefix
+    def __init__(self, path: Path, table: object, prefix: str = "") -> None:
+        self.path, self.prefix = path, prefix
+        self.table = as_table(path, prefix.rstrip(".") or "(file)", table)
 
     def key(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -148,10 +157,18 @@ class TableReader:
         return value
 
     def number(self, name: str, default: float, minimum: float = 0.0) -> float:
+        """A finite number >= minimum (TOML's nan and inf are refused)."""
         value = self.get(name, (int, float), f"a number >= {minimum}", default)
-        if value < minimum:
+        if not math.isfinite(value) or value < minimum:
             raise ConfigError(self.path, self.key(name), value, f"a number >= {minimum}")
         return float(value)
+
+    def whole(self, name: str, default: int, minimum: int = 0) -> int:
+        """A whole number >= minimum."""
+        value = self.get(name, int, f"a whole number >= {minimum}", default)
+        if value < minimum:
+            raise ConfigError(self.path, self.key(name), value, f"a whole number >= {minimum}")
+        return int(value)
 
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
         expected = "one of " + ", ".join(f'"{c}"' for c in choices)
@@ -194,12 +211,31 @@ def parse_host_port(text: str) -> tuple[str, int] | None:
     return host, int(port)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML document at `path`; ConfigError when missing, not UTF-8 or not valid TOML."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(path, "(file)", MISSING, "an existing TOML file") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise ConfigError(path, "(file)", exc.strerror, "a readable TOML file") from None
+    return parse_toml(path, data)
+
+
+def toml_text(path: Path, data: bytes) -> str:
+    """The bytes of a TOML file as text; ConfigError naming the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(path, "(encoding)", f"byte 0x{data[exc.start]:02x} at line {line}",
+                          "UTF-8 text (save the file as UTF-8)") from None
+
+
+def parse_toml(path: Path, data: bytes | str) -> dict[str, Any]:
+    """Parse TOML read from `path` (named in errors)."""
+    try:
+        return tomllib.loads(toml_text(path, data) if isinstance(data, bytes) else data)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "(syntax)", str(exc), "valid TOML") from None
 
@@ -218,8 +254,7 @@ def parse_interval(path: Path, key: str, text: object) -> Interval:
 
 
 def _parse_hours(path: Path, prefix: str, table: object) -> dict[int, tuple[Interval, ...]]:
-    if not isinstance(table, dict):
-        raise ConfigError(path, prefix.rstrip("."), table, "a table of weekdays")
+    table = as_table(path, prefix.rstrip("."), table, "a table of weekdays")
     reader = TableReader(path, table, prefix)
     reader.unknown_keys(set(WEEKDAYS))
     hours: dict[int, tuple[Interval, ...]] = {}
@@ -243,9 +278,10 @@ _SITE_KEYS = {
 
 
 def _parse_site(
-    path: Path, index: int, table: dict[str, Any], default_hours: dict[int, tuple[Interval, ...]],
+    path: Path, index: int, table: object, default_hours: dict[int, tuple[Interval, ...]],
     pbxs: dict[str, PbxSettings],
 ) -> Site:
+    table = as_table(path, f"site[{index}]", table, "a [[site]] table")
     r = TableReader(path, table, f"site[{index}].")
     site_id = r.get("id", str, 'a site id such as "eps-05"')
     r.prefix = f'site "{site_id}".'
@@ -279,7 +315,8 @@ def _parse_closures(path: Path, data: dict[str, Any], site_ids: set[str]) -> tup
     if not isinstance(items, list):
         raise ConfigError(path, "closure", items, "an array of [[closure]] tables")
     for i, table in enumerate(items):
-        r = TableReader(path, table, f"closure[{i}].")
+        r = TableReader(path, as_table(path, f"closure[{i}]", table, "a [[closure]] table"),
+                        f"closure[{i}].")
         r.unknown_keys({"site", "date", "part", "reason"})
         site = r.get("site", str, 'a site id or "all"')
         if site != "all" and site not in site_ids:
@@ -330,15 +367,15 @@ def _parse_settings(
             "pseudonym_key_env", str, "an environment variable name", "QUALIPHONE_PSEUDONYM_KEY"
         ),
         pseudonym_key_file=c.get("pseudonym_key_file", str, "a file path", ""),
-        retention_days=int(c.number("retention_days", 400, 1)),
+        retention_days=c.whole("retention_days", 400, 1),
         default_region=c.get("default_region", str, 'a region code such as "FR"', "FR"),
     )
     pbxs = {}
-    pbx_tables = data.get("pbx", {})
+    pbx_tables = as_table(path, "pbx", data.get("pbx", {}), "one or more [pbx.NAME] tables")
     if not pbx_tables:
         raise ConfigError(path, "pbx", MISSING, "at least one [pbx.NAME] table")
     for name, table in pbx_tables.items():
-        p = TableReader(path, table, f"pbx.{name}.")
+        p = TableReader(path, as_table(path, f"pbx.{name}", table), f"pbx.{name}.")
         p.unknown_keys({"timezone", "cdr_layout", "cdr_usegmtime", "test_accountcodes", "ami",
                         "ami_user"})
         tz = p.get("timezone", str, "an IANA time zone such as Europe/Paris", "Europe/Paris")
@@ -368,23 +405,23 @@ def load_config(directory: Path | str | None = None) -> Config:
     """Read settings.toml, sites.toml and closures.toml from `directory` (default: shipped)."""
     base = Path(directory) if directory else SHIPPED_DIR
     settings_path = base / "settings.toml"
-    targets, capture, pbxs, default_hours = _parse_settings(settings_path, _read_toml(settings_path))
+    targets, capture, pbxs, default_hours = _parse_settings(settings_path, read_toml(settings_path))
     sites_path = base / "sites.toml"
-    data = _read_toml(sites_path)
+    data = read_toml(sites_path)
     TableReader(sites_path, data).unknown_keys({"site"})
     tables = data.get("site", [])
     if not isinstance(tables, list) or not tables:
         raise ConfigError(sites_path, "site", MISSING, "at least one [[site]] table")
     sites = tuple(_parse_site(sites_path, i, t, default_hours, pbxs) for i, t in enumerate(tables))
-    _check_unique(sites_path, sites)
+    _check_unique(sites_path, sites, capture.default_region)
     closures_path = base / "closures.toml"
     closures: tuple[Closure, ...] = ()
     if closures_path.exists():
-        closures = _parse_closures(closures_path, _read_toml(closures_path), {s.id for s in sites})
+        closures = _parse_closures(closures_path, read_toml(closures_path), {s.id for s in sites})
     return Config(base, targets, capture, pbxs, sites, closures)
 
 
-def _check_unique(path: Path, sites: tuple[Site, ...]) -> None:
+def _check_unique(path: Path, sites: tuple[Site, ...], region: str = "FR") -> None:
     """Site ids are unique; a DID, queue or context belongs to one site of its PBX."""
     ids: set[str] = set()
     owners: dict[tuple[str, str, str], str] = {}
@@ -398,3 +435,53 @@ def _check_unique(path: Path, sites: tuple[Site, ...]) -> None:
                 if owner != site.id:
                     raise ConfigError(path, f'site "{site.id}".{kind}', value,
                                       f'a value not already used by site "{owner}"')
+    _check_numbers(path, sites, region)
+    _check_staff_devices(path, sites)
+
+
+def e164(number: str, region: str) -> str:
+    """The E.164 form of a phone number; the text as written when it is none."""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return number.strip()
+    if not phonenumbers.is_possible_number(parsed):
+        return number.strip()
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _check_numbers(path: Path, sites: tuple[Site, ...], region: str) -> None:
+    """One number, whatever its format, belongs to one site: public numbers everywhere, DIDs and
+    public numbers within a PBX (the capture looks both up to find a call's site)."""
+    seen: dict[tuple[str, str], tuple[str, str]] = {}  # (scope, E.164) -> (site, as written)
+    for site in sites:
+        for kind, values in (("numbers", site.numbers), ("dids", site.dids)):
+            for value in values:
+                number = e164(value, region)
+                scopes = [("", number), (site.pbx, number)] if kind == "numbers" else [(site.pbx, number)]
+                for scope in scopes:
+                    owner, written = seen.setdefault(scope, (site.id, value))
+                    if owner != site.id:
+                        raise ConfigError(path, f'site "{site.id}".{kind}', value,
+                                          f'a number not already used by site "{owner}" (it has '
+                                          f'"{written}", the same number: {number})')
+
+
+def _check_staff_devices(path: Path, sites: tuple[Site, ...]) -> None:
+    """No device can match the staff patterns of two sites of one PBX (it would count for both)."""
+    from config.globs import overlap
+
+    for i, site in enumerate(sites):
+        for other in sites[:i]:
+            if other.pbx != site.pbx:
+                continue
+            for pattern in site.staff_devices:
+                for theirs in other.staff_devices:
+                    example = overlap(pattern, theirs)
+                    if example is not None:
+                        raise ConfigError(
+                            path, f'site "{site.id}".staff_devices', pattern,
+                            f'patterns that match no device of another site: "{theirs}" of site '
+                            f'"{other.id}" matches the same devices, e.g. "{example}"')

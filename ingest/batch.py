@@ -109,6 +109,33 @@ class DirectoryGaps:
     def __bool__(self) -> bool:
         return bool(self.devices or self.machines or self.misses)
 
+    def findings(self, limit: int = 5) -> list[str]:
+        """What the directory could not place, in a few lines (empty when nothing): unknown
+        devices, machine answers, numbers of calls refused as "unknown site"."""
+        def top(counter: Counter[str]) -> str:
+            shown = ", ".join(f"{name} ({n} calls)" for name, n in counter.most_common(limit))
+            return shown + (f", … {len(counter) - limit} more" if len(counter) > limit else "")
+
+        out = []
+        devices: Counter[str] = Counter()
+        for (_, device), n in self.devices.items():
+            devices[device] += n
+        if devices:
+            out.append(f"answered by devices no site lists in staff_devices: {top(devices)}")
+        machines: Counter[str] = Counter()
+        for (_, machine), n in self.machines.items():
+            machines[machine] += n
+        if machines:
+            out.append(f"answered by a machine outside the message and voicemail contexts: "
+                       f"{top(machines)}")
+        numbers: Counter[str] = Counter()
+        for (dialed, queue, context, rejected), miss in self.misses.items():
+            if rejected:
+                numbers[dialed or queue or context or "?"] += miss.calls
+        if numbers:
+            out.append(f"dialed numbers of no site (calls kept as rejects): {top(numbers)}")
+        return out
+
 
 @dataclass
 class SkipCount:

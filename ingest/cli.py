@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from pathlib import Path
 
 import click
@@ -92,38 +91,20 @@ def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
             f"other services' calls): {reasons}{more}; if that is unexpected, check the dids, "
             f"queues and contexts in {sites}"
         )
-
-
-def _top(counter: Counter[str], limit: int = 5) -> str:
-    shown = ", ".join(f"{name} ({n} calls)" for name, n in counter.most_common(limit))
-    return shown + (f", … {len(counter) - limit} more" if len(counter) > limit else "")
+        no_site = sum(n.calls for key, n in r.gaps.misses.items() if not key[3])
+        if no_site > r.calls_seen:
+            click.echo(f"  warning: most calls of {r.path} matched no site: qualiphone sites learn "
+                       f"{r.path} proposes the directory from what the PBX wrote", err=True)
 
 
 def _gap_warning(r: BatchResult) -> None:
     """Name what the site directory could not place, and the command that proposes the fix."""
-    gaps = r.gaps
-    if r.skipped_as is not None or not (gaps.devices or gaps.machines or
-                                        any(k[3] for k in gaps.misses)):
+    findings = r.gaps.findings() if r.skipped_as is None else []
+    if not findings:
         return
     lines = [f"  warning: the site directory (sites.toml) is incomplete for {r.path}; the figures "
              'of these calls are marked "directory incomplete", never counted as abandons:']
-    if gaps.devices:
-        devices: Counter[str] = Counter()
-        for (_, device), n in gaps.devices.items():
-            devices[device] += n
-        lines.append(f"    answered by devices no site lists in staff_devices: {_top(devices)}")
-    if gaps.machines:
-        machines: Counter[str] = Counter()
-        for (_, machine), n in gaps.machines.items():
-            machines[machine] += n
-        lines.append("    answered by a machine outside the message and voicemail contexts: "
-                     f"{_top(machines)}")
-    numbers: Counter[str] = Counter()
-    for (dialed, queue, context, rejected), n in gaps.misses.items():
-        if rejected:
-            numbers[dialed or queue or context or "?"] += n.calls
-    if numbers:
-        lines.append(f"    dialed numbers of no site (calls kept as rejects): {_top(numbers)}")
+    lines.extend(f"    {line}" for line in findings)
     lines.append(f"  propose the fix: qualiphone sites learn {r.path}   (then: qualiphone sites check)")
     click.echo("\n".join(lines), err=True)
 

@@ -41,7 +41,7 @@ def parser_for(kind: str, config: Config, pbx: str) -> Parser:
 
 
 def check_files(config: Config, pbx: str, paths: list[Path], kind: str = "auto",
-                points: float = 1.0) -> GapReport:
+                points: float = 1.0, sites: list[str] | None = None) -> GapReport:
     ctx = CaptureContext.create(config, pbx)
     found: list[Call] = []
     misses: list[MissRow] = []
@@ -53,7 +53,8 @@ def check_files(config: Config, pbx: str, paths: list[Path], kind: str = "auto",
                       for (d, q, c, rejected), n in reader.gaps.misses.items())
     threshold = config.targets.threshold_seconds
     counts = counts_from_calls(found, threshold)
-    sites = [s.id for s in config.sites if s.pbx == pbx]
+    sites = sites or [s.id for s in config.sites if s.pbx == pbx]
+    counts = {site: c for site, c in counts.items() if site in sites}
     gaps = site_gaps(counts) + miss_gaps(misses, sum(c.offered for c in counts.values())) + \
         silent_sites(counts, sites, sum(m.calls for m in misses))
     first, last = _period(config, pbx, found, misses)

@@ -7,15 +7,13 @@ flag, caller pseudonymization, local buckets and outcome rules are decided in on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from config import Config, PbxSettings
 from ingest.records import Miss, RecordError, UnknownSiteError
 from ingest.site_map import SiteMap, looks_like_did
 from monitor.calendar import SiteCalendar
 from monitor.call import UNCLASSIFIED, Call, CallBuilder, Outcome
-from monitor.pseudonym import Pseudonymizer, load_or_create_key, normalize_number
-from monitor.store.engine import data_dir
+from monitor.pseudonym import Pseudonymizer, normalize_number, pseudonymizer_for
 from monitor.timeutil import epoch_to_local, local_parts
 
 # Tolerance for clock jitter between legs (e.g. CEL events of two channels a few µs apart).
@@ -39,16 +37,8 @@ class CaptureContext:
                 f'PBX "{pbx_name}" is not in {config.directory / "settings.toml"}; '
                 f"known PBXs: {', '.join(config.pbxs)}."
             )
-        capture = config.capture
-        pseudonymizer = None
-        if capture.pseudonymize_callers:
-            key_file = Path(capture.pseudonym_key_file) if capture.pseudonym_key_file else (
-                data_dir() / "pseudonym.key"
-            )
-            key = load_or_create_key(capture.pseudonym_key_env, key_file)
-            pseudonymizer = Pseudonymizer(key, capture.default_region)
         return cls(config, config.pbxs[pbx_name], SiteMap.build(config, pbx_name),
-                   SiteCalendar(config), pseudonymizer)
+                   SiteCalendar(config), pseudonymizer_for(config.capture))
 
     def site_of(self, b: CallBuilder) -> str:
         site = b.site or self.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context)

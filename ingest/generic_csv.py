@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from config.loader import MISSING, ConfigError, read_toml
 from ingest.finalize import CaptureContext
 from ingest.records import RecordError, Reject
 from monitor.call import CallBuilder, Outcome, Source
@@ -29,37 +30,104 @@ class CsvMapping:
     utc: bool = False
 
 
+class MappingError(ConfigError, RecordError):
+    """A mapping of csv_mappings.toml that cannot be used; a ConfigError and a RecordError."""
+
+    def __init__(self, path: Path, key: str, value: object, expected: str, message: str = "") -> None:
+        super().__init__(path, key, value, expected)
+        if message:
+            self.args = (message,)
+
+
+MAPPING_KEYS = {"delimiter", "date_format", "utc", "columns", "outcomes"}
+DELIMITER_EXPECTED = 'one character other than a quote or a line end, e.g. ";"'
+DATE_FORMAT_EXPECTED = 'a strptime format with the date, e.g. "%d/%m/%Y %H:%M:%S"'
+
+
 def load_mapping(path: Path, name: str) -> CsvMapping:
-    """Read mapping `name` of `path`; RecordError names the file, key and fix."""
+    """Read mapping `name` of `path`; MappingError names the file, key, value and fix."""
+    if not path.is_file():
+        raise MappingError(path, "(file)", MISSING, "an existing TOML file",
+                           f"{path}: no such file; declare the mapping [csv.{name}] there")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecordError(f"{path}: no such file; declare the mapping [csv.{name}] there") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RecordError(f"{path}: not valid TOML ({exc})") from None
-    tables = data.get("csv", {})
+        data = read_toml(path)
+    except ConfigError as exc:
+        raise MappingError(exc.path, exc.key, exc.value, exc.expected) from None
+    tables = _table(path, "csv", data.get("csv", {}))
     if name not in tables:
-        raise RecordError(f'{path}: no mapping [csv.{name}]; known: {", ".join(tables) or "none"}')
-    table = tables[name]
-    columns = table.get("columns", {})
+        raise MappingError(path, f"csv.{name}", MISSING, f"a [csv.{name}] table",
+                           f'{path}: no mapping [csv.{name}]; known: {", ".join(tables) or "none"}')
+    return _mapping(path, name, _table(path, f"csv.{name}", tables[name]))
+
+
+def _table(path: Path, key: str, value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MappingError(path, key, value, f"a [{key}] table")
+    return value
+
+
+def _texts(path: Path, key: str, table: dict[str, Any]) -> dict[str, str]:
+    for k, v in table.items():
+        if not isinstance(v, str):
+            raise MappingError(path, f'{key}."{k}"' if key.endswith("outcomes") else f"{key}.{k}", v,
+                               "text")
+    return table
+
+
+def _mapping(path: Path, name: str, table: dict[str, Any]) -> CsvMapping:
+    key = f"csv.{name}"
+    for k in table:
+        if k not in MAPPING_KEYS:
+            raise MappingError(path, f"{key}.{k}", k, "one of the keys " + ", ".join(sorted(MAPPING_KEYS)))
+    columns = _texts(path, f"{key}.columns", _table(path, f"{key}.columns", table.get("columns", {})))
     for field in columns:
         if field not in FIELDS:
-            raise RecordError(f"{path}: key csv.{name}.columns.{field} is unknown; "
-                              f"expected one of {', '.join(FIELDS)}")
+            raise MappingError(path, f"{key}.columns.{field}", field, "one of " + ", ".join(FIELDS),
+                               f"{path}: key csv.{name}.columns.{field} is unknown; "
+                               f"expected one of {', '.join(FIELDS)}")
     for field in ("call_key", "arrival"):
         if field not in columns:
-            raise RecordError(f"{path}: key csv.{name}.columns.{field} is missing; it is required")
+            raise MappingError(path, f"{key}.columns.{field}", MISSING, "a column header",
+                               f"{path}: key csv.{name}.columns.{field} is missing; it is required")
     outcomes = {}
-    for value, outcome in table.get("outcomes", {}).items():
+    raw = _texts(path, f"{key}.outcomes", _table(path, f"{key}.outcomes", table.get("outcomes", {})))
+    for value, outcome in raw.items():
         try:
             outcomes[value] = Outcome(outcome)
         except ValueError:
-            raise RecordError(
-                f'{path}: key csv.{name}.outcomes."{value}" is "{outcome}"; expected one of '
-                + ", ".join(o.value for o in Outcome)
-            ) from None
-    return CsvMapping(name, dict(columns), outcomes, table.get("delimiter", ","),
-                      table.get("date_format", "%Y-%m-%d %H:%M:%S"), bool(table.get("utc", False)))
+            expected = "one of " + ", ".join(o.value for o in Outcome)
+            raise MappingError(path, f'{key}.outcomes."{value}"', outcome, expected,
+                               f'{path}: key csv.{name}.outcomes."{value}" is "{outcome}"; '
+                               f"expected {expected}") from None
+    return CsvMapping(name, dict(columns), outcomes, _delimiter(path, key, table),
+                      _date_format(path, key, table), _utc(path, key, table))
+
+
+def _delimiter(path: Path, key: str, table: dict[str, Any]) -> str:
+    value = table.get("delimiter", ",")
+    if not isinstance(value, str) or len(value) != 1 or value in "\"\r\n":
+        raise MappingError(path, f"{key}.delimiter", value, DELIMITER_EXPECTED)
+    return value
+
+
+def _date_format(path: Path, key: str, table: dict[str, Any]) -> str:
+    value = table.get("date_format", "%Y-%m-%d %H:%M:%S")
+    sample = dt.datetime(2026, 10, 5, 9, 8, 7)
+    try:
+        ok = isinstance(value, str) and dt.datetime.strptime(sample.strftime(value), value).date() \
+            == sample.date()
+    except ValueError:
+        ok = False
+    if not ok:
+        raise MappingError(path, f"{key}.date_format", value, DATE_FORMAT_EXPECTED)
+    return str(value)
+
+
+def _utc(path: Path, key: str, table: dict[str, Any]) -> bool:
+    value = table.get("utc", False)
+    if not isinstance(value, bool):
+        raise MappingError(path, f"{key}.utc", value, "true or false")
+    return value
 
 
 def parse_generic(lines: Iterable[tuple[int, str]], ctx: CaptureContext, *,

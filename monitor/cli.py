@@ -68,30 +68,48 @@ def store() -> None:
     """Store upkeep: retention purge and import history."""
 
 
+def _days(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise click.BadParameter(f'"{value}" is not a whole number of days >= 1; e.g. --older-than 400')
+    return int(value)
+
+
 @store.command()
-@click.option("--older-than", "days", type=int, default=None,
-              help="Days to keep [default: capture.retention_days of settings.toml].")
+@click.option("--older-than", "days", callback=_days, default=None, metavar="DAYS",
+              help="Days to keep, >= 1 [default: capture.retention_days of settings.toml].")
 @click.option("--dry-run", is_flag=True, help="Count what would be removed, remove nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Remove without asking (for timers and scripts).")
 @pass_app
-def purge(app: AppContext, days: int | None, dry_run: bool) -> None:
+def purge(app: AppContext, days: int | None, dry_run: bool, yes: bool) -> None:
     """Remove calls and rejected records older than the retention period.
+
+    Asks for confirmation, showing how many calls and rejected records would go, unless --yes.
 
     \b
     Example:
       qualiphone store purge --older-than 400 --dry-run
+      qualiphone store purge --yes            # from a timer: capture.retention_days
     """
     keep = days if days is not None else app.config.capture.retention_days
     cutoff = time.time() - keep * 86400
+    old_calls, old_rejects = calls.c.arrival < cutoff, rejected_records.c.created_at < cutoff
+    with app.store.engine.connect() as conn:
+        n_calls = conn.execute(sa.select(sa.func.count()).where(old_calls)).scalar_one()
+        n_rej = conn.execute(sa.select(sa.func.count()).where(old_rejects)).scalar_one()
+    what = f"{n_calls} calls and {n_rej} rejected records"
+    if dry_run or not (n_calls or n_rej):
+        click.echo(f"would remove {what} older than {keep} days" if dry_run else
+                   f"nothing is older than {keep} days: no call or rejected record removed")
+        return
+    if not yes and not click.confirm(f"{what} are older than {keep} days; remove them?", default=False):
+        click.echo("nothing removed")
+        raise SystemExit(1)
     with app.store.engine.begin() as conn:
-        n_calls = conn.execute(sa.select(sa.func.count()).where(calls.c.arrival < cutoff)).scalar()
-        n_rej = conn.execute(
-            sa.select(sa.func.count()).where(rejected_records.c.created_at < cutoff)
-        ).scalar()
-        if not dry_run:
-            conn.execute(sa.delete(calls).where(calls.c.arrival < cutoff))
-            conn.execute(sa.delete(rejected_records).where(rejected_records.c.created_at < cutoff))
-    verb = "would remove" if dry_run else "removed"
-    click.echo(f"{verb} {n_calls} calls and {n_rej} rejected records older than {keep} days")
+        n_calls = conn.execute(sa.delete(calls).where(old_calls)).rowcount
+        n_rej = conn.execute(sa.delete(rejected_records).where(old_rejects)).rowcount
+    click.echo(f"removed {n_calls} calls and {n_rej} rejected records older than {keep} days")
 
 
 @store.command()

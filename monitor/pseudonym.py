@@ -13,6 +13,8 @@ from pathlib import Path
 
 import phonenumbers
 
+from config import CaptureSettings
+
 log = logging.getLogger(__name__)
 
 WITHHELD = {"", "anonymous", "<unknown>", "unknown", "restricted", "private", "withheld"}
@@ -82,3 +84,16 @@ class Pseudonymizer:
         if normalized is None:
             return None
         return hmac.new(self.key, normalized.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def pseudonymizer_for(capture: CaptureSettings) -> Pseudonymizer | None:
+    """The capture's pseudonymizer (None when callers are stored in clear): the same key, so
+    the same number gets the same hash wherever it is computed."""
+    if not capture.pseudonymize_callers:
+        return None
+    from monitor.store.engine import data_dir
+
+    key_file = Path(capture.pseudonym_key_file) if capture.pseudonym_key_file else (
+        data_dir() / "pseudonym.key")
+    return Pseudonymizer(load_or_create_key(capture.pseudonym_key_env, key_file),
+                         capture.default_region)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import click
 import numpy as np
 
 from config import UnknownSite
-from monitor.call import Outcome
+from monitor.export_safety import safe_row
 from monitor.metrics.cells import BY
 from monitor.metrics.records import columns, records, staffing_columns, staffing_records
 from monitor.metrics.staffing import (
@@ -23,12 +25,26 @@ from monitor.metrics.staffing import (
 )
 from monitor.metrics.summary import CellStats
 from monitor.query import StatsRequest, store_stats
-from qualiphone.context import AppContext, format_option, friendly_errors, pass_app
+from monitor.stats_table import (
+    CHOOSABLE,
+    UnknownColumn,
+    choose,
+    notes,
+    parse_columns,
+    pct,
+    sec,
+    table,
+)
+from qualiphone.context import AppContext, FiniteFloatRange, format_option, friendly_errors, pass_app
 
-PERIOD_TITLE = {"site": "Période", "hour": "Heure", "day": "Jour", "weekday": "Jour",
-                "weekday-hour": "Jour, heure", "month": "Mois", "day-hour": "Heure locale"}
-JOURS = {"mon": "lun", "tue": "mar", "wed": "mer", "thu": "jeu", "fri": "ven", "sat": "sam",
-         "sun": "dim"}
+
+def _columns(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    try:
+        return parse_columns(value)
+    except UnknownColumn as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str) -> dt.date:
@@ -58,15 +74,21 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str) -> dt.date:
 @click.option("--show-empty", is_flag=True, help="Keep periods where no site had a call.")
 @click.option("--staffing", "with_staffing", is_flag=True,
               help="Add agents needed per site and hour (Erlang-C and Erlang-A).")
-@click.option("--target-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+@click.option("--target-rate", type=FiniteFloatRange(0, 1, min_open=True, max_open=True),
               default=None, help="Pickup rate the staffing hint aims at "
               "[default: targets.pickup_rate_goal of settings.toml, 0.8].")
 @format_option("table", "csv", "json")
+@click.option("--columns", "keys", callback=_columns, metavar="A,B,…",
+              help="Table: these columns after site and period, e.g. "
+                   "offered,pickup_rate,pickup_rate_n [default: as many as the terminal holds]. "
+                   f"Columns: {', '.join(CHOOSABLE)}.")
+@click.option("--wide", is_flag=True, help="Table: every column.")
 @pass_app
 @friendly_errors(UnknownSite)
 def stats(app: AppContext, start: dt.date, end: dt.date, sites: tuple[str, ...], by: str,
           in_hours: bool, include_tests: bool, merge_sites: bool, binned: bool,
-          show_empty: bool, with_staffing: bool, target_rate: float | None, fmt: str) -> None:
+          show_empty: bool, with_staffing: bool, target_rate: float | None, fmt: str,
+          keys: tuple[str, ...], wide: bool) -> None:
     """Calls picked up by a person in under 25 s (5 rings), per site and period.
 
     A call is within the target when a person answered in strictly less than 25.0 s after it
@@ -91,12 +113,21 @@ def stats(app: AppContext, start: dt.date, end: dt.date, sites: tuple[str, ...],
         tz=_timezone(app, chosen),
     )
     result = store_stats(app.store, request, ["hour"] if with_staffing else [])
+    if not result[by].offered.sum():
+        click.echo(f"no calls in the store for {_scope(request)}", err=True)
     cells = result[by] if show_empty or by == "site" else _drop_empty_periods(result[by])
     hint = None
     if with_staffing:
         goal = target_rate if target_rate is not None else app.config.targets.pickup_rate_goal
         hint = staffing(result["hour"], _open_hours(app, request), target=goal)
-    _emit(fmt, request, cells, hint)
+    _emit(fmt, request, cells, hint, Layout(wide, tuple(keys or ()), app.store_label))
+
+
+def _scope(r: StatsRequest) -> str:
+    sites = "all sites" if r.all_sites else "sites " + ", ".join(r.sites)
+    hours = "opening hours only" if r.in_hours_only else "all hours"
+    tests = "test calls included" if r.include_tests else "test calls left out"
+    return f"{r.start} to {r.end} ({sites}, {hours}, {tests})"
 
 
 def _timezone(app: AppContext, sites: tuple[str, ...]) -> str:
@@ -128,129 +159,82 @@ def _open_hours(app: AppContext, r: StatsRequest) -> np.ndarray:
 def _console() -> Any:
     from rich.console import Console
 
-    console = Console()
-    return console if console.is_terminal else Console(width=250)
+    console = Console()  # the terminal's width, or $COLUMNS
+    return console if console.is_terminal or "COLUMNS" in os.environ else Console(width=120)
+
+
+def _uncut(console: Any, width: int) -> Any:
+    """A console as wide as a table that needs `width` columns: a table wider than the
+    terminal is printed whole (the terminal folds it, `less -S` scrolls it), never cut."""
+    from rich.console import Console
+
+    return console if width <= console.width else Console(width=width)
 
 
 def _dec(value: float, digits: int) -> str:
     return "—" if np.isnan(value) else f"{value:.{digits}f}".replace(".", ",")
 
 
-def _pct(value: float) -> str:
-    return "—" if np.isnan(value) else f"{value * 100:.1f} %".replace(".", ",")
+@dataclass(frozen=True)
+class Layout:
+    """How the table is cut: every column, or these keys, or what the terminal holds."""
+
+    wide: bool = False
+    keys: tuple[str, ...] = ()
+    store: str = ""  # which store the figures come from (named under the table)
 
 
-def _sec(value: float) -> str:
-    return "—" if np.isnan(value) else f"{value:.1f} s".replace(".", ",")
-
-
-def _interval(low: float, high: float) -> str:
-    if np.isnan(low):
-        return "—"
-    return f"{low * 100:.0f}–{high * 100:.0f} %"
-
-
-def _period(by: str, label: str) -> str:
-    if by in ("weekday", "weekday-hour"):
-        day, _, hour = label.partition(" ")
-        return f"{JOURS[day]} {hour} h" if hour else JOURS[day]
-    if by == "hour":
-        return f"{label} h"
-    return label.replace("/", " → ")
-
-
-def _table_rows(s: CellStats) -> list[list[str]]:
-    failed = s.count(Outcome.BUSY) + s.count(Outcome.FAILED) + s.count(Outcome.CONGESTION)
-    p, q = s.pickup_rate, s.tta_quantiles
-    rows = []
-    incomplete = s.directory_incomplete
-    for i in range(s.n):
-        rate = _pct(p.value[i]) + (" *" if incomplete[i] else "")
-        rows.append([
-            s.site[i], _period(s.by, s.period[i]), str(s.offered[i]),
-            str(s.count(Outcome.ANSWERED)[i]), str(s.answered_within[i]), rate,
-            _interval(p.low[i], p.high[i]), str(p.n[i]), _pct(s.asterisk_sl.value[i]),
-            _pct(s.asterisk_sl2.value[i]), _pct(s.agent_pickup_rate.value[i]),
-            str(s.count(Outcome.ABANDONED)[i]), str(s.count(Outcome.SHORT_ABANDON)[i]),
-            str(s.count(Outcome.MESSAGE)[i]), str(failed[i] + s.count(Outcome.VOICEMAIL)[i]),
-            _sec(s.tta_mean[i]), _sec(q[i, 0]), _sec(q[i, 2]), _sec(s.tta_max[i]),
-            "·".join(str(x) for x in s.rings[i]),
-        ])
-        if incomplete.any():
-            rows[-1].insert(12, str(s.unclassified[i]))
-    return rows
-
-
-def _print_table(r: StatsRequest, s: CellStats) -> None:
-    from rich.table import Table
-
+def _print_table(r: StatsRequest, s: CellStats, layout: Layout) -> None:
     scope = "heures d'ouverture" if r.in_hours_only else "toutes heures"
-    table = Table(title=f"Décroché en moins de {r.threshold:g} s — du {r.start} au {r.end}, "
-                        f"{scope}", title_justify="left")
-    heads = ["Site", PERIOD_TITLE[r.by], "Reçus", "Décrochés", f"< {r.threshold:g} s",
-             "Taux de décroché", "IC 95 %", "n", "SL", "SL2", "SP+", "Abandons", "Courts",
-             "Message", "Autres", "Attente moy.", "Médiane", "p90", "Max", "Sonneries"]
-    rows = _table_rows(s)
-    if s.directory_incomplete.any():
-        heads.insert(12, "À classer")
-    if r.by == "site":  # one period, already in the title
-        heads.pop(1)
-        rows = [row[:1] + row[2:] for row in rows]
-    for head in heads:
-        left = head in ("Site", PERIOD_TITLE[r.by])
-        table.add_column(head, justify="left" if left else "right", no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
+    title = f"Décroché en moins de {r.threshold:g} s — du {r.start} au {r.end}, {scope}"
     console = _console()
-    console.print(table)
-    console.print(
-        f"Taux de décroché = décrochés par une personne en moins de {r.threshold:g} s "
-        f"(un appel à {r.threshold:g},0 s n'y est pas) / (reçus − abandons courts). "
-        "SL, SL2 : niveaux de service d'Asterisk ; SP+ : décrochés / appels à traiter "
-        "(Services Publics+). Autres = occupé, échec, messagerie. Sonneries : décrochés à 1, 2, "
-        "3, 4, 5, 6 sonneries et plus. Appels de test "
-        + ("inclus." if r.include_tests else "exclus.")
-        + ("" if s.exact else " Quantiles au dixième de seconde (--binned).")
-    )
-    if s.directory_incomplete.any():
-        console.print(
-            f"* Répertoire incomplet : {int(s.unclassified.sum())} appels décrochés par un poste "
-            "que sites.toml ne connaît pas, ou par une machine hors des contextes de message, "
-            "sont « à classer » : ni décrochés par une personne, ni abandons, et hors du taux. "
-            "Voir : qualiphone sites check ; qualiphone sites learn FICHIER…"
-        )
+    shown = choose(s, width=console.width, wide=layout.wide, keys=layout.keys)
+    console.print(title, style="italic")
+    console = _uncut(console, shown.width)  # --wide or --columns: never cut
+    console.print(table(s, shown))
+    for line in notes(s, shown, include_tests=r.include_tests):
+        console.print(line)
+    if layout.store:
+        console.print(f"Base : {layout.store}")
 
 
 def _print_staffing(h: Staffing) -> None:
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"Effectif conseillé pour {h.target * 100:g} % décrochés à temps "
-                        "(Erlang-C, Erlang-A)", title_justify="left")
-    for i, head in enumerate(["Site", "Heure", "Heures ouv.", "Appels", "Appels/h",
-                              "Durée moy.", "Patience moy.", "Charge (E)", "Agents Erlang-C",
-                              "Agents Erlang-A", "Taux obtenu"]):
-        table.add_column(head, justify="left" if i < 2 else "right")
+    console = _console()
+    console.print(f"Effectif conseillé pour {h.target * 100:g} % décrochés à temps "
+                  "(Erlang-C, Erlang-A)", style="italic")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0, 0, 1), pad_edge=False)
+    for i, head in enumerate(["Site", "Heure", "Heures\nouv.", "Appels", "Appels\npar h",
+                              "Durée\nmoy.", "Patience\nmoy.", "Charge\n(E)", "Agents\nErlang-C",
+                              "Agents\nErlang-A", "Taux\nobtenu"]):
+        table.add_column(head, justify="left" if i < 2 else "right", no_wrap=True)
     for i in range(len(h.site)):
         if h.calls[i] == 0:
             continue
         agents = [("—" if np.isnan(x) else str(int(x))) for x in
                   (h.agents_erlang_c[i], h.agents_erlang_a[i])]
         table.add_row(h.site[i], f"{h.hour[i]} h", _dec(h.open_hours[i], 1), str(h.calls[i]),
-                      _dec(h.rate_per_hour[i], 1), _sec(h.handle_mean[i]),
-                      "—" if np.isinf(h.patience_mean[i]) else _sec(h.patience_mean[i]),
-                      _dec(h.load[i], 2), *agents, _pct(h.achieved[i]))
-    _console().print(table)
-    click.echo("Charge = appels/s × durée moyenne (erlangs). Erlang-C : personne ne raccroche ; "
+                      _dec(h.rate_per_hour[i], 1), sec(h.handle_mean[i]),
+                      "—" if np.isinf(h.patience_mean[i]) else sec(h.patience_mean[i]),
+                      _dec(h.load[i], 2), *agents, pct(h.achieved[i]))
+    from rich.measure import Measurement
+
+    need = Measurement.get(console, console.options.update(width=1000), table).maximum
+    _uncut(console, need).print(table)
+    console.print("Charge = appels/s × durée moyenne (erlangs). Erlang-C : personne ne raccroche ; "
                "Erlang-A : les appelants raccrochent après leur patience moyenne observée.")
 
 
 def _write_csv(cols: dict[str, list[Any]]) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(cols)
-    writer.writerows(zip(*cols.values(), strict=True))
+    writer.writerow(safe_row(cols))
+    writer.writerows(safe_row(row) for row in zip(*cols.values(), strict=True))
 
 
-def _emit(fmt: str, r: StatsRequest, s: CellStats, hint: Staffing | None) -> None:
+def _emit(fmt: str, r: StatsRequest, s: CellStats, hint: Staffing | None,
+          layout: Layout = Layout()) -> None:
     if fmt == "json":
         doc: dict[str, Any] = {
             "from": r.start.isoformat(), "to": r.end.isoformat(), "by": r.by,
@@ -269,6 +253,6 @@ def _emit(fmt: str, r: StatsRequest, s: CellStats, hint: Staffing | None) -> Non
             click.echo("")
             _write_csv(staffing_columns(hint))
     else:
-        _print_table(r, s)
+        _print_table(r, s, layout)
         if hint is not None:
             _print_staffing(hint)

@@ -7,12 +7,11 @@ check is never returned in part.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from config import SHIPPED_DIR, Config, ConfigError
-from config.loader import MISSING, WEEKDAYS, Interval, TableReader, parse_interval
+from config.loader import MISSING, WEEKDAYS, Interval, TableReader, parse_interval, parse_toml, toml_text
 from mystery.campaign_model import (
     Band,
     Caller,
@@ -47,26 +46,21 @@ def find_campaign(name: str, config: Config) -> Path:
 
 def load_campaign(path: Path, config: Config) -> Campaign:
     """Read and validate the campaign file at `path` against the site directory."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(path, "(file)", MISSING, "an existing TOML file") from None
-    return parse_campaign(text, path, config)
+    if not path.is_file():
+        raise ConfigError(path, "(file)", MISSING, "an existing TOML file")
+    return parse_campaign(toml_text(path, path.read_bytes()), path, config)
 
 
 _TOP_KEYS = {
     "id", "name", "year", "code", "sites", "start", "end", "calls_per_site", "required_score",
     "schedule", "no_answer", "double_scoring", "pickup", "band", "caller", "scenario",
-    "commitment", "criterion",
+    "commitment", "criterion", "caller_lines",
 }
 
 
 def parse_campaign(text: str, path: Path, config: Config) -> Campaign:
     """Validate campaign TOML `text` (read from `path`, named in errors)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "(syntax)", str(exc), "valid TOML") from None
+    data = parse_toml(path, text)
     r = TableReader(path, data)
     r.unknown_keys(_TOP_KEYS)
     start, end = _date(r, "start"), _date(r, "end")
@@ -85,6 +79,7 @@ def parse_campaign(text: str, path: Path, config: Config) -> Campaign:
         start=start, end=end, calls_per_site=int(_positive(r, "calls_per_site", 1)),
         required_score=_bounded(r, "required_score", 0, 10, 7.0),
         bands=_bands(path, _tables(r, "band")), callers=_callers(path, _tables(r, "caller")),
+        caller_lines=_lines(r, "caller_lines"),
         scenarios=scenarios, commitments=commitments,
         criteria=_criteria(path, _tables(r, "criterion"), scenarios, commitments),
         source=text, **parts,
@@ -237,7 +232,7 @@ def _callers(path: Path, readers: list[TableReader]) -> tuple[Caller, ...]:
     for r in readers:
         caller_id = _ident(r, seen)
         r.unknown_keys({"id", "name", "phone", "availability", "unavailable", "max_calls",
-                        "max_per_day"})
+                        "max_per_day", "lines"})
         unavailable = []
         for j, text in enumerate(r.strings("unavailable")):
             try:
@@ -252,8 +247,20 @@ def _callers(path: Path, readers: list[TableReader]) -> tuple[Caller, ...]:
             unavailable=tuple(unavailable),
             max_calls=None if max_calls is None else int(_positive(r, "max_calls", 1)),
             max_per_day=None if max_day is None else int(_positive(r, "max_per_day", 1)),
+            lines=_lines(r, "lines"),
         ))
     return tuple(callers)
+
+
+def _lines(r: TableReader, name: str) -> tuple[str, ...]:
+    """Phone numbers the switchboard sees as caller id (E.164 or national form)."""
+    expected = 'a list of phone numbers such as ["+33140000001", "0140000002"]'
+    numbers = r.strings(name)
+    for i, text in enumerate(numbers):
+        digits = text.removeprefix("+")
+        if not digits.isdigit() or len(digits) < 4:
+            raise ConfigError(r.path, r.key(f"{name}[{i}]"), text, expected)
+    return numbers
 
 
 def _scenarios(path: Path, readers: list[TableReader]) -> tuple[Scenario, ...]:

@@ -62,6 +62,7 @@ class Caller:
     unavailable: tuple[dt.date, ...] = ()
     max_calls: int | None = None
     max_per_day: int | None = None
+    lines: tuple[str, ...] = ()  # numbers the switchboard sees as this caller's caller id
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Campaign:
     scenarios: tuple[Scenario, ...]
     commitments: tuple[Commitment, ...]
     criteria: tuple[Criterion, ...]
+    caller_lines: tuple[str, ...] = ()  # other numbers the campaign's calls come from
     ring_limit_seconds: int = 60
     max_attempts: int = 3
     retry_minutes: int = 15
@@ -112,6 +114,12 @@ class Campaign:
 
     def commitment(self, commitment_id: str) -> Commitment:
         return next(c for c in self.commitments if c.id == commitment_id)
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """Every caller id the campaign's calls come from (callers' lines, then shared ones)."""
+        return tuple(dict.fromkeys([*(n for c in self.callers for n in c.lines),
+                                    *self.caller_lines]))
 
     @property
     def pickup_criterion(self) -> Criterion | None:

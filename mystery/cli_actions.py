@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from mystery.actions import STATUS_LABELS, ActionStatus, actions_frame, list_actions, propose, update_action
-from mystery.cli_common import ERRORS, campaign_id
+from mystery.cli_common import ERRORS, campaign_id, pick_campaign
 from qualiphone.context import AppContext, friendly_errors, pass_app
 
 STATUSES = [s.value for s in ActionStatus]
@@ -37,7 +37,7 @@ def propose_command(app: AppContext, campaign: str) -> None:
     analysis = analyse(app.store, app.config, cid)
     added, kept = propose(app.store, analysis.campaign, analysis.calls)
     click.echo(f"proposed {added} new actions ({kept} already in the table); "
-               f"list them: qualiphone mystery actions list --campaign {cid}")
+               f"list them: qualiphone mystery actions list {cid}")
 
 
 def _echo_action(r: Any) -> None:
@@ -51,22 +51,30 @@ def _echo_action(r: Any) -> None:
             click.echo(f"      note    : {line}")
 
 
+_deprecated_campaign = click.option("--campaign", "campaign_option", default=None, hidden=True,
+                                    help="Deprecated: give the campaign as an argument.")
+
+
 @actions.command("list")
-@click.option("--campaign", default=None, help="Only this campaign.")
+@click.argument("campaign", required=False)
+@_deprecated_campaign
 @click.option("--site", default=None, help="Only this site.")
 @click.option("--status", "statuses", type=click.Choice(STATUSES), multiple=True,
               help="Only these statuses (repeat the option).")
 @click.option("--open", "open_only", is_flag=True, help="Only open and in-progress actions.")
 @pass_app
 @friendly_errors(*ERRORS)
-def list_command(app: AppContext, campaign: str | None, site: str | None, statuses: tuple[str, ...],
-                 open_only: bool) -> None:
-    """List actions.
+def list_command(app: AppContext, campaign: str | None, campaign_option: str | None, site: str | None,
+                 statuses: tuple[str, ...], open_only: bool) -> None:
+    """List actions, of one campaign or of all.
 
     \b
     Example:
-      qualiphone mystery actions list --campaign eps-2026 --open
+      qualiphone mystery actions list eps-2026 --open
     """
+    campaign = pick_campaign(campaign, campaign_option, "list")
+    if site:
+        site = app.config.site(site).id
     if open_only:
         statuses = (ActionStatus.OPEN.value, ActionStatus.IN_PROGRESS.value)
     rows = list_actions(app.store, campaign_id(app, campaign) if campaign else None, site, statuses)
@@ -115,19 +123,22 @@ def close_command(app: AppContext, action_id: int, comment: str | None, cancel: 
 
 
 @actions.command("export")
+@click.argument("campaign", required=False)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The XLSX file to write.")
-@click.option("--campaign", default=None, help="Only this campaign.")
+@_deprecated_campaign
 @pass_app
 @friendly_errors(*ERRORS)
-def export_command(app: AppContext, out: Path, campaign: str | None) -> None:
-    """Export the action table to XLSX (French headers).
+def export_command(app: AppContext, campaign: str | None, out: Path, campaign_option: str | None) -> None:
+    """Export the action table, of one campaign or of all, to XLSX (French headers).
 
     \b
     Example:
-      qualiphone mystery actions export --out suivi-actions.xlsx
+      qualiphone mystery actions export eps-2026 --out suivi-actions.xlsx
     """
     from mystery.report_xlsx import write_sheets
+
+    campaign = pick_campaign(campaign, campaign_option, "export")
 
     frame = actions_frame(app.store, campaign_id(app, campaign) if campaign else None)
     write_sheets({"Suivi des actions": frame}, out)

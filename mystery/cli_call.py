@@ -14,8 +14,8 @@ from mystery.cli_common import ERRORS
 from mystery.exports import format_number
 from mystery.form import run_form
 from mystery.repository import UnknownCall, planned_call, stored_campaign
-from mystery.scoring import OUTCOME_LABELS
-from qualiphone.context import AppContext, friendly_errors, pass_app
+from mystery.scoring import Outcome
+from qualiphone.context import AppContext, FiniteFloatRange, friendly_errors, pass_app
 
 if TYPE_CHECKING:
     from mystery.call import Measure
@@ -23,10 +23,19 @@ if TYPE_CHECKING:
 DEFAULT_CONTEXT = "mystery-out"  # mystery.call.DEFAULT_CONTEXT (imported late: AMI, scipy)
 
 
+# What the PBX saw, for this command's English log lines (the French labels are the form's).
+OUTCOME_TEXT = {
+    Outcome.ANSWERED: "answered by a person", Outcome.NO_ANSWER: "no answer",
+    Outcome.BUSY: "busy", Outcome.MESSAGE: "answered by a recorded message",
+    Outcome.VOICEMAIL: "voicemail", Outcome.FAILED: "wrong or out-of-service number",
+    Outcome.NOT_MADE: "call not made",
+}
+
+
 def _describe(measure: Measure) -> str:
     if measure.outcome is None:
         return f"outcome unknown ({measure.detail})"
-    text = OUTCOME_LABELS[measure.outcome]
+    text = OUTCOME_TEXT[measure.outcome]
     if measure.ring_seconds is not None:
         text += f" after {measure.ring_seconds:.1f} s of ringing (PBX)"
     return text + (f"; {measure.detail}" if measure.detail else "")
@@ -46,7 +55,7 @@ def _describe(measure: Measure) -> str:
                    "leg when the call goes out and comes back).")
 @click.option("--pbx", default=None, help="PBX name of settings.toml [default: the first].")
 @click.option("--scorer", default=None, help="Who scores [default: the planned caller].")
-@click.option("--max-wait", type=click.FloatRange(min=1), default=3600.0, show_default=True,
+@click.option("--max-wait", type=FiniteFloatRange(min=1), default=3600.0, show_default=True,
               metavar="SECONDS", help="Stop following the call after SECONDS.")
 @click.option("--no-form", is_flag=True, help="Do not open the scoring form afterwards.")
 @pass_app

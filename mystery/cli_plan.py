@@ -10,10 +10,11 @@ import click
 from config.loader import WEEKDAYS
 from mystery.balance import Balance, balance
 from mystery.campaign import find_campaign, load_campaign
-from mystery.cli_common import ERRORS, campaign_id
+from mystery.cli_common import ERRORS, campaign_id, check_site
 from mystery.planner import Plan, plan_campaign
 from mystery.repository import planned_calls, save_plan, stored_plan
 from qualiphone.context import AppContext, friendly_errors, pass_app
+from qualiphone.progress import steps
 
 
 def _counts(label: str, counts: dict[str, int], targets: dict[str, float] | None = None) -> str:
@@ -51,7 +52,10 @@ def write_exports(plan: Plan, app: AppContext, out: Path) -> list[Path]:
     write_plan_csv(plan, app.config, csv_path)
     write_results_template(plan, template)
     ics = write_ics_files(plan, app.config, out, time.time())
-    return [csv_path, template, *ics, *write_call_sheets(plan, app.config, out)]
+    with steps() as tell:
+        sheets = write_call_sheets(plan, app.config, out,
+                                   progress=lambda done, total: tell("call sheets", done, total))
+    return [csv_path, template, *ics, *sheets]
 
 
 @click.command()
@@ -123,8 +127,11 @@ def calls_command(app: AppContext, campaign: str, site: str | None) -> None:
     from mystery.repository import campaign_results
 
     cid = campaign_id(app, campaign)
+    calls = planned_calls(app.store, cid)
+    if site:
+        site = check_site(app, cid, site, sorted({p.site for p in calls}, key=app.config.site_ids.index))
     done = {(r.call_id, r.role): r.status for r in campaign_results(app.store, cid)}
-    for p in planned_calls(app.store, cid):
+    for p in calls:
         if site and p.site != site:
             continue
         state = done.get((p.call_id, "primary"), "to do")

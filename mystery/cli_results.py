@@ -64,14 +64,23 @@ def import_command(app: AppContext, results: Path, replace: bool) -> None:
 @pass_app
 @friendly_errors(*ERRORS)
 def match(app: AppContext, campaign: str, rematch: bool) -> None:
-    """Find each mystery call's captured call record; its time to answer is the PBX's pickup time.
+    """Find each mystery call's own captured call; its time to answer is the PBX's pickup time.
+
+    Only a call from one of the campaign's caller lines (`lines` of each [[caller]],
+    `caller_lines`), or marked as a test by the PBX, is attached; the closest in time at the same
+    site wins. Every result left unmatched or ambiguous is listed with the reason.
 
     \b
     Example:
       qualiphone mystery match eps-2026
     """
-    looked, matched = match_campaign(app.store, campaign_id(app, campaign), rematch=rematch)
-    click.echo(f"matched {matched} of {looked} results to a captured call (same site, ±2 min)")
+    result = match_campaign(app.store, app.config, campaign_id(app, campaign), rematch=rematch)
+    click.echo(f"matched {result.matched} of {result.looked} results to their own captured call "
+               "(a campaign caller line or a test call, same site, closest in time)")
+    for call_id, reason in result.ambiguous:
+        click.echo(f"  ambiguous {call_id}: {reason}")
+    for call_id, reason in result.unmatched:
+        click.echo(f"  unmatched {call_id}: {reason}")
 
 
 @click.command()
@@ -95,7 +104,7 @@ def report(app: AppContext, campaign: str, previous: str | None, out: Path | Non
 
     cid = campaign_id(app, campaign)
     prev = campaign_id(app, previous) if previous else None
-    looked, matched = match_campaign(app.store, cid)
+    matching = match_campaign(app.store, app.config, cid)
     analysis = analyse(app.store, app.config, cid, prev)
     directory = out or Path(f"mystery-{cid}")
     directory.mkdir(parents=True, exist_ok=True)
@@ -105,6 +114,9 @@ def report(app: AppContext, campaign: str, previous: str | None, out: Path | Non
     o = overall(analysis)
     score = "no scored call yet" if o["score10"] is None else f"mean score {o['score10']:.1f}/10"
     click.echo(f"{o['scored']} of {o['planned']} calls scored, {score}, {o['sites_meeting']} of "
-               f"{o['sites']} sites at the required level; matched {matched} new of {looked} "
-               "results to captured calls")
+               f"{o['sites']} sites at the required level; matched {matching.matched} new of "
+               f"{matching.looked} results to their captured calls"
+               + (f" ({len(matching.unmatched) + len(matching.ambiguous)} left unmatched: "
+                  f"qualiphone mystery match {cid})" if matching.unmatched or matching.ambiguous
+                  else ""))
     click.echo(f"wrote {pdf}\nwrote {xlsx}")

@@ -12,8 +12,12 @@ import datetime as dt
 from pathlib import Path
 
 from config import Config
+from monitor.export_safety import SafeWriter
 from mystery.campaign import Campaign
 from mystery.planner import Plan, PlannedCall
+from mystery.scoring import NOT_IN_SCENARIO
+
+__all__ = ["NOT_IN_SCENARIO", "write_plan_csv", "write_results_template"]
 
 WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
@@ -40,7 +44,7 @@ def format_number(number: str) -> str:
 
 def write_plan_csv(plan: Plan, config: Config, path: Path) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, delimiter=";")
+        writer = SafeWriter(csv.writer(fh, delimiter=";"))
         writer.writerow(PLAN_COLUMNS)
         for c in sorted(plan.calls, key=lambda c: (c.epoch, c.call_id)):
             site = config.site(c.site)
@@ -53,15 +57,20 @@ def write_plan_csv(plan: Plan, config: Config, path: Path) -> None:
 
 
 def write_results_template(plan: Plan, path: Path) -> None:
-    """The CSV an external firm or a typist fills: one line per call, one column per criterion."""
+    """The CSV an external firm or a typist fills: one line per call, one column per criterion.
+
+    A criterion that does not apply to the call's scenario holds NOT_IN_SCENARIO ("hors
+    scénario"), which the importer takes as not asked: only the empty cells are to be filled.
+    """
     fields = ("call_id", "role", "scorer", "outcome", "attempts", "called_at")
-    criteria = [c.id for c in plan.campaign.criteria]
+    criteria = plan.campaign.criteria
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, delimiter=";")
-        writer.writerow([*fields, *criteria, "comment"])
+        writer = SafeWriter(csv.writer(fh, delimiter=";"))
+        writer.writerow([*fields, *(c.id for c in criteria), "comment"])
         for c in sorted(plan.calls, key=lambda c: c.call_id):
+            marks = ["" if k.applies_to(c.scenario) else NOT_IN_SCENARIO for k in criteria]
             writer.writerow([c.call_id, "primary", c.caller, "", "", c.start.strftime("%Y-%m-%d %H:%M"),
-                             *([""] * len(criteria)), ""])
+                             *marks, ""])
 
 
 def ics_escape(text: str) -> str:

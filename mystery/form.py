@@ -73,6 +73,26 @@ class AnswerParam(click.ParamType):
         return answer
 
 
+def _prompt(text: str, convert: Callable[[str], Any], **options: Any) -> Any:
+    """click.prompt, with a refused answer explained in French and asked again (click's own
+    retry would print its English "Error: …" inside the French form)."""
+    while True:
+        value = click.prompt(text, **options)
+        try:
+            return convert(value)
+        except click.BadParameter as exc:
+            click.echo(f"Réponse refusée : {exc.message}.")
+
+
+def _number(low: int, high: int) -> Callable[[str], int]:
+    def convert(value: str) -> int:
+        text = str(value).strip()
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise click.BadParameter(f"indiquez un nombre de {low} à {high}")
+        return int(text)
+    return convert
+
+
 def answer_text(criterion: Criterion, answer: Answer) -> str:
     """How an answer is shown back (and offered as the default when redoing)."""
     if answer.na:
@@ -104,11 +124,11 @@ def _ask_header(planned: Any, campaign: Campaign, config: Config, existing: Resu
     for i, outcome in enumerate(MADE_OUTCOMES, start=1):
         click.echo(f"  {i} = {OUTCOME_LABELS[outcome]}")
     default = MADE_OUTCOMES.index(existing.outcome) + 1 if existing else 1
-    choice = click.prompt("Issue (numéro)", type=click.IntRange(1, len(MADE_OUTCOMES)), default=default)
+    choice = _prompt("Issue (numéro)", _number(1, len(MADE_OUTCOMES)), default=default)
     outcome = MADE_OUTCOMES[choice - 1]
-    attempts = click.prompt(f"Nombre de tentatives (1 à {campaign.max_attempts})",
-                            type=click.IntRange(1, campaign.max_attempts),
-                            default=existing.attempts if existing else 1)
+    attempts = _prompt(f"Nombre de tentatives (1 à {campaign.max_attempts})",
+                       _number(1, campaign.max_attempts),
+                       default=existing.attempts if existing else 1)
     tz = zone(config.pbxs[config.site(planned.site).pbx].timezone)
     shown = planned.local_start
     if existing and existing.called_at:
@@ -119,7 +139,7 @@ def _ask_header(planned: Any, campaign: Campaign, config: Config, existing: Resu
             called = local_to_epoch(parse_local_time(text), tz)
             break
         except AnswerError:
-            click.echo("Erreur : écrivez la date et l'heure ainsi : 2026-10-15 09:40")
+            click.echo("Réponse refusée : écrivez la date et l'heure ainsi : 2026-10-15 09:40.")
     return ResultInput(planned.call_id, role, scorer, outcome, attempts, called, "form",
                        status="in_progress")
 
@@ -171,8 +191,9 @@ def _ask(criterion: Criterion, previous: Answer | None) -> Answer:
     default = answer_text(criterion, previous) if previous is not None else None
     if default is None and not required:
         default = ""
-    return click.prompt(f"  Réponse ({hint})", type=AnswerParam(criterion, required), default=default,
-                        show_default=bool(default))
+    param = AnswerParam(criterion, required)
+    return _prompt(f"  Réponse ({hint})", lambda value: param.convert(value, None, None),
+                   default=default, show_default=bool(default))
 
 
 def _finish(store: Store, campaign: Campaign, planned: Any, item: ResultInput, result_id: int,

@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from monitor.export_safety import safe_xlsx_row
 from mystery.analysis import CampaignAnalysis, commitment_scores, overall, previous_open_actions
 from mystery.scoring import OUTCOME_LABELS, Outcome
 
@@ -21,9 +22,9 @@ def write_sheets(sheets: dict[str, pd.DataFrame], path: Path) -> None:
     book.remove(book.active)
     for name, frame in sheets.items():
         sheet = book.create_sheet(name[:31])
-        sheet.append([str(c) for c in frame.columns])
+        sheet.append(safe_xlsx_row(str(c) for c in frame.columns))
         for row in frame.itertuples(index=False):
-            sheet.append([None if _missing(v) else v for v in row])
+            sheet.append(safe_xlsx_row(None if _missing(v) else v for v in row))
         for cell in sheet[1]:
             cell.font, cell.fill = Font(bold=True), HEADER_FILL
         sheet.freeze_panes = "A2"

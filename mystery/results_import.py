@@ -17,12 +17,13 @@ import sqlalchemy as sa
 
 from config import Config, ConfigError
 from ingest.records import Reject
+from monitor.export_safety import unquote
 from monitor.store import Store
 from monitor.timeutil import local_to_epoch, zone
 from mystery.campaign import Campaign
 from mystery.models import mystery_planned_calls
 from mystery.repository import ResultInput, find_result, stored_campaign, write_result
-from mystery.scoring import AnswerError, Outcome, check_result, parse_answer
+from mystery.scoring import AnswerError, Outcome, check_result, not_asked_mark, parse_answer
 
 FIELDS = ("call_id", "role", "scorer", "outcome", "attempts", "called_at", "comment")
 ROLES = ("primary", "second")
@@ -75,17 +76,23 @@ def parse_local_time(text: str) -> dt.datetime:
 
 def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str], str]]]:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ResultsFileError(path, "no such file; check the path") from None
-    except UnicodeDecodeError:
-        raise ResultsFileError(path, "not UTF-8 text; save it as CSV UTF-8") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:  # Excel's plain "CSV (;)" on a French Windows: Windows-1252
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise ResultsFileError(path, "neither UTF-8 nor Windows-1252 text; save it as CSV "
+                                         "UTF-8") from None
     lines = text.splitlines()
     if not lines:
         raise ResultsFileError(path, "the file is empty; expected a header line")
     delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader)]
+    header = [unquote(h.strip()).lower() for h in next(reader)]
     for required in ("call_id", "outcome"):
         if required not in header:
             raise ResultsFileError(path, f'no "{required}" column; the header is {";".join(header)}')
@@ -94,6 +101,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str], s
         if not any(v.strip() for v in values):
             continue
         raw = delimiter.join(values)
+        values = [unquote(v) for v in values]  # what our own exports quoted ("'=…") reads back
         if len(values) > len(header):
             rows.append((reader.line_num, {"": "too-many"}, raw))
             continue
@@ -125,7 +133,11 @@ def _to_input(row: dict[str, str], planned: sa.Row, campaign: Campaign, config: 
                           f"{campaign.max_attempts}")
     answers = {}
     for criterion in campaign.criteria:
-        answer = parse_answer(criterion, row.get(criterion.id, ""))
+        raw = row.get(criterion.id, "")
+        asked = outcome is Outcome.ANSWERED and criterion.applies_to(planned.scenario)
+        if not asked and not criterion.pickup and not_asked_mark(raw):
+            continue  # blank, "sans objet" or the template's "hors scénario": not asked
+        answer = parse_answer(criterion, raw)
         if not answer.blank:
             answers[criterion.id] = answer
     check_result(campaign, planned.scenario, outcome, int(attempts_text), answers)

@@ -47,6 +47,8 @@ OUTCOME_LABELS = {
 YES = {"1", "oui", "o", "yes", "y", "true", "vrai"}
 NO = {"0", "non", "n", "no", "false", "faux"}
 NOT_APPLICABLE = {"so", "sans objet", "na", "n/a", "-"}
+# What the results template writes in a criterion of another scenario than the call's.
+NOT_IN_SCENARIO = "hors scénario"
 
 
 class AnswerError(ValueError):
@@ -132,6 +134,12 @@ def score_call(campaign: Campaign, scenario: str, outcome: Outcome, attempts: in
                    if c.critical and scored.get(c.id, 1.0) < FAIL_BELOW)
     conform = None if score10 is None else (score10 >= campaign.required_score - 1e-9 and not failed)
     return CallScore(score10, scores, failed, conform)
+
+
+def not_asked_mark(raw: str) -> bool:
+    """Whether `raw` says "not asked": blank, sans objet, or the template's mark."""
+    text = raw.strip().lower()
+    return not text or text in NOT_APPLICABLE or text == NOT_IN_SCENARIO
 
 
 def check_result(campaign: Campaign, scenario: str, outcome: Outcome, attempts: int,

@@ -24,6 +24,8 @@ COMMANDS = {
     "afterhours": "afterhours.cli:afterhours",
     "alerts": "alerts.cli:alerts",
     "demo": "qualiphone.demo:demo",
+    "serve": "web.cli_serve:serve",
+    "users": "web.cli_users:users",
 }
 
 
@@ -32,6 +34,15 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def invoke(self, ctx: click.Context) -> object:
+        """A site id that is not in sites.toml is a one-line error naming the known ones."""
+        from config import UnknownSite
+
+        try:
+            return super().invoke(ctx)
+        except UnknownSite as exc:
+            raise click.ClickException(str(exc)) from None
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands or cmd_name not in COMMANDS:

@@ -25,8 +25,9 @@ from simulator.month import CDR_FILE, CEL_FILE, QUEUE_LOG_FILE
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-cel", is_flag=True, help="Skip the CEL file (the largest; a faster demo).")
 @click.option("--live", "live_for", type=click.IntRange(0), default=0, metavar="SECONDS",
-              help="Then run the live wall for SECONDS: the AMI simulator replays the month's first "
-                   "weekday at 60x and the listener serves the wallboard on 127.0.0.1:8025.")
+              help="Then run the live wall for SECONDS: the AMI simulator plays the first working day "
+                   "after the month (never imported, so today's figures are the live ones) at 60x "
+                   "and the listener serves the wallboard on 127.0.0.1:8025.")
 @click.pass_context
 @pass_app
 def demo(app: AppContext, ctx: click.Context, month: str, out: Path, seed: int, no_cel: bool,
@@ -56,14 +57,26 @@ def demo(app: AppContext, ctx: click.Context, month: str, out: Path, seed: int, 
     click.secho(f"4. Monthly statements and synthesis into {out / 'rapports'}/", bold=True)
     ctx.invoke(monthly, month=month, out=out / "rapports", formats=("pdf", "html", "xlsx"))
     if live_for:
-        day = next(dt.date(year, mon, d) for d in range(1, 8) if dt.date(year, mon, d).weekday() < 5)
-        _live_wall(app, day, seed, live_for)
+        _live_wall(app, live_day(year, mon), seed, live_for, out / "rapports")
     else:
         click.echo("For the live wall: qualiphone demo --live 600 (or see README, 'Wallboard').")
 
 
-def _live_wall(app: AppContext, day: dt.date, seed: int, seconds: int) -> None:
-    """The AMI simulator and the listener with its wallboard, as two child processes."""
+def live_day(year: int, month: int) -> dt.date:
+    """The day the live part plays: the first working day after the imported month, so that the
+    wallboard's "today" and "last hour" hold only what the listener captures live."""
+    from monitor.calendar import holiday_name
+
+    day = dt.date(year + month // 12, month % 12 + 1, 1)
+    while day.weekday() >= 5 or holiday_name(day) is not None:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def _live_wall(app: AppContext, day: dt.date, seed: int, seconds: int, reports: Path) -> None:
+    """The AMI simulator, the listener with its wallboard, and the web console (web.demo)."""
+    from web.demo import start_console
+
     env = dict(os.environ, QUALIPHONE_AMI_SECRET=secrets.token_urlsafe(16))  # never on argv
     base = [sys.executable, "-m", "qualiphone"]
     if app.db_url:
@@ -78,10 +91,13 @@ def _live_wall(app: AppContext, day: dt.date, seed: int, seconds: int) -> None:
     time.sleep(1.5)
     listener = subprocess.Popen([*base, "listen", "--ami", "127.0.0.1:5038", "--ami-user", "demo",
                                  "--wallboard", "127.0.0.1:8025", "--for", str(seconds)], env=env)
+    time.sleep(1.0)
+    console = start_console(app, base, env, seconds, reports)
     try:
         listener.wait()
     except KeyboardInterrupt:
         listener.terminate()
     finally:
-        pbx.terminate()
-        pbx.wait()
+        for child in (console, pbx):
+            child.terminate()
+            child.wait()

@@ -142,12 +142,14 @@ GAPS_FOUND = 3  # exit status when a gap changes a published figure by more than
               help="First local date (store check) [default: 30 days ago].")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Last local date (store check) [default: today].")
+@click.option("--site", "only", multiple=True, metavar="SITE",
+              help="Check only this site (repeatable) [default: every site of the PBX].")
 @click.option("--points", type=click.FloatRange(0, 100), default=1.0, show_default=True,
               help="Exit with status 3 when a gap can move a pickup rate by more than this.")
 @format_option("table", "json")
 @pass_app
 def check(app: AppContext, paths: tuple[Path, ...], kind: str, pbx: str | None,
-          start: object, end: object, points: float, fmt: str) -> None:
+          start: object, end: object, only: tuple[str, ...], points: float, fmt: str) -> None:
     """Every gap of the directory in one place, from the store or from PBX files.
 
     Lists answers by devices no site lists, machine answers outside the message contexts,
@@ -163,10 +165,12 @@ def check(app: AppContext, paths: tuple[Path, ...], kind: str, pbx: str | None,
     import datetime as dt
 
     name = _pbx_name(app, pbx)
+    sites = [app.config.site(s).id for s in only] or \
+        [s.id for s in app.config.sites if s.pbx == name]
     if paths:
         from ingest.directory_check import check_files
 
-        report = check_files(app.config, name, list(paths), kind, points)
+        report = check_files(app.config, name, list(paths), kind, points, sites)
     else:
         from monitor.directory_gaps import check_store
 
@@ -174,8 +178,7 @@ def check(app: AppContext, paths: tuple[Path, ...], kind: str, pbx: str | None,
         first = start.date() if isinstance(start, dt.datetime) else last - dt.timedelta(days=30)
         if last < first:
             raise click.BadParameter(f'"{last}" is before --from "{first}"', param_hint="--to")
-        report = check_store(app.store.engine, first, last,
-                             [s.id for s in app.config.sites if s.pbx == name],
+        report = check_store(app.store.engine, first, last, sites,
                              app.config.targets.threshold_seconds, points)
     _print_report(report, fmt, [str(p) for p in paths])
     if report.fails:

@@ -54,6 +54,10 @@ class AfterHoursCheck:
     probes: list[list[str]]  # day, time, verdict, time to answer, length, message, similarity
     alerts: list[list[str]]  # raised at, reason ("2 sondes hors horaires consécutives en échec.")
     failure_days: list[list[str]]  # day, failures, times by outcome
+    closure_calls: int = 0  # arrived during a planned closure (closures.toml)
+    closure_message: int = 0  # … taken by the message
+    closure_failures: int = 0  # … by neither the message nor a person
+    last_probe_ok: bool | None = None  # the month's last probe heard the expected message
 
     @property
     def shown(self) -> bool:
@@ -81,7 +85,10 @@ def site_check(section: AfterHoursSection, site_id: str) -> AfterHoursCheck:
         conform=sum(p.verdict == "expected" for p in one.probes),
         probes=[[_day(r[0]), *r[1:]] for r in probes],
         alerts=[[r[0], r[3]] for r in one.alert_rows()],
-        failure_days=[[_day(r[1]), r[2], r[3]] for r in one.failure_rows()])
+        failure_days=[[_day(r[1]), r[2], r[3]] for r in one.failure_rows()],
+        closure_calls=s.closure_calls, closure_message=s.closure_message,
+        closure_failures=s.closure_failures,
+        last_probe_ok=one.probes[-1].verdict == "expected" if one.probes else None)
 
 
 def _day(iso: str) -> str:

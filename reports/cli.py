@@ -12,6 +12,7 @@ import click
 
 from config import UnknownSite
 from qualiphone.context import AppContext, friendly_errors, pass_app
+from qualiphone.progress import steps
 from reports.build import FORMATS, TRACKING_FILE, Output, build_reports, default_workers
 from reports.data import Period
 
@@ -109,11 +110,12 @@ def monthly(app: AppContext, month: str | None, year: int | None, out: Path,
     """
     period = _period(month, year)
     chosen = tuple(dict.fromkeys(app.config.site(s).id for s in sites))
-    output = build_reports(
-        app.store.engine, app.config, period, sites=chosen, formats=formats,
-        with_synthesis=not chosen and not no_synthesis, target_rate=_goal(app, target_rate),
-        tracking=_tracking(out, formats), workers=jobs or default_workers(),
-        generated=dt.datetime.now().replace(microsecond=0))
+    with steps() as tell:
+        output = build_reports(
+            app.store.engine, app.config, period, sites=chosen, formats=formats,
+            with_synthesis=not chosen and not no_synthesis, target_rate=_goal(app, target_rate),
+            tracking=_tracking(out, formats), workers=jobs or default_workers(),
+            generated=dt.datetime.now(dt.UTC).replace(microsecond=0), progress=tell)
     _write(out, output)
 
 
@@ -135,8 +137,10 @@ def synthesis(app: AppContext, month: str | None, year: int | None, out: Path,
       qualiphone report synthesis --year 2026 --target-rate 0.85
     """
     period = _period(month, year)
-    output = build_reports(
-        app.store.engine, app.config, period, formats=formats, statements=False,
-        target_rate=_goal(app, target_rate), tracking=_tracking(out, formats),
-        workers=jobs or default_workers(), generated=dt.datetime.now().replace(microsecond=0))
+    with steps() as tell:
+        output = build_reports(
+            app.store.engine, app.config, period, formats=formats, statements=False,
+            target_rate=_goal(app, target_rate), tracking=_tracking(out, formats),
+            workers=jobs or default_workers(),
+            generated=dt.datetime.now(dt.UTC).replace(microsecond=0), progress=tell)
     _write(out, output)

@@ -10,13 +10,16 @@ target; in the annual review, when three consecutive months of the year are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from config import Site
 from monitor.metrics.records import records
+from reports import commitments
+from reports.afterhours import AfterHoursCheck
 from reports.coverage import SiteCoverage
-from reports.data import Figures, Period, Rules
+from reports.data import DayMark, Figures, Period, Rules
+from reports.document import Verdict
 from reports.text import (
     NBSP,
     interval,
@@ -56,6 +59,13 @@ class SiteLine:
     best: HourRate | None
     coverage: SiteCoverage
     order: int  # position in config/sites.toml
+    closed: AfterHoursCheck | None = None  # the month's after-hours check (monthly synthesis)
+    verdicts: tuple[Verdict, ...] = field(default_factory=tuple)  # see reports.commitments
+
+    @property
+    def unclassified(self) -> int:
+        """Calls the site directory cannot classify (unknown device, machine): out of the rate."""
+        return int(self.head.get("unclassified") or 0)
 
     @property
     def rate(self) -> float | None:
@@ -129,18 +139,24 @@ def _hours(recs: list[dict[str, Any]]) -> tuple[HourRate | None, HourRate | None
             max(ranked, key=lambda h: (h.rate, -h.hour)))
 
 
-def synthesis(f: Figures) -> Synthesis:
-    """The synthesis of every site from the period's figures."""
+def synthesis(f: Figures, closed: dict[str, AfterHoursCheck] | None = None) -> Synthesis:
+    """The synthesis of every site from the period's figures (and, for a month, each site's
+    after-hours check)."""
     n_months = len(f.period.months)
     hours = records(f.hour)
+    closed = closed or {}
     lines = []
     for i, site in enumerate(f.sites):
         trend = f.trend_records[i * n_months:(i + 1) * n_months]
         run, longest = below_runs(trend, f.rules.target_rate)
         worst, best = _hours(hours[i * 24:(i + 1) * 24])
+        marks: list[DayMark] = [m for m in f.marks if m.site == site.id]
+        check = closed.get(site.id)
         lines.append(SiteLine(site, None, f.headline_records[i],
                               None if f.period.yearly else trend[-2], trend, run, longest,
-                              worst, best, f.coverage.sites[site.id], i))
+                              worst, best, f.coverage.sites[site.id], i, check,
+                              tuple(commitments.verdicts(f.headline_records[i], f.rules, check,
+                                                         marks))))
     ranked = sorted(lines, key=lambda x: (x.rate is None, -(x.rate or 0), x.order))
     lines = [_with_rank(line, k + 1) for k, line in enumerate(ranked)]
     city_worst, city_best = _hours(records(f.city_hour))
@@ -171,7 +187,7 @@ def summary(s: Synthesis) -> list[str]:
              f" des {plural(p['n'], 'appel')} reçus aux heures d'ouverture des {len(s.lines)} EPS "
              f"ont été décrochés par une personne en moins de {num(s.rules.threshold)} secondes. "
              + target_sentence(p, t) + f" {reached} EPS sur {len(ranked)} atteignent le taux cible.")
-    out = [first]
+    out = [not_met_sentence(s), first]
     if ranked:
         out.append(f"Meilleur taux : {ranked[0].site.name} ({pct(ranked[0].rate, 1)}) ; "
                    f"le moins bon : {ranked[-1].site.name} ({pct(ranked[-1].rate, 1)}).")
@@ -265,3 +281,61 @@ def coverage_rows(s: Synthesis) -> tuple[list[str], list[list[str]]]:
                      num(c.incomplete_total)])
     return ["EPS", "Couverture", "Appels captés", "Jours sans appel", "Coupures AMI",
             "Incomplets"], rows
+
+
+def not_met(s: Synthesis) -> list[tuple[SiteLine, Verdict]]:
+    """Every commitment not met in the period, site by site (in the order of sites.toml)."""
+    return [(x, v) for x in s.in_site_order for v in x.verdicts if v.state == "not_met"]
+
+
+def not_met_sentence(s: Synthesis) -> str:
+    when = ("en " if not s.period.yearly else "sur ") + period_name(s.period.key)
+    missed = not_met(s)
+    if not missed:
+        return f"Aucun engagement non tenu {when} parmi ceux qui ont pu être mesurés."
+    names = ", ".join(f"{x.site.name} ({v.name.lower()})" for x, v in missed)
+    sites = len({x.site.id for x, _ in missed})
+    return (f"{plural(len(missed), 'engagement non tenu', 'engagements non tenus')} {when}, "
+            f"sur {plural(sites, 'EPS', 'EPS')} : {names}.")
+
+
+def not_met_table(s: Synthesis) -> tuple[list[str], list[list[str]]]:
+    rows = [[x.site.name, v.name, v.figure, v.detail] for x, v in not_met(s)]
+    return ["EPS", "Engagement non tenu", "Chiffre", "Détail"], rows
+
+
+def directory_table(s: Synthesis) -> tuple[list[str], list[list[str]]]:
+    """Sites whose figures leave out calls the site directory cannot classify."""
+    rows = [[x.site.name, num(x.unclassified), num(x.head.get("unknown_device")),
+             num(x.head.get("machine"))] for x in s.in_site_order if x.unclassified]
+    return ["EPS (répertoire incomplet)", "Appels non classés", "Poste inconnu", "Machine"], rows
+
+
+def after_hours_table(s: Synthesis) -> tuple[list[str], list[list[str]]]:
+    """Per site: calls while closed, the share the message took, probes, the flag."""
+    rows = []
+    for x in s.in_site_order:
+        c = x.closed
+        if c is None:
+            continue
+        last = c.probes[-1][2] if c.probes else "—"
+        flag = "SIGNALÉ" if c.flagged else ("alerte" if c.alerts else "")
+        rows.append([x.site.name, num(c.calls), num(c.by_message), pct(c.share), num(c.failures),
+                     f"{c.conform} / {len(c.probes)}" if c.probes else "—", last, flag])
+    return ["EPS", "Appels site fermé", "Pris par le message", "Part", "Non pris",
+            "Sondes conformes", "Dernière sonde", "Signalé"], rows
+
+
+def after_hours_sentence(s: Synthesis) -> str:
+    checked = [x for x in s.lines if x.closed is not None]
+    if not checked:
+        return "Pas de contrôle hors horaires sur cette période (voir les synthèses mensuelles)."
+    flagged = [x.site.name for x in s.in_site_order if x.closed and x.closed.flagged]
+    calls = sum(x.closed.calls for x in checked if x.closed)
+    taken = sum(x.closed.by_message for x in checked if x.closed)
+    text = (f"{plural(calls, 'appel')} arrivé{'s' if calls > 1 else ''} site fermé, "
+            f"{num(taken)} pris par le message.")
+    if flagged:
+        return text + " Sites signalés (trop d'appels non pris par le message) : " + \
+            ", ".join(flagged) + "."
+    return text + " Aucun site signalé."

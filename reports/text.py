@@ -10,12 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 from typing import Any
+from zoneinfo import ZoneInfo
 
 NNBSP, NBSP = "\u202f", "\u00a0"
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
           "octobre", "novembre", "décembre")
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 SHORT_DAYS = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
+# the French abbreviations of the months (Lexique des règles typographiques de l'Imprimerie
+# nationale): never "jui." for both June and July
+SHORT_MONTHS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
+                "nov.", "déc.")
+KICKER = "Ville de Paris · Espaces Parisiens des Solidarités"
 DASH = "—"
 COMMITMENT = ("Engagement QualiPARIS : appels décrochés en moins de {t} secondes "
               "({r} sonneries)")
@@ -76,11 +82,9 @@ def month_name(key: str, capital: bool = False) -> str:
 
 
 def month_short(key: str) -> str:
-    """"2026-10" -> "oct. 26" (axis labels)."""
+    """"2026-10" -> "oct. 26", "2026-07" -> "juil. 26" (axis labels)."""
     year, month = key.split("-")
-    name = MONTHS[int(month) - 1]
-    short = name if len(name) <= 4 else name[:3] + "."
-    return f"{short} {year[2:]}"
+    return f"{SHORT_MONTHS[int(month) - 1]} {year[2:]}"
 
 
 def day_name(day: dt.date) -> str:
@@ -98,8 +102,24 @@ def hour_slot(hour: int) -> str:
     return f"{hour}{NBSP}h–{hour + 1}{NBSP}h"
 
 
-def generated_text(moment: dt.datetime) -> str:
+def generated_text(moment: dt.datetime, tz: str = "Europe/Paris") -> str:
+    """"Établi le 2 novembre 2026 à 08:30", in the sites' time zone (a naive time is taken as
+    already local)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(ZoneInfo(tz))
     return f"Établi le {moment.day} {MONTHS[moment.month - 1]} {moment.year} à {moment:%H:%M}"
+
+
+def unclassified_sentence(head: dict[str, Any]) -> str:
+    """The "directory incomplete" warning of a `stats` record with unclassified calls."""
+    n = head["unclassified"]
+    parts = [f"poste inconnu : {num(head['unknown_device'])}" if head.get("unknown_device") else "",
+             f"machine : {num(head['machine'])}" if head.get("machine") else ""]
+    detail = " ; ".join(p for p in parts if p)
+    return (f"Répertoire incomplet : {plural(n, 'appel')} décroché{'s' if n > 1 else ''} par un "
+            f"poste ou une machine que config/sites.toml ne classe pas ({detail}). Le taux de "
+            "décroché les exclut en attendant que le répertoire soit complété (qualiphone sites "
+            "check).")
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:

@@ -20,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from monitor.export_safety import safe_xlsx_row
 from reports.data import Figures
 
 SHEET, DEFINITIONS = "Indicateurs", "Définitions"
@@ -140,9 +141,9 @@ def tracking_xlsx(rows: list[list[Any]], existing: bytes | None, generated: dt.d
 
 
 def _fill(sheet: Any, rows: list[list[Any]]) -> None:
-    sheet.append(HEADERS)
+    sheet.append(safe_xlsx_row(HEADERS))
     for row in rows:
-        sheet.append(row)
+        sheet.append(safe_xlsx_row(row))
     fill = PatternFill("solid", fgColor="DFE7F2")
     for cell in sheet[1]:
         cell.font, cell.fill = Font(bold=True), fill
@@ -161,7 +162,7 @@ def _fill(sheet: Any, rows: list[list[Any]]) -> None:
 def _definitions(sheet: Any) -> None:
     sheet.append(["Colonne", "Définition"])
     for header, _, meaning in COLUMNS:
-        sheet.append([header, meaning])
+        sheet.append(safe_xlsx_row([header, meaning]))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from qualiphone.context import AppContext, pass_app
+from qualiphone.context import AppContext, FiniteFloatRange, pass_app
+from qualiphone.progress import Bar, progress_bar
 from simulator.month import CDR_FILE, CEL_FILE, QUEUE_LOG_FILE, TRUTH_FILE, MonthSummary
 from simulator.profiles import SimulationError
 
@@ -67,12 +69,15 @@ def month(app: AppContext, month: str, out: Path, seed: int, days: int | None) -
     Example:
       qualiphone simulate month --month 2026-10 --out demo/ --seed 1
     """
+    from simulator.model import month_days
     from simulator.month import write_month
 
     config = app.config
     started = time.perf_counter()
+    dates = month_days(month)[:days]
     try:
-        summary = write_month(config, month, out, seed, days, progress=_progress)
+        with progress_bar(f"simulate {month}", total=len(dates), unit="days") as bar:
+            summary = write_month(config, month, out, seed, days, progress=_progress(bar))
     except SimulationError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -81,9 +86,14 @@ def month(app: AppContext, month: str, out: Path, seed: int, days: int | None) -
     _summary(summary, time.perf_counter() - started)
 
 
-def _progress(day: dt.date) -> None:
-    if day.day == 1 or day.day % 10 == 0:
-        click.echo(f"  {day.isoformat()} …", err=True)
+def _progress(bar: Bar) -> Callable[[dt.date], None]:
+    """Each day as it starts: on the bar, or (stderr not a terminal) a line every ten days."""
+    def tell(day: dt.date) -> None:
+        if bar.shown:
+            bar.at(day.day - 1, f"simulate {day.isoformat()}")
+        elif day.day == 1 or day.day % 10 == 0:
+            click.echo(f"  {day.isoformat()} …", err=True)
+    return tell
 
 
 def _time_of_day(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.time | None:
@@ -114,7 +124,7 @@ def _loopback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
 @simulate.command()
 @click.option("--listen", "address", default="127.0.0.1:5038", show_default=True,
               callback=_loopback, metavar="HOST:PORT", help="Loopback address to listen on.")
-@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0,
+@click.option("--speed", type=FiniteFloatRange(min=0, min_open=True), default=1.0,
               show_default=True, help="Simulated seconds per real second (60: an hour a minute).")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Day to simulate, YYYY-MM-DD [default: today].")
@@ -127,10 +137,10 @@ def _loopback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
 @click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Replay a recorded capture instead (gaps between Timestamps "
               "kept, divided by --speed), from the first login on.")
-@click.option("--drop-every", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--drop-every", type=FiniteFloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="Fault: drop the connections at random moments, this "
               "many seconds apart on average.")
-@click.option("--refuse-logins", type=click.FloatRange(min=0), default=0.0, metavar="SECONDS",
+@click.option("--refuse-logins", type=FiniteFloatRange(min=0), default=0.0, metavar="SECONDS",
               help="Fault: refuse logins for SECONDS once (from the first drop, else at once).")
 @click.option("--ami-user", default=None, metavar="NAME",
               help="The only user name accepted [default: any].")
@@ -138,7 +148,7 @@ def _loopback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
               help="File holding the secret, mode 600 [default: env QUALIPHONE_AMI_SECRET].")
 @click.option("--writetimeout", type=click.IntRange(min=1), default=100, show_default=True,
               metavar="MS", help="Disconnect a session that cannot take its events this long.")
-@click.option("--for", "duration", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--for", "duration", type=FiniteFloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="Stop after SECONDS [default: run until stopped].")
 @click.option("--recordings", type=click.Path(file_okay=False, path_type=Path), default=None,
               metavar="DIR", help="Where answered Originates leave <ChannelId>.wav, as MixMonitor "

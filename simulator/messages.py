@@ -27,7 +27,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import tomllib
 import wave
 import zlib
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from config import Config, ConfigError, Site
+from config.loader import as_table, read_toml
 from monitor.calendar import SiteCalendar, holiday_name
 
 SIMULATION_FILE = "simulation.toml"
@@ -69,11 +69,7 @@ def simulation_settings(config: Config) -> SimulationSettings:
     path = config.directory / SIMULATION_FILE
     if not path.exists():
         return SimulationSettings()
-    with path.open("rb") as fh:
-        try:
-            table = tomllib.load(fh).get("simulation", {})
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(path, "(syntax)", str(exc), "valid TOML") from None
+    table = as_table(path, "simulation", read_toml(path).get("simulation", {}))
     site = table.get("broken_message_site") or None
     if site is not None and site not in config.site_ids:
         raise ConfigError(path, "simulation.broken_message_site", site, "a site id of sites.toml or \"\"")

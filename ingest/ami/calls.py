@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from ingest.ami.live import LiveCall, LiveState
 from ingest.ami.protocol import Message, Uniqueid
 from ingest.finalize import CaptureContext
-from ingest.site_map import device_of
+from ingest.site_map import device_of, looks_like_did
 from monitor.call import CallBuilder, Outcome, Source
 
 Handler = Callable[[Message, "float | None"], None]
@@ -107,6 +107,7 @@ class CallTracker:
         self.calls: dict[str, CallState] = {}  # by Linkedid (several ids may name one call)
         self.finished: list[CallBuilder] = []
         self.untimed_events = 0
+        self.left_out = 0  # finished calls of no site and no DID (internal, outbound, stray legs)
         self._test_codes = set(ctx.pbx.test_accountcodes)
         self._since_connect: set[str] = set()  # Uniqueids created or ended since the last login
         self.handlers: dict[str, Handler] = {
@@ -184,13 +185,14 @@ class CallTracker:
             call.live.in_queue_since = created
 
     def _answered_while_away(self, ch: Channel, item: Message, now: float) -> None:
-        """A staff device Up (ChannelState 6) or bridged in the snapshot answered its call.
+        """A device Up (ChannelState 6) or bridged in the snapshot answered its call (a staff
+        device; another one is kept as an unknown device's answer).
 
         The answer is estimated from the device channel's age (`Duration`, whole seconds): the
         call gets resolution 1 s and stays incomplete, so a batch import still wins the merge.
         """
         call, b = ch.call, ch.call.builder
-        if not ch.staff or ch.uniqueid == call.caller or b.answer is not None:
+        if ch.uniqueid == call.caller or b.answer is not None:
             return
         if (item.get("ChannelState") or "").strip() != "6" and not item.get("BridgeId"):
             return
@@ -200,7 +202,10 @@ class CallTracker:
         b.resolution = max(b.resolution, 1.0)
         b.incomplete = call.live.incomplete = True
         call.live.in_queue_since = None  # talking, no longer waiting (Queue() runs on)
-        self._answer(call, answer, ch.name)
+        if ch.staff:
+            self._answer(call, answer, ch.name)
+        else:  # a device the directory does not know: kept apart, never an abandon
+            self._other(call, answer, ch.name)
 
     def close_all(self) -> list[CallBuilder]:
         """Calls still in progress when the listener stops, as incomplete builders."""
@@ -327,8 +332,12 @@ class CallTracker:
             if b.outcome is None:
                 self._machine(call)
         site = self.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context)
-        if site is None and (call.caller_staff or not b.dialed):
-            return  # internal or outbound: not a switchboard call
+        if site is None and (call.caller_staff or not looks_like_did(b.dialed)):
+            # internal or outbound, or an extension dialed (a call between phones, a leg found
+            # in progress at connection): not a switchboard call as far as this stream can tell;
+            # the batch import (CDR, CEL) completes what a connection gap hid
+            self.left_out += 1
+            return
         self.finished.append(b)
 
     # ---- handlers ---------------------------------------------------------------------------

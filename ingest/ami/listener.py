@@ -31,8 +31,9 @@ from ingest.ami.client import ActionFailed, AmiClient, ConnectionLost
 from ingest.ami.live import LiveState
 from ingest.ami.models import capture_gaps
 from ingest.ami.protocol import Message
+from ingest.batch import DirectoryGaps, write_misses
 from ingest.finalize import CaptureContext
-from ingest.records import RecordError
+from ingest.records import RecordError, UnknownSiteError
 from ingest.site_map import SiteMap
 from monitor.call import Call, CallBuilder
 from monitor.store import Store
@@ -98,6 +99,8 @@ def queue_agents(items: list[Message], sites: SiteMap) -> dict[str, tuple[int, i
     return {site: (len(ms), sum(ms.values())) for site, ms in found.items()}
 
 
+GAP_WARNING_EVERY = 3600.0  # seconds between two warnings about the directory's gaps
+
 class Listener:
     """One PBX: an `AmiClient`, a `CallTracker`, and the writes to the store."""
 
@@ -117,6 +120,12 @@ class Listener:
         self._gaps: list[Gap] = []
         self._rejects: list[tuple[str, str]] = []  # (reason, the call as seen), kept in the store
         self._session: int | None = None  # the import_batches row the rejects hang on
+        # what the directory could not place: warned about every `gap_warning_every` seconds and
+        # at exit (`_directory`), its misses stored with the session (`_misses`)
+        self._directory = DirectoryGaps()
+        self._misses = DirectoryGaps()
+        self._directory_warned = clock()
+        self.gap_warning_every = GAP_WARNING_EVERY
         self._gap_start: tuple[float, str] | None = None
         self._warned_untimed = False
         self.pbx_started: float | None = None  # from FullyBooted.Uptime
@@ -278,6 +287,7 @@ class Listener:
             self._add_gap(Gap(self.pbx, start, self.clock(), f"{reason}; listener stopped"))
             self._gap_start = None
         self._collect(self.tracker.close_all())
+        self.warn_directory()
 
     def _add_gap(self, gap: Gap) -> None:
         log.info("AMI %s: capture gap of %.1f s recorded (%s)", self.pbx, gap.end - gap.start, gap.reason)
@@ -292,36 +302,60 @@ class Listener:
                 self.stats.calls_rejected += 1
                 log.info("AMI %s: call %s not stored: %s", self.pbx, b.call_key, exc)
                 self._rejects.append((str(exc), _describe(b)))
+                if isinstance(exc, UnknownSiteError) and not b.incomplete:
+                    self._directory.add_miss(exc.miss, None, rejected=True)
+                    self._misses.add_miss(exc.miss, None, rejected=True)
                 continue
             self._calls.append(call)
+            self._directory.add_call(call)
             self.live.finished(call)
+        if self.clock() - self._directory_warned >= self.gap_warning_every:
+            self.warn_directory()
+
+    def warn_directory(self) -> None:
+        """Log what the directory could not place since the last warning (once an hour, and
+        when the listener stops), naming devices and numbers with their calls."""
+        self._directory_warned = self.clock()
+        findings = self._directory.findings()
+        self._directory = DirectoryGaps()
+        if findings:
+            log.warning("AMI %s: the site directory (sites.toml) is incomplete: %s; those calls "
+                        "are marked \"directory incomplete\", never counted as abandons; propose "
+                        "the fix with: qualiphone sites learn CDR_FILE (or a capture recorded "
+                        "with listen --record), then qualiphone sites check",
+                        self.pbx, "; ".join(findings))
 
     # ---- writes -----------------------------------------------------------------------------
 
     async def _flush(self) -> None:
         if not self._calls and not self._gaps and not self._rejects:
             return
-        calls, gaps, rejects = self._calls, self._gaps, self._rejects
-        self._calls, self._gaps, self._rejects = [], [], []
+        calls, gaps, rejects, misses = self._calls, self._gaps, self._rejects, self._misses
+        self._calls, self._gaps, self._rejects, self._misses = [], [], [], DirectoryGaps()
         self._writing = calls
         try:
-            await asyncio.to_thread(self._write, calls, gaps, rejects)
+            await asyncio.to_thread(self._write, calls, gaps, rejects, misses)
         except Exception:
             log.exception("AMI %s: could not write %d calls; keeping them for the next try",
                           self.pbx, len(calls))
             self._calls[:0], self._gaps[:0], self._rejects[:0] = calls, gaps, rejects
+            for key, n in misses.misses.items():
+                self._misses.misses.setdefault(key, n)
             self._writing = []
             await asyncio.sleep(1.0)
             return
         self._writing = []
         self.stats.calls_written += len(calls)
 
-    def _write(self, calls: list[Call], gaps: list[Gap], rejects: list[tuple[str, str]]) -> None:
+    def _write(self, calls: list[Call], gaps: list[Gap], rejects: list[tuple[str, str]],
+               misses: DirectoryGaps | None = None) -> None:
         with self.store.engine.begin() as conn:
             if calls:
                 write_calls(conn, calls)
             if rejects:
                 self._write_rejects(conn, rejects)
+                if misses and self._session is not None:
+                    write_misses(conn, self._session, self.pbx, misses)
             if gaps:
                 conn.execute(sa.insert(capture_gaps), [
                     {"pbx": g.pbx, "start_time": g.start, "end_time": g.end, "reason": g.reason}

@@ -148,8 +148,12 @@ class _Proposer:
                 out.inbound += s.calls
                 self._unassigned(out, sig, s)
         self._shared_out(out, site_of)
+        self._one_site_per_device(out)
         self._compress_devices(out, staff)
         self._unused(out)
+        for p in out.sites.values():  # the values that cover most calls first
+            p.adds = {k: dict(sorted(v.items(), key=lambda kv: (-kv[1].calls, kv[0])))
+                      for k, v in p.adds.items()}
         return out
 
     # ---- which site each call is ----------------------------------------------------------
@@ -281,6 +285,25 @@ class _Proposer:
                 if value in p.adds["message_contexts"] or value in p.adds["voicemail_contexts"]:
                     del p.adds["contexts"][value]
         out.unassigned.sort(key=lambda u: -u.evidence.calls)
+
+    def _one_site_per_device(self, out: Learned) -> None:
+        """A phone that answered several sites' calls (a shared switchboard) is proposed for the
+        site it answered most: a device may belong to one site only (the loader refuses
+        overlapping patterns), and the call's site comes from its number or queue anyway."""
+        owners: dict[str, list[tuple[int, str]]] = {}
+        for p in out.sites.values():
+            for device, ev in p.adds["staff_devices"].items():
+                owners.setdefault(device, []).append((ev.calls, p.site))
+        for device, sites in owners.items():
+            if len(sites) < 2:
+                continue
+            sites.sort(reverse=True)
+            keep = sites[0][1]
+            others = ", ".join(f"{site} ({n} calls)" for n, site in sites[1:])
+            kept = out.sites[keep].adds["staff_devices"][device]
+            kept.note = (kept.note + "; " if kept.note else "") + f"also answered for {others}"
+            for _, site in sites[1:]:
+                del out.sites[site].adds["staff_devices"][device]
 
     def _compress_devices(self, out: Learned, staff: dict[str, set[str]]) -> None:
         """One glob per site when its new devices share a name prefix no other device has."""

@@ -9,8 +9,10 @@ reads the store's, so a command on an up-to-date store does not pay Alembic's im
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +42,7 @@ def default_db_url() -> str:
     return os.environ.get("QUALIPHONE_DB") or f"sqlite:///{data_dir() / 'qualiphone.db'}"
 
 
-def _alembic_config(connection: sa.Connection) -> AlembicConfig:
+def _alembic_config(connection: sa.Connection | None) -> AlembicConfig:
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig(str(HERE / "alembic.ini"))
@@ -51,21 +53,124 @@ def _alembic_config(connection: sa.Connection) -> AlembicConfig:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
+    # first: switching to WAL waits for other openers
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message says what happened and what to do."""
+
+
+class MigrationError(StoreError):
+    def __init__(self, url: str, current: str | None, head: str | None, reason: str) -> None:
+        self.url, self.current, self.head, self.reason = url, current, head, reason
+        start = f"schema revision {current}" if current else "an empty schema"
+        super().__init__(
+            f'cannot migrate the store "{url}" from {start} to {head}: {reason}; the store was '
+            "changed outside qualiphone or by another version: restore it from a backup or give "
+            "another --db")
+
+
+class NotAStore(StoreError):
+    """A --db naming a file or place that cannot hold a store."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url, self.problem = url, problem
+        super().__init__(f'--db "{url}": {problem}')
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (relative to the current directory), None for memory or others."""
+    if url.startswith("sqlite:///") and "?" not in url:  # the common case, without SQLAlchemy
+        name = url.removeprefix("sqlite:///")
+        if not name or name == ":memory:" or name.startswith("file:"):
+            return None
+        return Path(name).expanduser().absolute()
+    if not url.startswith("sqlite"):
+        return None
+    import sqlalchemy as sa
+
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or \
+            parsed.database == ":memory:" or parsed.query.get("uri") or \
+            parsed.database.startswith("file:"):
+        return None
+    return Path(parsed.database).expanduser().absolute()  # errors name the real place
+
+
+def _check_sqlite_file(url: str, path: Path) -> None:
+    """Refuse what is not a store: a directory, an empty file, a file of another kind."""
+    if path.is_dir():
+        raise NotAStore(url, f'"{path}" is a directory; give a file path such as '
+                             f'"{path / "qualiphone.db"}"')
+    with path.open("rb") as fh:
+        header = fh.read(len(SQLITE_HEADER))
+    if not header:
+        raise NotAStore(url, f'the file "{path}" is empty, so it is not a qualiphone store '
+                             "(qualiphone creates a store only in a new file); delete it or give "
+                             "another path")
+    if header != SQLITE_HEADER:
+        raise NotAStore(url, f'the file "{path}" is not an SQLite database; give the path of a '
+                             "qualiphone store, or a new file name to create one")
+
+
+def _create_sqlite_store(url: str, path: Path) -> None:
+    """A new, migrated store at `path`, which appears there complete or not at all.
+
+    Built under a temporary name and hard-linked into place, so that a process starting at the
+    same moment never sees a half-made file (and an empty file at `path` is never ours).
+    """
+    parent = path.parent
+    if not parent.is_dir():
+        if parent.resolve() != data_dir().resolve():
+            raise NotAStore(url, f'the directory "{parent}" does not exist; create it '
+                                 f'(mkdir -p "{parent}") or fix the path')
+        parent.mkdir(parents=True, exist_ok=True)
+    temporary = parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.new"
+    engine = _engine(f"sqlite:///{temporary}")
+    try:
+        upgrade(engine)
+        engine.dispose()  # the last connection closed: the WAL is folded into the file
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process created it first: theirs is used
+        except OSError:  # a file system without hard links
+            if not path.exists():
+                temporary.replace(path)
+    finally:
+        engine.dispose()
+        for leftover in (temporary, *(Path(f"{temporary}{x}") for x in ("-wal", "-shm", "-journal"))):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def _engine(url: str) -> sa.Engine:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 class Store:
     """The store: its URL, and its SQLAlchemy engine, made (and SQLAlchemy imported) on first
     use. `Store(engine)` wraps an engine already made."""
 
-    def __init__(self, engine: sa.Engine | None = None, *, url: str | None = None) -> None:
+    def __init__(self, engine: sa.Engine | None = None, created: bool = False, *,
+                 url: str | None = None) -> None:
         if engine is None and url is None:
             raise ValueError("Store needs an engine or a URL")
         self._engine = engine
+        self.created = created  # a new SQLite file was made by open_store
         self.url = url if url is not None else \
             engine.url.render_as_string(hide_password=False)  # type: ignore[union-attr]
 
@@ -75,7 +180,7 @@ class Store:
     @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
-            self._engine = _create_engine(self.url)
+            self._engine = _engine(self.url)
         return self._engine
 
     @property
@@ -91,21 +196,18 @@ class Store:
             self._engine.dispose()
 
 
-def _create_engine(url: str) -> sa.Engine:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     """Connect to the store at `url` (default: QUALIPHONE_DB or the SQLite file in data_dir())."""
     url = url or default_db_url()
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    store = Store(url=url)
+    path = sqlite_file(url)
+    created = False
+    if path is not None:
+        if path.exists():
+            _check_sqlite_file(url, path)
+        else:
+            _create_sqlite_store(url, path)
+            created = True
+    store = Store(created=created, url=url)
     if migrate and not _current_without_sqlalchemy(url):
         upgrade(store.engine)  # also where a bad URL or an unreachable server is reported
     return store
@@ -143,7 +245,7 @@ def head_revision() -> str | None:
         text = path.read_text(encoding="utf-8")
         revision, down = _REVISION.search(text), _DOWN_REVISION.search(text)
         names = _QUOTED.findall(revision.group(1)) if revision else []
-        if len(names) != 1 or down is None:
+        if len(names) != 1 or down is None or names[0] in revisions:  # Alembic decides
             return None
         revisions.add(names[0])
         revised.update(_QUOTED.findall(down.group(1)))
@@ -162,25 +264,61 @@ def current_revision(engine: sa.Engine) -> str | None:
         return None
 
 
-def upgrade(engine: sa.Engine) -> None:
-    """Bring the schema to the latest Alembic revision (a no-op when it is current)."""
-    import sqlalchemy as sa
+MIGRATION_LOCK = 7311001  # PostgreSQL advisory lock key held while the schema is migrated
 
-    head = head_revision()
-    if head is not None and current_revision(engine) == head:
-        return
+
+def upgrade(engine: sa.Engine) -> None:
+    """Bring the schema to the latest Alembic revision (a no-op when it is current).
+
+    Several processes may open a new or old store at once (30 imports started together): the
+    one that takes the lock migrates, the others wait for it, then find the schema current.
+    The lock is SQLite's write lock (BEGIN IMMEDIATE, waiting up to the busy timeout) or a
+    PostgreSQL transaction-level advisory lock.
+    """
+    import sqlalchemy as sa
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    with engine.begin() as connection:
-        cfg = _alembic_config(connection)
-        latest = ScriptDirectory.from_config(cfg).get_current_head()
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    head = script.get_current_head()
+    with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
-        if current != latest:
-            if engine.dialect.name == "postgresql":
-                # several importers may start at once: one migrates, the others wait
-                connection.execute(sa.text("SELECT pg_advisory_xact_lock(7311001)"))
-                current = MigrationContext.configure(connection).get_current_revision()
-            if current != latest:
-                command.upgrade(cfg, "head")
+    if current == head:
+        return  # the common case: no lock taken
+    if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+        url = engine.url.render_as_string(hide_password=True)
+        raise StoreError(f'the store "{url}" is at schema revision {current}, which this version of '
+                         f"qualiphone does not know (its latest is {head}): a newer version wrote "
+                         "it; run that version, or give another --db")
+    with engine.connect() as connection:
+        try:
+            _lock_for_migration(connection)
+        except sa.exc.OperationalError as exc:
+            url = engine.url.render_as_string(hide_password=True)
+            raise StoreError(f'the store "{url}" needs a schema migration but another process has '
+                             f"held it locked for too long ({_reason(exc)}); try again when the "
+                             "other import or migration has finished") from exc
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current != head:
+            try:
+                command.upgrade(_alembic_config(connection), "head")
+            except sa.exc.DBAPIError as exc:
+                connection.rollback()
+                url = engine.url.render_as_string(hide_password=True)
+                raise MigrationError(url, current, head, _reason(exc)) from exc
+        connection.commit()
+
+
+def _lock_for_migration(connection: sa.Connection) -> None:
+    import sqlalchemy as sa
+
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    """The driver's first line, without SQLAlchemy's statement and links."""
+    return str(exc.orig or exc).strip().splitlines()[0]

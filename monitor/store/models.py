@@ -48,7 +48,7 @@ calls = sa.Table(
 )
 
 # Per local month (YYYY-MM of local_date), a columnar copy of its calls that `stats` reads
-# instead of the rows (monitor.store.month_columns). Triggers on `calls` (migration 0007) add a
+# instead of the rows (monitor.store.month_columns). Triggers on `calls` (migration 0008) add a
 # row to call_changes for every month an insert, update or delete touches; a copy is used only
 # while its month has no such row, and building a copy removes them in the same transaction.
 call_columns = sa.Table(

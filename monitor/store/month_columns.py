@@ -4,7 +4,7 @@
 through rows and hand over a few values, PostgreSQL more (bench/README.md). So each month's
 calls are also kept as one blob of columns (`call_columns`), which a reader turns into arrays
 with numpy alone. The copy of a month is used only while no write touched the month since it
-was built: triggers on `calls` (migration 0007) add a row to `call_changes` for each month an
+was built: triggers on `calls` (migration 0008) add a row to `call_changes` for each month an
 insert, update or delete touches, whoever writes; a copy counts only while its month has no
 such row. A reader that finds no valid copy reads the rows (`read_rows`) and, for a whole
 month, saves what it read as the new copy and deletes the month's change rows, in the same

@@ -8,6 +8,11 @@ the database. A browser presents it once as `/?token=…`: the server answers wi
 (`qp_wallboard`, HttpOnly, SameSite=Strict) holding an HMAC of the token, not the token, and
 redirects to `/` so the token leaves the address bar. Scripts (and `qualiphone top`) send
 `Authorization: Bearer <token>` instead.
+
+A wallboard without a token (on loopback) answers only requests whose Host header names it:
+localhost, 127.0.0.1, [::1], the address it is bound to, or a name listed in
+$QUALIPHONE_WALLBOARD_HOSTS (comma-separated). Otherwise a web page from any site could read it
+through DNS rebinding (its name re-pointed to 127.0.0.1 after the page loaded).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 from monitor.private_file import read_private_file
 
 TOKEN_ENV = "QUALIPHONE_WALLBOARD_TOKEN"
+HOSTS_ENV = "QUALIPHONE_WALLBOARD_HOSTS"
 COOKIE = "qp_wallboard"
 MIN_LENGTH = 16
 OPEN_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -77,3 +83,21 @@ def authorized(token: str | None, headers: dict[str, str]) -> bool:
 
 def token_matches(token: str | None, offered: str) -> bool:
     return token is not None and hmac.compare_digest(offered.encode(), token.encode())
+
+
+def host_name(header: str) -> str:
+    """The name in a Host header, lower case, without port, brackets or final dot."""
+    text = header.strip().lower()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    else:
+        name, colon, port = text.rpartition(":")
+        text = name if colon and port.isdigit() else text
+    return text.rstrip(".")
+
+
+def allowed_hosts(bound: str, extra: str | None = None) -> frozenset[str]:
+    """Host names a loopback wallboard answers to (see the module's rule)."""
+    listed = os.environ.get(HOSTS_ENV, "") if extra is None else extra
+    names = {host_name(n) for n in listed.split(",") if n.strip()}
+    return frozenset({*OPEN_HOSTS, host_name(f"[{bound}]" if ":" in bound else bound), *names})

@@ -25,6 +25,10 @@ from monitor.wallboard.figures import Figures, figures, load_today
 
 log = logging.getLogger(__name__)
 WARN_SECONDS = 15.0  # the longest ring turns orange from here, red from the threshold on
+MIN_N = 10  # a rate on fewer calls is shown muted: too few calls to judge a site by
+JOURS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+        "octobre", "novembre", "décembre")
 
 
 class SiteNowLike(Protocol):
@@ -33,8 +37,16 @@ class SiteNowLike(Protocol):
     waiting: int
 
 
+class LiveCallLike(Protocol):
+    pbx: str
+    call_key: str
+    site: str | None
+    unclassified: bool
+
+
 class LiveLike(Protocol):
     connected: dict[str, bool]
+    calls: dict[tuple[str, str], Any]  # (pbx, call key) -> a LiveCallLike
 
     def by_site(self, now: float, sites: list[str] | None = None) -> dict[str, Any]: ...
 
@@ -63,6 +75,21 @@ def _rate(record: dict[str, Any] | None) -> tuple[float | None, int]:
     return rate["value"], rate["n"]
 
 
+def french_date(day: dt.date) -> str:
+    """"lundi 5 octobre 2026"."""
+    return f"{JOURS[day.weekday()]} {day.day} {MOIS[day.month - 1]} {day.year}"
+
+
+def short_name(name: str) -> str:
+    """A site's name without the "EPS " every name starts with (the page's title says it)."""
+    return name[4:] if name.startswith("EPS ") and len(name) > 4 else name
+
+
+def rate_marks(value: float | None, n: int, goal: float, min_n: int = MIN_N) -> tuple[bool, bool]:
+    """(below the goal, too few calls to judge): how a rate is marked on the board and in top."""
+    return value is not None and value < goal, n < min_n
+
+
 class Wallboard:
     """The state behind the page: sites shown, feeds, the last figures computed."""
 
@@ -74,6 +101,7 @@ class Wallboard:
         self.site_ids = [s.id for s in self.sites]
         self.tz = config.pbxs[self.sites[0].pbx].tz if self.sites else ZoneInfo("UTC")
         self.threshold = config.targets.threshold_seconds
+        self.goal = config.targets.pickup_rate_goal
         self.interval = interval
         self._now = now
         self.figures: Figures | None = None
@@ -112,6 +140,29 @@ class Wallboard:
 
     def snapshot(self) -> dict[str, Any]:
         now = self.now()
+        live, agents = self._live()
+        pending = self._unclassified_now()
+        f = self.figures
+        rows = [self._row(s.id, s.name, live.get(s.id), agents.get(s.id),
+                          f.sites.get(s.id) if f else None, f.hour_sites.get(s.id) if f else None,
+                          pending.get(s.id, 0))
+                for s in self.sites]
+        day = f.day if f else dt.datetime.fromtimestamp(now, self.tz).date()
+        return {
+            "now": now, "generated": time.time(),
+            "clock": dt.datetime.fromtimestamp(now, self.tz).strftime("%H:%M:%S"),
+            "date": day.isoformat(), "date_text": french_date(day),
+            "threshold": self.threshold, "warn": WARN_SECONDS,
+            "goal": self.goal, "min_n": MIN_N,
+            "pbx": [{"name": feed.pbx, "connected": bool(feed.live.connected.get(feed.pbx))}
+                    for feed in self.feeds],
+            "figures_age": None if self.figures_at is None else time.time() - self.figures_at,
+            "city": self._city(rows, f),
+            "sites": rows,
+        }
+
+    def _live(self) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
+        """Per site: what rings now (SiteNow) and the agents (logged in, free)."""
         live: dict[str, Any] = {}
         agents: dict[str, tuple[int, int]] = {}
         fed = {f.pbx for f in self.feeds}
@@ -123,38 +174,48 @@ class Wallboard:
                 if site in mine and (site not in live or row.ringing):
                     live[site] = row
             agents.update(feed.agents)
-        f = self.figures
-        rows = [self._row(s.id, s.name, live.get(s.id), agents.get(s.id),
-                          f.sites.get(s.id) if f else None, f.hour_sites.get(s.id) if f else None)
-                for s in self.sites]
-        return {
-            "now": now, "generated": time.time(),
-            "clock": dt.datetime.fromtimestamp(now, self.tz).strftime("%H:%M:%S"),
-            "date": (f.day if f else dt.datetime.fromtimestamp(now, self.tz).date()).isoformat(),
-            "threshold": self.threshold, "warn": WARN_SECONDS,
-            "pbx": [{"name": feed.pbx, "connected": bool(feed.live.connected.get(feed.pbx))}
-                    for feed in self.feeds],
-            "figures_age": None if self.figures_at is None else time.time() - self.figures_at,
-            "city": self._city(rows, f),
-            "sites": rows,
-        }
+        return live, agents
+
+    def _unclassified_now(self) -> dict[str, int]:
+        """Per site: calls in progress connected to a device the directory does not know (they
+        ring no more, and are no abandon)."""
+        seen: set[tuple[str, str]] = set()
+        out: dict[str, int] = {}
+        shown = set(self.site_ids)
+        for feed in self.feeds:
+            for key, call in feed.live.calls.items():
+                if call.unclassified and call.site in shown and key not in seen:
+                    seen.add(key)
+                    out[call.site] = out.get(call.site, 0) + 1
+        return out
 
     def _row(self, site: str, name: str, now: Any, agents: tuple[int, int] | None,
-             today: dict[str, Any] | None, hour: dict[str, Any] | None) -> dict[str, Any]:
+             today: dict[str, Any] | None, hour: dict[str, Any] | None,
+             unclassified_now: int = 0) -> dict[str, Any]:
         ringing = int(now.ringing) if now is not None else 0
         longest = float(now.longest_ring) if now is not None else 0.0
         rate, n = _rate(today)
         hour_rate, hour_n = _rate(hour)
+        below, few = rate_marks(rate, n, self.goal)
+        hour_below, hour_few = rate_marks(hour_rate, hour_n, self.goal)
+
+        def count(key: str) -> int:
+            return int(today[key]) if today else 0
+
         return {
-            "id": site, "name": name, "ringing": ringing, "longest_ring": round(longest, 1),
+            "id": site, "name": name, "short_name": short_name(name),
+            "ringing": ringing, "longest_ring": round(longest, 1),
             "level": ring_level(longest, ringing, self.threshold),
             "waiting": int(now.waiting) if now is not None else 0,
-            "offered": today["offered"] if today else 0,
-            "answered": today["answered"] if today else 0,
-            "answered_within": today["answered_within"] if today else 0,
-            "abandoned": today["abandoned"] if today else 0,
-            "short_abandons": today["short_abandons"] if today else 0,
-            "pickup_rate": rate, "pickup_n": n, "hour_pickup_rate": hour_rate, "hour_n": hour_n,
+            "offered": count("offered"), "answered": count("answered"),
+            "answered_within": count("answered_within"), "abandoned": count("abandoned"),
+            "short_abandons": count("short_abandons"),
+            "unknown_device": count("unknown_device"), "machine": count("machine"),
+            "unclassified": count("unclassified"), "unclassified_now": unclassified_now,
+            "directory_incomplete": bool(count("unclassified") or unclassified_now),
+            "pickup_rate": rate, "pickup_n": n, "pickup_below": below, "pickup_few": few,
+            "hour_pickup_rate": hour_rate, "hour_n": hour_n, "hour_below": hour_below,
+            "hour_few": hour_few,
             "agents_logged": agents[0] if agents else None,
             "agents_free": agents[1] if agents else None,
         }
@@ -163,10 +224,12 @@ class Wallboard:
         longest = max((r["longest_ring"] for r in rows if r["ringing"]), default=0.0)
         ringing = sum(r["ringing"] for r in rows)
         known = [r for r in rows if r["agents_logged"] is not None]
+        pending = sum(r["unclassified_now"] for r in rows)
         city = self._row("all", "Paris", None, None, f.city if f else None,
-                         f.hour_city if f else None)
+                         f.hour_city if f else None, pending)
         city.update({
-            "name": f"Paris — {len(rows)} EPS", "ringing": ringing, "longest_ring": longest,
+            "name": f"Paris — {len(rows)} EPS", "short_name": f"Les {len(rows)} EPS",
+            "ringing": ringing, "longest_ring": longest,
             "level": ring_level(longest, ringing, self.threshold),
             "waiting": sum(r["waiting"] for r in rows),
             "agents_logged": sum(r["agents_logged"] for r in known) if known else None,

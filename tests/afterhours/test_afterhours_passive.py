@@ -136,3 +136,31 @@ def test_settings_file_errors(tmp_path: Path) -> None:
     (directory / "afterhours.toml").write_text("[probe]\nringtimeout = 3\n")
     with pytest.raises(ConfigError, match=r"probe\.ringtimeout"):
         load_settings(load_config(directory))
+
+
+def test_a_message_in_a_context_the_directory_does_not_list_is_not_a_failure(
+        simulated: tuple[Path, str], tmp_path: Path) -> None:
+    """eps-05's message plays in msg-eps-05, but this directory lists another context: its
+    after-hours calls are machine answers to classify, not failures, and eps-05 is not flagged
+    (whereas eps-09, whose message is really missing, still is)."""
+    directory, _ = simulated
+    other = tmp_path / "config"
+    other.mkdir()
+    for name in ("settings.toml", "closures.toml", "simulation.toml"):
+        (other / name).write_bytes((directory / name).read_bytes())
+    sites = (directory / "sites.toml").read_text().replace(
+        'message_contexts = ["msg-eps-05"]', 'message_contexts = ["msg-autre"]')
+    (other / "sites.toml").write_text(sites)
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    runner = CliRunner()
+    sim = runner.invoke(cli, ["--config", str(directory), "simulate", "month", "--month", "2026-10",
+                              "--out", str(tmp_path / "sim"), "--days", "2"])
+    assert sim.exit_code == 0
+    assert runner.invoke(cli, ["--db", db, "--config", str(other), "ingest", "cdr",
+                               str(tmp_path / "sim" / "Master.csv")]).exit_code == 0
+    result = runner.invoke(cli, ["--db", db, "--config", str(other), "afterhours", "check",
+                                 "--month", "2026-10", "--by", "site"])
+    lines = result.output.splitlines()
+    row = next(line for line in lines if line.startswith("eps-05"))
+    assert "FLAGGED" not in row and "to classify" in row
+    assert lines[-1] == "1 site flagged: eps-09."

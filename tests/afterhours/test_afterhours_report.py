@@ -78,7 +78,8 @@ def test_report_command(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", db, "afterhours", "report", "--month", "2026-10", "--format",
                                       "html", "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert result.output == f"Wrote {tmp_path / 'out' / 'afterhours-2026-10.html'}\n"
+    assert result.stdout == f"Wrote {tmp_path / 'out' / 'afterhours-2026-10.html'}\n"
+    assert result.stderr.startswith("warning: no store was at")  # an empty store is said so
     bad = CliRunner().invoke(cli, ["--db", db, "afterhours", "report", "--month", "2026-10",
                                    "--format", "doc"])
     assert bad.exit_code == 2 and '"doc" is not pdf, html or pdf,html' in bad.output

@@ -42,22 +42,28 @@ def test_check_fires_with_exit_status_3_then_holds_within_the_cooldown(below: Pa
     assert first.exit_code == 3, first.output
     lines = first.output.splitlines()
     assert lines[0] == "Alerts check, 2026-10"
-    assert lines[1].startswith("FIRING   month_below_target   eps-13/2026-10   eps-13: pickup rate 66.7% for "
+    month = [line for line in lines if "month_below_target" in line]
+    assert len(month) == 1
+    assert month[0].startswith("FIRING   month_below_target   eps-13/2026-10   eps-13: pickup rate 66.7% for "
                                "2026-10 (n=120) is below the goal 80%  [fired: log ok]")
-    assert lines[-1] == "1 alert firing (1 new, 0 reminders, 0 within the cooldown), 0 cleared."
-    assert "directory_gap: not evaluated: the directory check (qualiphone sites check) is not wired" \
-        in first.output
+    # the directory check is evaluated too: the 15 sites other than eps-13 and eps-05 received
+    # no call this month
+    gaps = [line for line in lines if "directory_gap" in line]
+    assert len(gaps) == 15 and all("silent_site:" in line for line in gaps)
+    assert "eps-05" not in " ".join(gaps) and "eps-13" not in " ".join(gaps)
+    assert lines[-1] == "16 alerts firing (16 new, 0 reminders, 0 within the cooldown), 0 cleared."
 
     again = run(below, "alerts", "check", "--month", "2026-10", "--format", "json")
     assert again.exit_code == 3
     data = json.loads(again.output)
-    assert [(f["subject"], f["notice"]) for f in data["firing"]] == [("eps-13/2026-10", "held")]
-    assert data["firing"][0]["title"] == "EPS Paris 13e : octobre 2026 sous l'objectif (66,7 % < 80 %)"
-    assert set(data["not_evaluated"]) == {"directory_gap"}
+    month = [f for f in data["firing"] if f["rule"] == "month_below_target"]
+    assert [(f["subject"], f["notice"]) for f in month] == [("eps-13/2026-10", "held")]
+    assert month[0]["title"] == "EPS Paris 13e : octobre 2026 sous l'objectif (66,7 % < 80 %)"
+    assert not data["not_evaluated"]
 
     listed = run(below, "alerts", "list")
     assert listed.exit_code == 0
-    assert len(listed.output.splitlines()) == 1 and " fired    month_below_target " in listed.output
+    assert len(listed.output.splitlines()) == 16 and " fired    month_below_target " in listed.output
 
     quiet = run(below, "alerts", "check", "--month", "2026-09")
     assert quiet.exit_code == 0 and "0 alerts firing" in quiet.output

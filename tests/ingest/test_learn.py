@@ -58,7 +58,10 @@ def stats_json(db: Path, config: Path, day: str = "2026-10-01") -> dict[str, obj
 def test_unknown_phones_are_named_and_never_counted_as_abandons(simulated: Path, tmp_path: Path) -> None:
     data = foreign(simulated, tmp_path / "Master.csv", keep_dids=True, single_site=True)
     good_config = foreign_sites(tmp_path / "good", keep_dids=True)
-    text = (good_config / "sites.toml").read_text().replace('"PJSIP/05*"', '"PJSIP/2*"')
+    # eps-05's phones are PJSIP/201, PJSIP/202… here; eps-20 (no call in this file) must not
+    # claim them too (the loader refuses two sites' patterns matching one device)
+    text = (good_config / "sites.toml").read_text().replace('"PJSIP/05*"', '"PJSIP/2*"') \
+        .replace('"PJSIP/20*"', '"PJSIP/eps20-*"')
     (good_config / "sites.toml").write_text(text)
     good_db, db = tmp_path / "good.db", tmp_path / "shipped.db"
     assert run("--db", f"sqlite:///{good_db}", "--config", str(good_config),
@@ -212,3 +215,23 @@ def test_learn_from_a_recorded_ami_capture(real_data: Path, tmp_path: Path) -> N
     assert out.exit_code == 0, out.output
     text = (tmp_path / "p.toml").read_text()
     assert '"q-late"' in text and "Local/late@agents-late" in text
+
+
+def test_a_phone_answering_for_two_sites_is_proposed_for_one(simulated: Path,
+                                                              tmp_path: Path) -> None:
+    """A shared phone: proposed for the site it answered most, noted for the other, so the
+    patched directory loads (one device belongs to one site) and both sites' calls count it."""
+    data = foreign(simulated, tmp_path / "Master.csv")
+    data.write_text(data.read_text().replace("PJSIP/0601", "PJSIP/0501"))
+    config = shipped_copy(tmp_path / "learnt")
+    patch = tmp_path / "patch.toml"
+    assert run("--config", str(config), "sites", "learn", str(data), "--write",
+               str(patch)).exit_code == 0
+    text = patch.read_text()
+    assert text.count('"PJSIP/0501"') == 1 and "also answered for eps-0" in text
+    out = run("--config", str(config), "sites", "apply", str(patch))
+    assert out.exit_code == 0, out.output
+    db = tmp_path / "q.db"
+    run("--db", f"sqlite:///{db}", "--config", str(config), "ingest", "cdr", str(data))
+    outcomes = {row[1] for row in calls_of(db).values()}
+    assert "unknown_device" not in outcomes

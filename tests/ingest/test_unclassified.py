@@ -204,3 +204,38 @@ def test_real_ami_capture_without_staff_devices(real_data: Path, tmp_path: Path)
     assert {c.outcome for c in calls} == {Outcome.UNKNOWN_DEVICE}
     assert {c.answered_by for c in calls} == {"Local/late@agents-late"}
 
+
+
+@pytest.mark.realdata
+def test_real_cel_answers_without_staff_devices_are_never_abandons(
+        real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Wazo capture whose call a phone answered, read with a directory that knows the
+    capture's number and context but no phone: the call is kept as answered by an unknown
+    device, at the same instant as the staff answer or before it, never as an abandon."""
+    from ingest.cel import parse_cel_table
+    from tests.ingest.test_cel_real import TIMED, WAZO, context_for, numbered, table, the_call, wazo_oracle
+
+    oracles = wazo_oracle(real_data)
+    checked = 0
+    for name, case in TIMED.items():
+        if case.our_answer is None:
+            continue
+        oracle = oracles[name]
+        linkedid = case.linkedid or oracle["linkedid"]
+        path = real_data / WAZO / name
+        records = table(path)
+        (tmp_path / f"{checked}-good").mkdir()
+        good = context_for(tmp_path / f"{checked}-good", records, linkedid,
+                           oracle["expected"][0].get("destination_line_identity"), case.staff)
+        (tmp_path / f"{checked}-blind").mkdir()
+        blind = context_for(tmp_path / f"{checked}-blind", records, linkedid, None, ("NOBODY",))
+        if case.no_site_columns:
+            for ctx in (good, blind):
+                monkeypatch.setattr(ctx.sites, "site_for", lambda **_: "wazo-test")
+        staff = good.finalize(the_call(parse_cel_table(numbered(path), good), linkedid))
+        other = blind.finalize(the_call(parse_cel_table(numbered(path), blind), linkedid))
+        assert staff.outcome is Outcome.ANSWERED, name
+        assert other.outcome is Outcome.UNKNOWN_DEVICE, name
+        assert other.answer is not None and other.answer <= staff.answer + 1e-6, name
+        checked += 1
+    assert checked >= 10

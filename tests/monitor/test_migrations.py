@@ -10,6 +10,7 @@ import afterhours.models  # noqa: F401  (registers its tables on the shared meta
 import alerts.models  # noqa: F401
 import ingest.ami.models  # noqa: F401
 import mystery.models  # noqa: F401
+import web.models  # noqa: F401
 from monitor.store import Store
 from monitor.store.models import metadata
 

@@ -9,10 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from config import SHIPPED_DIR
+from monitor.call import Outcome
 from monitor.store import Store
 from monitor.store.writer import write_calls
 from qualiphone.cli import cli
-from tests.monitor.test_query import CALLS, DAY
+from tests.monitor.test_query import CALLS, DAY, at, call
 
 
 @pytest.fixture
@@ -117,3 +118,81 @@ def test_staffing_aims_at_the_configured_goal(url: str, tmp_path) -> None:
     code, out = run(url, "--staffing", "--format", "json", "--target-rate", "0.7")
     assert code == 0, out
     assert json.loads(out)["staffing"]["target_rate"] == 0.7
+
+
+@pytest.fixture
+def url_incomplete(store: Store) -> str:
+    """CALLS, plus a call of eps-05 answered by a phone sites.toml does not know."""
+    unknown = call("u1", "eps-05", at(9, 30), Outcome.UNKNOWN_DEVICE, tta=4.0, end=50.0,
+                   answered_by="PJSIP/201")
+    with store.engine.begin() as conn:
+        write_calls(conn, [*CALLS, unknown])
+    return store.engine.url.render_as_string(hide_password=False)
+
+
+def table_lines(out: str) -> list[str]:
+    """The table's lines: from the heads to the last row (before the notes)."""
+    lines = out.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("Site") or
+                 lines[i + 1].startswith("Site"))
+    last = max(i for i, line in enumerate(lines) if line.startswith("eps-"))
+    return lines[first:last + 1]
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_default_table_fits_80_and_120_columns(url_incomplete: str, width: int) -> None:
+    for by in ("site", "day", "hour", "weekday-hour"):
+        result = CliRunner().invoke(cli, ["--db", url_incomplete, "stats", "--from", str(DAY),
+                                          "--to", str(DAY), "--by", by],
+                                    env={"COLUMNS": str(width)})
+        assert result.exit_code == 0, result.output
+        lines = table_lines(result.output)
+        assert all(len(line) <= width for line in lines), (by, max(map(len, lines)))
+        assert "…" not in "\n".join(lines)  # no head or figure cut short
+        heads = " ".join(lines[:3])
+        for head in ("Site", "Reçus", "< 25 s", "Taux de", "décroché", "À", "classer"):
+            assert head in heads, (by, head)
+        e5 = next(line for line in lines if line.startswith("eps-05"))
+        assert "20,0 % *" in e5 or by != "site"  # the rate, marked: its directory is incomplete
+        assert "Répertoire incomplet : 1 appels décrochés" in result.output.replace("\n", " ")
+    # at 120 columns, more figures than at 80
+    assert ("Médiane" in heads) == (width == 120)
+
+
+def test_columns_and_wide(url_incomplete: str) -> None:
+    code, out = run(url_incomplete, "--site", "eps-05", "--columns",
+                    "offered,pickup_rate,pickup_rate_n,tta_p90")
+    assert code == 0, out
+    lines = table_lines(out)
+    assert lines[1].split() == ["Site", "Reçus", "décroché", "n", "p90"]
+    # p90 of the answers at 24.9, 25.0, 25.1 and 30.0 s: 28.5 s
+    assert lines[3].split() == ["eps-05", "7", "20,0", "%", "*", "5", "28,5", "s"]
+    code, out = run(url_incomplete, "--site", "eps-05", "--wide")
+    assert code == 0, out
+    heads = " ".join(table_lines(out)[:3])
+    for head in ("Décrochés", "IC 95 %", "SL2", "SP+", "Courts", "Message", "Autres", "Attente",
+                 "Médiane", "p90", "Max", "Sonneries", "classer"):
+        assert head in heads
+    result = CliRunner().invoke(cli, ["--db", url_incomplete, "stats", "--from", str(DAY),
+                                      "--to", str(DAY), "--columns", "offered,taux"])
+    assert result.exit_code == 2
+    assert ("Invalid value for '--columns': \"taux\" is not a column; choose from: offered, "
+            "answered,") in result.output
+
+
+def test_json_and_csv_say_what_the_directory_misses(url_incomplete: str) -> None:
+    code, out = run(url_incomplete, "--format", "json", "--site", "eps-05")
+    assert code == 0, out
+    cell = json.loads(out)["cells"][0]
+    assert (cell["unknown_device"], cell["unclassified"], cell["directory_incomplete"]) == \
+        (1, 1, True)
+    assert (cell["offered"], cell["abandoned"], cell["pickup_rate"]["n"]) == (7, 1, 5)
+    code, out = run(url_incomplete, "--format", "csv", "--site", "eps-05")
+    head, row = out.splitlines()[:2]
+    fields = dict(zip(head.split(","), row.split(","), strict=True))
+    assert (fields["unclassified"], fields["directory_incomplete"]) == ("1", "1")
+
+
+def test_a_target_rate_of_nan_is_a_usage_error(url: str) -> None:
+    code, out = run(url, "--staffing", "--target-rate", "nan")
+    assert code == 2 and 'Invalid value for \'--target-rate\': "nan" is not a finite number' in out

@@ -32,7 +32,8 @@ def test_form_validates_saves_and_resumes(tmp_path: Path, small: Campaign, confi
                           input="1\n1\n\n12\noui\nsans doute\noui\n")  # stops after 3 answers
     assert first.exit_code == 1  # aborted: end of input
     assert f"Appel mystère {call_id}" in first.output
-    assert "Error: répondez oui ou non" in first.output
+    assert "Réponse refusée : répondez oui ou non." in first.output
+    assert "Error" not in first.output  # the form speaks French only
     store = open_store(url)
     (partial,) = campaign_results(store, small.id)
     assert partial.status == "in_progress" and partial.source == "form"
@@ -42,7 +43,8 @@ def test_form_validates_saves_and_resumes(tmp_path: Path, small: Campaign, confi
                            input="5\n3\n4\noui\nSO\nnon\nRAS\n")
     assert second.exit_code == 0, second.output
     assert "Reprise de la saisie : 3 réponse(s) déjà enregistrée(s)." in second.output
-    assert "Error: répondez par un chiffre de 1 à 4" in second.output
+    assert "Réponse refusée : répondez par un chiffre de 1 à 4." in second.output
+    assert "Error" not in second.output
     # weights 3 2 1 2 3 2 (attente SO) 1 = 14; scores 1 1 1 2/3 1 1 0 → 10 × (12 + 1/3) / 14 = 8.8
     assert "Note de l'appel : 8,8/10 — conforme." in second.output
     (done,) = campaign_results(store, small.id)
@@ -58,10 +60,14 @@ def test_form_validates_saves_and_resumes(tmp_path: Path, small: Campaign, confi
 def test_form_for_an_unanswered_call(tmp_path: Path, small: Campaign, config: Config) -> None:
     url, call_id = _setup(tmp_path, small, config)
     result = CliRunner().invoke(cli, ["--db", url, "mystery", "record", call_id, "--scorer", "K. B."],
-                                input="2\n4\n3\n2026-10-13 09:05\n\n")
+                                input="9\n2\n4\n3\n2026-10-13 9h05\n2026-10-13 09:05\n\n")
     assert result.exit_code == 0, result.output
     assert "Note de l'appel : 0,0/10 — non conforme ; critère(s) critique(s) non atteint(s) : decroche-25s" \
         in result.output
+    assert "Réponse refusée : indiquez un nombre de 1 à 7." in result.output  # outcome 9
+    assert "Réponse refusée : indiquez un nombre de 1 à 3." in result.output  # 4 tries of 3
+    assert "Réponse refusée : écrivez la date et l'heure ainsi" in result.output
+    assert "Error" not in result.output
     store = open_store(url)
     (done,) = campaign_results(store, small.id)
     assert (done.outcome, done.attempts, done.scorer, done.answers) == (Outcome.NO_ANSWER, 3, "K. B.", {})

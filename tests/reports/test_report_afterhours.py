@@ -22,7 +22,8 @@ from monitor.store.writer import write_calls
 from monitor.timeutil import local_parts
 from reports.build import Output, build_reports
 from reports.data import Period
-from reports.layout import BOTTOM, Flow, Page
+from reports.document import Document, Heading, Para, Table
+from reports.pdf import render_pdf
 from tests.reports.conftest import GENERATED, pdf_text
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -161,14 +162,13 @@ def test_empty_after_hours_tables_and_years(report_store: Store, report_config: 
     assert b"Hors horaires d&#x27;ouverture" not in year.files["bilan-2026-eps-05.html"]
 
 
-def test_a_long_table_runs_onto_pages_headed_suite() -> None:
-    first = Page()
-    first.heading("Hors horaires d'ouverture et fermetures")
-    flow = Flow(first, "Hors horaires d'ouverture et fermetures")
-    flow.paragraph("Une phrase.")
-    flow.table(["Jour", "Appels", "Heures"], [[f"jour {i}", str(i), "21:10"] for i in range(100)],
-               widths=[1.0, 1.0, 5.07])
-    texts = [[t.get_text() for t in page.fig.texts] for page in flow.pages]
-    assert len(flow.pages) == 3 and all(page.y <= BOTTOM + 0.1 for page in flow.pages)
-    assert [t[0] for t in texts[1:]] == ["Hors horaires d'ouverture et fermetures (suite)"] * 2
-    assert all("Jour" in t for t in texts) and sum(t.count("21:10") for t in texts) == 100
+def test_a_long_table_runs_onto_pages_with_its_header(tmp_path: Path) -> None:
+    """Typst lays the table over as many pages as it needs, its header on each one."""
+    doc = Document("Test", "Pied de page", [
+        Heading("Hors horaires d'ouverture et fermetures"), Para("Une phrase."),
+        Table.of(["Jour", "Appels", "Heures"], [[f"jour {i}", str(i), "21:10"] for i in range(150)],
+                 widths=[1.0, 1.0, 5.07])])
+    pages = pdf_text(render_pdf(doc), tmp_path).split("\f")[:-1]
+    assert len(pages) >= 3 and all("Jour Appels Heures" in _flat(p) for p in pages)
+    assert sum(p.count("21:10") for p in pages) == 150
+    assert all(f"page {i} / {len(pages)}" in p for i, p in enumerate(pages, start=1))

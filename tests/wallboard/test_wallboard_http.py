@@ -162,6 +162,6 @@ def test_the_page_is_self_contained() -> None:
     page = body.decode()
     assert status == 200 and "http://" not in page and "https://" not in page
     assert "default-src 'none'" in headers["content-security-policy"]
-    for label in ("Appels en attente", "Sonnerie la plus longue", "Reçus", "Décrochés", "< 25 s",
-                  "Abandons", "Taux de décroché", "Dernière heure"):
+    for label in ("En attente", "Plus longue sonnerie", "Reçus", "Décrochés", "< 25 s",
+                  "Abandons", "À classer", "Taux de décroché", "Dernière heure"):
         assert label in page.replace("&lt;", "<").replace("&nbsp;", " ")

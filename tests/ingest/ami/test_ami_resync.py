@@ -138,3 +138,68 @@ def test_a_queue_entry_before_the_estimated_arrival_moves_the_arrival_back(ctx: 
     assert call.builder.arrival == call.builder.queue_entry  # was T0 + 0.9, after the entry
     (done,) = tracker.close_all()
     assert ctx.finalize(done).outcome is Outcome.ANSWERED
+
+
+# ---- a directory that does not know the phones (issue: truth on an unknown PBX) ------------
+
+BLIND = [{"id": "eps-05", "dids": ["0199000105"], "queues": ["std-05"], "contexts": [],
+          "staff_devices": ["PJSIP/eps05-*"]}]
+PHONE_201 = {"Channel": "PJSIP/201-0000012b", "Uniqueid": "1790000001.312",
+             "Linkedid": "1790000000.311", "Context": "from-internal", "Exten": "302"}
+
+
+def test_a_call_in_progress_at_connection_is_never_advised_as_a_did(tmp_path: Path) -> None:
+    """The snapshot lists the caller (in a shared context, at extension "s", in Queue std-05)
+    and a phone the directory does not know (at extension 302): the call is rebuilt through its
+    queue, and nothing advises adding "302" to any site's dids."""
+    from config import load_config
+    from tests.ingest.ami.ami_support import write_config
+
+    ctx = CaptureContext.create(load_config(write_config(tmp_path / "blind", BLIND)))
+    caller = dict(CALLER, Context="from-pstn", Exten="s")
+    tracker = CallTracker(ctx)
+    tracker.resync([_item(caller, "r", "6", "00:00:45", BRIDGE, "Queue", "std-05,tT"),
+                    _item(PHONE_201, "r", "6", "00:00:30", BRIDGE, "AppDial", "(Outgoing Line)")],
+                   T0 + 45)
+    (done,) = tracker.close_all()
+    call = ctx.finalize(done)
+    assert call.site == "eps-05" and call.incomplete
+    # a phone the directory does not know, connected: kept apart, never an abandon
+    assert call.outcome is not Outcome.ABANDONED
+    # an internal call between two phones the directory does not know is not a reject either
+    tracker = CallTracker(ctx)
+    internal = dict(PHONE_201, Uniqueid="1790000100.1", Linkedid="1790000100.1")
+    assert tracker.feed_all([ev("Newchannel", T0 + 100, **internal),
+                             ev("Hangup", T0 + 110, **internal, Cause=16)]) == []
+    assert tracker.left_out == 1
+
+
+def test_the_listener_names_unknown_phones_when_it_stops(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from config import load_config
+    from tests.ingest.ami.ami_support import write_config
+    from tests.ingest.ami.test_ami_calls import _queue_call
+
+    ctx = CaptureContext.create(load_config(write_config(tmp_path / "blind", BLIND)))
+    frames = []
+    for f in _queue_call():
+        pairs = [(k, v.replace("PJSIP/eps05-0501", "PJSIP/201")) for k, v in f.headers]
+        frames.append(Message.build(*pairs))
+    db: Store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+
+    async def scenario() -> None:
+        pbx = await FakePbx(on_login=lambda s: s.send(*frames)).start()
+        listener = Listener(ctx, db, host="127.0.0.1", port=pbx.port, username="qualimon",
+                            secret=pbx.secret, ping_interval=30.0, flush_interval=0.05)
+        await listener.run(duration=0.8)
+        await pbx.close()
+
+    with caplog.at_level(logging.WARNING):
+        run(scenario())
+    with db.engine.connect() as conn:
+        (row,) = conn.execute(sa.select(calls)).all()
+    db.dispose()
+    assert row.outcome == "unknown_device" and row.answered_by == "PJSIP/201"
+    assert "PJSIP/201 (1 calls)" in caplog.text and "qualiphone sites learn" in caplog.text

@@ -1,15 +1,15 @@
 """Per-month columnar copies of the calls (call_columns) and the triggers that mark a month
 changed (call_changes) on every insert, update or delete of calls, whatever writes them.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
