@@ -82,6 +82,12 @@ class AppContext:
 
 
 def _shown(url: str) -> str:
+    """The URL without its password (`***`), as SQLAlchemy shows it; without importing
+    SQLAlchemy when the URL has no password (the label `stats` prints)."""
+    from urllib.parse import urlsplit
+
+    if urlsplit(url).password is None:
+        return url
     import sqlalchemy as sa
 
     return sa.make_url(url).render_as_string(hide_password=True)
