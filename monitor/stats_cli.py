@@ -14,7 +14,6 @@ import click
 import numpy as np
 
 from config import UnknownSite
-from monitor.calendar import SiteCalendar
 from monitor.export_safety import safe_row
 from monitor.metrics.cells import BY
 from monitor.metrics.records import columns, records, staffing_columns, staffing_records
@@ -113,7 +112,7 @@ def stats(app: AppContext, start: dt.date, end: dt.date, sites: tuple[str, ...],
         threshold=targets.threshold_seconds, ring_period=targets.ring_period_seconds,
         tz=_timezone(app, chosen),
     )
-    result = store_stats(app.store.engine, request, ["hour"] if with_staffing else [])
+    result = store_stats(app.store, request, ["hour"] if with_staffing else [])
     if not result[by].offered.sum():
         click.echo(f"no calls in the store for {_scope(request)}", err=True)
     cells = result[by] if show_empty or by == "site" else _drop_empty_periods(result[by])
@@ -148,6 +147,8 @@ def _open_hours(app: AppContext, r: StatsRequest) -> np.ndarray:
     """Hours of opening (or of clock time, with --all-hours) of each site × hour cell."""
     if not r.in_hours_only:
         return np.tile(clock_hours_by_hour(r.start, r.end, r.tz), len(r.sites))
+    from monitor.calendar import SiteCalendar  # holidays: only for --staffing (0.03 s)
+
     calendar = SiteCalendar(app.config)
     days = [r.start + dt.timedelta(days=i) for i in range((r.end - r.start).days + 1)]
     per_site = [opening_hours_by_hour([calendar.opening_intervals(app.config.site(s), d)

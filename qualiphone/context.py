@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
-import sqlalchemy as sa
 
 from config import Config, ConfigError, load_config
 from monitor.store import Store, default_db_url, open_store
@@ -45,7 +44,12 @@ class AppContext:
                 self._store = open_store(url)
             except StoreError as exc:
                 raise click.ClickException(str(exc)) from None
-            except (sa.exc.DBAPIError, sa.exc.ArgumentError, ModuleNotFoundError) as exc:
+            except Exception as exc:
+                import sqlalchemy as sa  # loaded by now: open_store reports through the engine
+
+                if not isinstance(exc, (sa.exc.DBAPIError, sa.exc.ArgumentError,
+                                        ModuleNotFoundError)):
+                    raise
                 shown = sa.make_url(url).render_as_string(hide_password=True) \
                     if not isinstance(exc, sa.exc.ArgumentError) else url
                 reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -64,20 +68,53 @@ class AppContext:
         path = sqlite_file(url)
         if path is not None:
             return str(path.resolve())
-        return sa.make_url(url).render_as_string(hide_password=True)
+        return _shown(url)
 
     def _warn_when_empty(self, store: Store, url: str) -> None:
-        from monitor.store.models import calls
-
-        with store.engine.connect() as conn:
-            if conn.execute(sa.select(sa.literal(1)).select_from(calls).limit(1)).first():
-                return
-        shown = sa.make_url(url).render_as_string(hide_password=True)
+        if _holds_calls(store):
+            return
+        shown = _shown(url)
         what = (f'no store was at "{self.store_label}" (--db {shown}): created a new, empty one'
                 if store.created else
                 f'the store "{self.store_label}" (--db {shown}) holds no calls')
         click.echo(f"warning: {what}; check --db or QUALIPHONE_DB and the current directory, or "
                    "import calls first (qualiphone ingest …)", err=True)
+
+
+def _shown(url: str) -> str:
+    """The URL without its password (`***`), as SQLAlchemy shows it; without importing
+    SQLAlchemy when the URL has no password (the label `stats` prints)."""
+    from urllib.parse import urlsplit
+
+    if urlsplit(url).password is None:
+        return url
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def _holds_calls(store: Store) -> bool:
+    """Whether the store holds a call: on a plain connection when it can (no SQLAlchemy
+    import for `stats` on the month copies), else through the engine."""
+    try:
+        light = store.light()
+    except Exception:  # the engine's path reports what is wrong
+        light = None
+    if light is not None:
+        raw, _ = light
+        try:
+            cursor = raw.cursor()
+            cursor.execute("SELECT 1 FROM calls LIMIT 1")
+            return cursor.fetchone() is not None
+        finally:
+            raw.close()
+    import sqlalchemy as sa
+
+    from monitor.store.models import calls
+
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(sa.literal(1)).select_from(calls).limit(1)).first() \
+            is not None
 
 
 def _command_name() -> str:

@@ -120,14 +120,29 @@ def period_labels(by: str, start: dt.date, end: dt.date, tz: ZoneInfo) -> list[s
     raise ValueError(f'unknown grouping "{by}"; expected one of {", ".join(BY)}')
 
 
+def _in_range(arrival: np.ndarray, start: dt.date, end: dt.date, tz: ZoneInfo) -> np.ndarray:
+    """0 for an arrival on the local dates start … end, -1 otherwise (int8, by chunks)."""
+    first = int(_midnight(start, tz) // 3600)
+    last = int(_midnight(end + dt.timedelta(days=1), tz) // 3600)
+    key = np.empty(arrival.shape[0], dtype=np.int8)
+    with np.errstate(invalid="ignore"):
+        for a in range(0, arrival.shape[0], 1 << 18):
+            utc_hour = np.floor(arrival[a : a + (1 << 18)] / 3600.0)
+            inside = (utc_hour >= first) & (utc_hour < last)
+            np.subtract(inside, 1, out=key[a : a + (1 << 18)], dtype=np.int8, casting="unsafe")
+    return key
+
+
 def periods(calls: CallArrays, by: str, start: dt.date, end: dt.date,
             tz: ZoneInfo) -> tuple[np.ndarray, list[str]]:
     """Per call, its period number (-1: outside start … end); and the label of every period."""
     labels = period_labels(by, start, end, tz)
+    if by == "site":  # one period: only whether the call is in the range, as local_parts says
+        return _in_range(calls.arrival, start, end, tz), labels
     day, hour, utc_hour, first = local_parts(calls.arrival, start, end, tz)
     weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
-    if by in ("site", "day"):
-        key = np.zeros_like(day) if by == "site" else day - (start - _EPOCH).days
+    if by == "day":
+        key = day - (start - _EPOCH).days
     elif by in ("hour", "weekday", "weekday-hour"):
         key = {"hour": hour, "weekday": weekday, "weekday-hour": weekday * 24 + hour}[by]
     elif by == "month":
@@ -158,11 +173,16 @@ def assign(site_ids: Sequence[str], site: np.ndarray, key: np.ndarray, labels: l
     for position, site_id in enumerate(shown):
         if site_id in site_ids:
             slot_of_code[list(site_ids).index(site_id)] = 0 if merge_sites else position
-    slot = slot_of_code[site] if len(site) else np.zeros(0, dtype=np.int64)
-    keep = (slot >= 0) & (key >= 0) & (key < len(labels))
+    index = slot_of_code[site] if len(site) else np.zeros(0, dtype=np.int64)
+    keep = key >= 0
+    keep &= key < len(labels)
+    keep &= index >= 0
     if mask is not None:
         keep &= mask
-    index = np.where(keep, slot * len(labels) + key, -1)
+    if len(labels) > 1:  # in place: site slot * periods + period (no temporary per call)
+        index *= len(labels)
+        index += key
+    np.putmask(index, ~keep, -1)
     rows = [ALL_SITES] if merge_sites else shown
     return Cells(by, index, tuple(s for s in rows for _ in labels), tuple(labels) * len(rows),
                  len(labels))

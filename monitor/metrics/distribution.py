@@ -15,13 +15,14 @@ for any edge on the 0.1 s grid (edges are taken at 0.1 s resolution).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 SCALE = 10  # bins per second
 BUDGET = 1 << 22  # cells × bins held at once; more cells are done in blocks
+CHUNK = 1 << 18  # values turned into grid codes at a time: small temporaries, warm caches
 SECONDS = tuple(float(s) for s in range(1, 61))  # default edges: whole seconds up to 60 s
 
 
@@ -107,24 +108,50 @@ def _codes(values: np.ndarray, cell: np.ndarray, n_cells: int, bins: int) -> np.
     return code
 
 
-def _bins_for(values: np.ndarray, n_cells: int, edges: Sequence[float]) -> int:
+@dataclass(frozen=True, eq=False)
+class _Values:
+    """The values time_stats reads, with their cells, turned into grid codes a chunk at a
+    time (whenever they are needed) instead of one code array as long as the values."""
+
+    values: np.ndarray
+    cell: np.ndarray
+    where: np.ndarray | None  # values where False are left out (as if in cell -1)
+    n_cells: int
+    bins: int
+
+    def chunks(self, at_least: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(values, their _codes) of consecutive chunks of at least `at_least` values."""
+        step = max(CHUNK, at_least)
+        for a in range(0, self.values.shape[0], step):
+            cell = self.cell[a : a + step]
+            if self.where is not None:
+                cell = np.where(self.where[a : a + step], cell, -1)
+            values = self.values[a : a + step]
+            yield values, _codes(values, cell, self.n_cells, self.bins)
+
+
+def _bins_for(values: np.ndarray, n_cells: int, edges: Sequence[float],
+              where: np.ndarray | None = None) -> int:
     """Bins of the histogram: up to the largest value when memory allows, and always past the
     largest edge, so that the open-ended last bin holds no value below an edge."""
-    finite = values.size and not np.isnan(values).all()
-    top = float(np.nanmax(values)) if finite else 0.0
+    top = float(np.fmax.reduce(values, where=True if where is None else where,
+                               initial=-np.inf))  # NaN left out; -inf: no value at all
+    top = 0.0 if top == -np.inf else top
     top = top if np.isfinite(top) else 3600.0
     needed = grid(max(edges, default=0.0)) + 1
     return max(needed, min(int(top * SCALE) + 2, BUDGET // (n_cells + 2) - 1))
 
 
-def _refine(values: np.ndarray, code: np.ndarray, wide: np.ndarray, within: np.ndarray,
-            size: int, bins: int) -> np.ndarray:
+def _refine(source: _Values, wide: np.ndarray, within: np.ndarray, size: int,
+            bins: int) -> np.ndarray:
     """The exact order statistics: value number `within` of grid bin `wide`, by sorting the
     values of the wanted bins only (a bin whose values all sit on its lower edge needs none)."""
     wanted = np.zeros(size, dtype=bool)
     wanted[wide] = True
-    members = np.flatnonzero(wanted[code])
-    m_code, m_values = code[members], values[members]
+    found = [(code[sel], values[sel]) for values, code in source.chunks(size)
+             for sel in [wanted[code]]]
+    m_code = np.concatenate([c for c, _ in found]) if found else np.zeros(0, np.int64)
+    m_values = np.concatenate([v for _, v in found]) if found else np.zeros(0)
     impure = np.zeros_like(wanted)
     impure[m_code[m_values * float(SCALE) != m_code % (bins + 1)]] = True  # off the edge
     representative = np.zeros(size)
@@ -140,24 +167,29 @@ def _refine(values: np.ndarray, code: np.ndarray, wide: np.ndarray, within: np.n
     return out
 
 
-def _block(values: np.ndarray, cell: np.ndarray, n_cells: int, q: np.ndarray, bins: int,
-           edges: tuple[float, ...], totals: bool) -> TimeStats:
-    code = _codes(values, cell, n_cells, bins)
+def _block(source: _Values, q: np.ndarray, edges: tuple[float, ...],
+           totals: bool) -> TimeStats:
+    n_cells, bins = source.n_cells, source.bins
     size = (n_cells + 2) * (bins + 1)
-    grid_counts = np.bincount(code, minlength=size).reshape(n_cells + 2, bins + 1)
+    flat = np.zeros(size, dtype=np.int64)
+    sums = np.zeros(size) if totals else None
+    for values, code in source.chunks(size):
+        flat += np.bincount(code, minlength=size)
+        if sums is not None:
+            np.add.at(sums, code, values)  # in the values' order, as one bincount would
+    grid_counts = flat.reshape(n_cells + 2, bins + 1)
     counts = np.ascontiguousarray(grid_counts[1 : n_cells + 1, :bins])
     n = counts.sum(axis=1)
     total = np.full(n_cells, np.nan)
-    if totals:
-        sums = np.bincount(code, weights=values, minlength=size).reshape(n_cells + 2, bins + 1)
-        total = sums[1 : n_cells + 1, :bins].sum(axis=1)
+    if sums is not None:
+        total = sums.reshape(n_cells + 2, bins + 1)[1 : n_cells + 1, :bins].sum(axis=1)
     columns = [grid(e) - 1 for e in edges]
     below = counts.cumsum(axis=1)[:, columns] if n_cells else np.zeros((0, len(edges)), int)
     lower, upper, t = _interpolation(n, q)
     ranks = np.concatenate([lower, upper, (np.maximum(n, 1) - 1)[:, None]], axis=1)
     pos, within = _rank_positions(counts.ravel(), n, ranks)
     wide = (pos // bins + 1) * (bins + 1) + pos % bins  # the same bin in the code grid
-    stats = _refine(values, code, wide, within, size, bins) if n.any() else \
+    stats = _refine(source, wide, within, size, bins) if n.any() else \
         np.full(ranks.shape, np.nan)
     k, empty = q.size, n == 0
     quantiles = np.where(empty[:, None], np.nan, _lerp(stats[:, :k], stats[:, k : 2 * k], t))
@@ -178,24 +210,29 @@ def _concat(blocks: list[TimeStats], edges: tuple[float, ...]) -> TimeStats:
 
 def time_stats(values: np.ndarray, cell: np.ndarray, n_cells: int,
                qs: np.ndarray | Sequence[float] = (0.5,), *, edges: Sequence[float] = SECONDS,
-               totals: bool = True) -> TimeStats:
+               totals: bool = True, where: np.ndarray | None = None) -> TimeStats:
     """Count, sum, exact quantiles, maximum and counts below `edges` of `values` per cell;
-    NaN values and cells outside 0 … n_cells - 1 are left out, an empty cell gives NaN.
-    Values are seconds (a negative one counts as below every edge but keeps its exact rank).
-    `totals=False` skips the sums behind the means (they are then NaN)."""
+    NaN values, values `where` is False at and cells outside 0 … n_cells - 1 are left out,
+    an empty cell gives NaN. Values are seconds (a negative one counts as below every edge
+    but keeps its exact rank). `totals=False` skips the sums behind the means (they are then
+    NaN)."""
     q, edge_list = np.asarray(qs, dtype=float), _edges(edges)
     values, cell = np.asarray(values, dtype=np.float64), np.asarray(cell)
-    bins = _bins_for(values, n_cells, edge_list)
+    if where is not None and np.count_nonzero(where) < where.size // 4:  # few: take them
+        values, cell, where = values[where], cell[where], None
+    bins = _bins_for(values, n_cells, edge_list, where)
     per_block = max(1, BUDGET // (bins + 1) - 2)
     if n_cells <= per_block:
-        return _block(values, cell, n_cells, q, bins, edge_list, totals)
+        return _block(_Values(values, cell, where, n_cells, bins), q, edge_list, totals)
+    if where is not None:
+        values, cell = values[where], cell[where]
     order = np.argsort(cell, kind="stable")  # cells one after the other: blocks are slices
     values, cell = values[order], cell[order]
     bounds = np.searchsorted(cell, np.arange(0, n_cells + per_block, per_block))
-    blocks = [_block(values[a:b], cell[a:b] - first, min(per_block, n_cells - first), q, bins,
-                     edge_list, totals)
-              for first, a, b in zip(range(0, n_cells, per_block), bounds, bounds[1:],
-                                     strict=False)]
+    blocks = []
+    for first, a, b in zip(range(0, n_cells, per_block), bounds, bounds[1:], strict=False):
+        part = _Values(values[a:b], cell[a:b] - first, None, min(per_block, n_cells - first), bins)
+        blocks.append(_block(part, q, edge_list, totals))
     return _concat(blocks, edge_list)
 
 

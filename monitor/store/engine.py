@@ -1,20 +1,33 @@
-"""Open the store: engine, SQLite pragmas, schema migrations to the latest revision."""
+"""Open the store: engine, SQLite pragmas, schema migrations to the latest revision.
+
+Alembic is imported only when the schema is not current: `head_revision` reads the newest
+revision from the migration files and one query (on a plain sqlite3 or psycopg connection)
+reads the store's, so a command on an up-to-date store does not pay Alembic's import (about
+0.1 s of every start). The SQLAlchemy engine itself is made on first use of `Store.engine`:
+`stats` over months that all have a valid copy never needs it (monitor.store.copies).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
-from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from monitor.store.copies import light_connect
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from alembic.config import Config as AlembicConfig
 
 HERE = Path(__file__).resolve().parent
+SQLITE_BUSY_TIMEOUT_MS = 30000
+_REVISION = re.compile(r"^revision\s*=\s*(.+)$", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(.+)$", re.MULTILINE)
+_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
 
 
 def data_dir() -> Path:
@@ -30,6 +43,8 @@ def default_db_url() -> str:
 
 
 def _alembic_config(connection: sa.Connection | None) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig(str(HERE / "alembic.ini"))
     cfg.set_main_option("script_location", str(HERE / "migrations"))
     cfg.attributes["connection"] = connection
@@ -38,7 +53,8 @@ def _alembic_config(connection: sa.Connection | None) -> AlembicConfig:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL waits for other openers
+    # first: switching to WAL waits for other openers
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -72,6 +88,15 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL (relative to the current directory), None for memory or others."""
+    if url.startswith("sqlite:///") and "?" not in url:  # the common case, without SQLAlchemy
+        name = url.removeprefix("sqlite:///")
+        if not name or name == ":memory:" or name.startswith("file:"):
+            return None
+        return Path(name).expanduser().absolute()
+    if not url.startswith("sqlite"):
+        return None
+    import sqlalchemy as sa
+
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or \
             parsed.database == ":memory:" or parsed.query.get("uri") or \
@@ -128,23 +153,47 @@ def _create_sqlite_store(url: str, path: Path) -> None:
 
 
 def _engine(url: str) -> sa.Engine:
+    import sqlalchemy as sa
+
     engine = sa.create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
 
-@dataclass
 class Store:
-    engine: sa.Engine
-    created: bool = False  # a new SQLite file was made by open_store
+    """The store: its URL, and its SQLAlchemy engine, made (and SQLAlchemy imported) on first
+    use. `Store(engine)` wraps an engine already made."""
+
+    def __init__(self, engine: sa.Engine | None = None, created: bool = False, *,
+                 url: str | None = None) -> None:
+        if engine is None and url is None:
+            raise ValueError("Store needs an engine or a URL")
+        self._engine = engine
+        self.created = created  # a new SQLite file was made by open_store
+        self.url = url if url is not None else \
+            engine.url.render_as_string(hide_password=False)  # type: ignore[union-attr]
+
+    def __repr__(self) -> str:
+        return f"Store(url={self.url.split('@')[-1]!r})"  # no password
+
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            self._engine = _engine(self.url)
+        return self._engine
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def light(self) -> tuple[Any, str] | None:
+        """A new plain DB-API connection and its dialect, or None (see copies.light_connect)."""
+        return light_connect(self.url)
+
     def dispose(self) -> None:
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
 
 
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
@@ -158,10 +207,61 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         else:
             _create_sqlite_store(url, path)
             created = True
-    engine = _engine(url)
-    if migrate:
-        upgrade(engine)
-    return Store(engine, created)
+    store = Store(created=created, url=url)
+    if migrate and not _current_without_sqlalchemy(url):
+        upgrade(store.engine)  # also where a bad URL or an unreachable server is reported
+    return store
+
+
+def _current_without_sqlalchemy(url: str) -> bool:
+    """True when a plain connection shows the schema at the head revision; False when it is
+    not, or cannot be told that way (any error: the engine's path then reports it)."""
+    head = head_revision()
+    try:
+        light = light_connect(url) if head is not None else None
+    except Exception:  # unreachable, bad credentials…: reported by the engine
+        return False
+    if light is None:
+        return False
+    raw, _ = light
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SELECT version_num FROM alembic_version")
+        row = cursor.fetchone()
+        return row is not None and row[0] == head
+    except Exception:  # no alembic_version table yet: a new store
+        return False
+    finally:
+        raw.close()
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The newest revision of the migration files (the one no other revises), read as text;
+    None when it cannot be told that way (several heads, a computed value): Alembic decides."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (HERE / "migrations" / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(text), _DOWN_REVISION.search(text)
+        names = _QUOTED.findall(revision.group(1)) if revision else []
+        if len(names) != 1 or down is None or names[0] in revisions:  # Alembic decides
+            return None
+        revisions.add(names[0])
+        revised.update(_QUOTED.findall(down.group(1)))
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 else None
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    """The store's revision (alembic_version), or None when it has none yet."""
+    import sqlalchemy as sa
+
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except sa.exc.DBAPIError:  # no alembic_version table: a new store
+        return None
 
 
 MIGRATION_LOCK = 7311001  # PostgreSQL advisory lock key held while the schema is migrated
@@ -175,6 +275,11 @@ def upgrade(engine: sa.Engine) -> None:
     The lock is SQLite's write lock (BEGIN IMMEDIATE, waiting up to the busy timeout) or a
     PostgreSQL transaction-level advisory lock.
     """
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_alembic_config(None))
     head = script.get_current_head()
     with engine.connect() as connection:
@@ -206,6 +311,8 @@ def upgrade(engine: sa.Engine) -> None:
 
 
 def _lock_for_migration(connection: sa.Connection) -> None:
+    import sqlalchemy as sa
+
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     elif connection.dialect.name == "postgresql":

@@ -47,6 +47,30 @@ calls = sa.Table(
     sa.Index("ix_calls_arrival", "arrival"),
 )
 
+# Per local month (YYYY-MM of local_date), a columnar copy of its calls that `stats` reads
+# instead of the rows (monitor.store.month_columns). Triggers on `calls` (migration 0008) add a
+# row to call_changes for every month an insert, update or delete touches; a copy is used only
+# while its month has no such row, and building a copy removes them in the same transaction.
+call_columns = sa.Table(
+    "call_columns",
+    metadata,
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("format", sa.Integer, nullable=False),
+    sa.Column("calls", sa.Integer, nullable=False),
+    sa.Column("sites", sa.Text, nullable=False),  # site ids of the codes, one per line
+    sa.Column("outcomes", sa.Text, nullable=False),  # outcome names of the codes, one per line
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("built_at", sa.Double, nullable=False),
+)
+
+call_changes = sa.Table(
+    "call_changes",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("month", sa.String(7), nullable=False),
+    sa.Index("ix_call_changes_month", "month"),
+)
+
 import_batches = sa.Table(
     "import_batches",
     metadata,

@@ -27,3 +27,31 @@ def test_migrated_schema_matches_the_models(store: Store) -> None:
 def test_every_table_is_created(store: Store) -> None:
     names = set(sa.inspect(store.engine).get_table_names())
     assert set(metadata.tables) <= names
+
+
+def test_head_read_from_the_files_is_alembics_head() -> None:
+    """The start-up check that skips Alembic reads the head from the files: it must be
+    Alembic's own answer, or the check would skip a migration."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from monitor.store.engine import HERE, head_revision
+
+    cfg = Config(str(HERE / "alembic.ini"))
+    cfg.set_main_option("script_location", str(HERE / "migrations"))
+    assert head_revision() == ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def test_a_current_store_opens_without_importing_alembic(store: Store) -> None:
+    import subprocess
+    import sys
+
+    from monitor.store.engine import current_revision, head_revision
+
+    assert current_revision(store.engine) == head_revision()
+    url = store.engine.url.render_as_string(hide_password=False)
+    code = ("import sys; from monitor.store import open_store; open_store(sys.argv[1]).dispose();"
+            " print(any(m == 'alembic' or m.startswith('alembic.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
