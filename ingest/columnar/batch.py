@@ -1,0 +1,212 @@
+"""Glue between a columnar importer and `ingest.batch.run_batch`.
+
+A columnar importer is an object with `parse_file(path, ctx, on_bytes)`, which `run_batch`
+calls instead of the line-by-line parser. It returns what `ingest.batch.parse_file` returns —
+the calls, the rejects and a `LineReader` carrying the counts — except that the calls are a
+`CallFrame`, written by `monitor.store.bulk` in one set-based upsert.
+
+The importer's fast part (`FastPart`) covers the lines and calls it proved ordinary; the lines it
+delegates go through the reference parser and `CaptureContext.finalize`, exactly as
+`ingest.batch.parse_file` would run them, and both halves are merged here: calls, rejects sorted
+by line, skipped calls and their reasons, and the directory gaps, in the reference's item order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import sqlalchemy as sa
+
+from ingest.batch import MAX_SKIP_REASONS, LineReader, Miss, MissCount, Parser, SkipCount
+from ingest.columnar.finalize import CALL_COLUMNS, finalize_frame, refused
+from ingest.columnar.lines import FileLines
+from ingest.finalize import CaptureContext
+from ingest.records import RecordError, Reject, Skipped, UnknownSiteError
+from monitor.call import Call, CallBuilder, Outcome
+from monitor.store.bulk import write_frame
+from monitor.store.writer import WriteCounts, call_row
+
+SKIP_SCHEMA: dict[str, pl.DataType] = {
+    "order": pl.Int64(), "line": pl.Int64(), "reason": pl.String(), "dialed": pl.String(),
+    "queue": pl.String(), "context": pl.String(), "arrival": pl.Float64(), "no_site": pl.Boolean(),
+}
+Item = CallBuilder | Reject | Skipped
+
+
+@dataclass
+class CallFrame:
+    """The calls of one import as columns (`CALL_COLUMNS` and `order`, the position of each
+    call among the reference parser's items)."""
+
+    frame: pl.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def write(self, connection: sa.Connection) -> WriteCounts:
+        return write_frame(connection, self.frame)
+
+    def calls(self) -> list[dict[str, object]]:
+        """The rows as `monitor.store.writer.call_row` gives them, in order (for tests)."""
+        return self.frame.sort("order").drop("order").to_dicts()
+
+
+@dataclass
+class FastPart:
+    """What the fast path decided, and what it leaves to the reference."""
+
+    builders: pl.DataFrame  # finalize.BUILDER_SCHEMA columns and `group`
+    skipped: pl.DataFrame  # SKIP_SCHEMA
+    groups: pl.DataFrame  # `index` (0-based line) -> `group` of every line the fast path read
+    delegated: np.ndarray  # 0-based lines left to the reference
+    delegated_groups: pl.Series = field(default_factory=lambda: pl.Series("group", [], pl.String()))
+    probes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # ^ lines the reference must also read (e.g. the rows a layout was voted on); the items it
+    #   builds from them alone are dropped
+
+    @classmethod
+    def nothing(cls, lines: FileLines) -> FastPart:
+        return cls(pl.DataFrame(), pl.DataFrame(schema=SKIP_SCHEMA),
+                   pl.DataFrame(schema={"index": pl.Int64(), "group": pl.String()}),
+                   np.arange(len(lines), dtype=np.int64))
+
+
+@dataclass
+class ReferencePart:
+    calls: list[tuple[int, Call]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    skipped: list[dict[str, object]] = field(default_factory=list)
+    misses: list[dict[str, object]] = field(default_factory=list)  # rejected as unknown site
+
+
+def run_reference(parser: Parser, numbered: list[tuple[int, str]], ctx: CaptureContext,
+                  order: Callable[[Item], int], drop: set[int]) -> ReferencePart:
+    """The reference parser and finalize over some lines, as `ingest.batch.parse_file` runs
+    them; items whose line is in `drop` are ignored."""
+    part = ReferencePart()
+    for item in parser(numbered, ctx):
+        if item.line in drop and not isinstance(item, Reject):
+            continue
+        if isinstance(item, Reject):
+            part.rejects.append(item)
+        elif isinstance(item, Skipped):
+            part.skipped.append(_skip_row(order(item), item))
+        else:
+            _finalize_one(part, item, ctx, order(item))
+    return part
+
+
+def _finalize_one(part: ReferencePart, item: CallBuilder, ctx: CaptureContext, at: int) -> None:
+    try:
+        part.calls.append((at, ctx.finalize(item)))
+    except UnknownSiteError as exc:
+        part.rejects.append(Reject(item.line, str(exc), "\n".join(item.raw), exc.miss))
+        part.misses.append(_miss_row(at, item.line, exc.miss, rejected=True))
+    except RecordError as exc:
+        part.rejects.append(Reject(item.line, str(exc), "\n".join(item.raw)))
+
+
+def _skip_row(at: int, item: Skipped) -> dict[str, object]:
+    miss = item.miss
+    return {"order": at, "line": item.line, "reason": item.reason,
+            "dialed": miss.dialed if miss else None, "queue": miss.queue if miss else None,
+            "context": miss.context if miss else None, "arrival": miss.arrival if miss else None,
+            "no_site": miss is not None}
+
+
+def _miss_row(at: int, line: int | None, miss: Miss, rejected: bool) -> dict[str, object]:
+    return {"order": at, "line": line, "dialed": miss.dialed, "queue": miss.queue,
+            "context": miss.context, "arrival": miss.arrival, "rejected": rejected}
+
+
+def finalize_fast(fast: FastPart, ctx: CaptureContext, source: int) -> tuple[pl.DataFrame, pl.Series]:
+    """Finalize the fast builders; (calls, groups refused by finalize, for the reference)."""
+    if fast.builders.is_empty():
+        return pl.DataFrame(), pl.Series("group", [], pl.String())
+    site, bad = refused(fast.builders, ctx)
+    accepted = fast.builders.filter(~bad)
+    calls = finalize_frame(accepted.drop("group"), site.filter(~bad), ctx, source)
+    return calls, fast.builders.filter(bad)["group"]
+
+
+def delegated_lines(fast: FastPart, refused_groups: pl.Series) -> tuple[np.ndarray, set[int]]:
+    """(0-based lines the reference reads, 1-based lines whose items it must drop)."""
+    groups = pl.concat([fast.delegated_groups, refused_groups]).unique()
+    in_groups = fast.groups.filter(pl.col("group").is_in(groups.implode()))["index"].to_numpy()
+    wanted = np.union1d(fast.delegated, in_groups)
+    drop = np.setdiff1d(fast.probes, wanted)
+    return np.union1d(wanted, fast.probes), set((drop + 1).tolist())
+
+
+def merged_calls(fast_calls: pl.DataFrame, ref: ReferencePart) -> CallFrame:
+    frames = [fast_calls] if not fast_calls.is_empty() else []
+    if ref.calls:
+        rows = [{"order": at, **call_row(call)} for at, call in ref.calls]
+        frames.append(pl.DataFrame(rows, schema=_call_schema()))
+    if not frames:
+        return CallFrame(pl.DataFrame(schema=_call_schema()))
+    return CallFrame(pl.concat([f.select(_call_schema().keys()).cast(_call_schema())  # type: ignore[arg-type]
+                                for f in frames]).sort("order", maintain_order=True))
+
+
+def _call_schema() -> dict[str, pl.DataType]:
+    types: dict[str, pl.DataType] = {name: pl.String() for name in CALL_COLUMNS}
+    for name in ("arrival", "first_ring", "queue_entry", "answer", "end_time", "time_to_answer",
+                 "resolution"):
+        types[name] = pl.Float64()
+    for name in ("caller_withheld", "in_hours", "is_test", "incomplete"):
+        types[name] = pl.Boolean()
+    for name in ("sources", "time_source", "local_hour", "local_weekday"):
+        types[name] = pl.Int64()
+    return {"order": pl.Int64(), **types}
+
+
+def counted_reader(path: Path, lines: FileLines, fast: FastPart, ref: ReferencePart,
+                   calls: CallFrame, delegated: np.ndarray) -> LineReader:
+    """A LineReader holding the counts `ingest.batch.parse_file` would have: lines, replaced,
+    skipped calls with their first reasons, and the directory gaps, in item order."""
+    reader = LineReader(path)
+    reader.lines = len(lines)
+    reader.replaced = lines.replaced(delegated)
+    skipped = pl.concat([fast.skipped.cast(SKIP_SCHEMA),  # type: ignore[arg-type]
+                         pl.DataFrame(ref.skipped, schema=SKIP_SCHEMA)]).sort("order", "line")
+    reader.skipped = _skip_counts(skipped)
+    misses = pl.concat([
+        skipped.filter("no_site").select("order", "line", "dialed", "queue", "context", "arrival",
+                                         rejected=pl.lit(False)),
+        pl.DataFrame(ref.misses, schema={"order": pl.Int64(), "line": pl.Int64(),
+                                         "dialed": pl.String(), "queue": pl.String(),
+                                         "context": pl.String(), "arrival": pl.Float64(),
+                                         "rejected": pl.Boolean()}),
+    ]).sort("order", "line")
+    _add_misses(reader, misses)
+    unclassified = calls.frame.filter(pl.col("outcome").is_in(
+        [Outcome.UNKNOWN_DEVICE.value, Outcome.MACHINE.value]))
+    for outcome, site, device in unclassified.select("outcome", "site", "answered_by").iter_rows():
+        target = reader.gaps.devices if outcome == Outcome.UNKNOWN_DEVICE.value else reader.gaps.machines
+        target[(site, device or "?")] += 1
+    return reader
+
+
+def _skip_counts(skipped: pl.DataFrame) -> SkipCount:
+    """SkipCount.add over the items in order: the total, and the counts of the first
+    MAX_SKIP_REASONS distinct reasons."""
+    counts = SkipCount(total=len(skipped))
+    for reason, n in skipped.group_by("reason", maintain_order=True).len().iter_rows():
+        if len(counts.reasons) < MAX_SKIP_REASONS:
+            counts.reasons[reason] = n
+    return counts
+
+
+def _add_misses(reader: LineReader, misses: pl.DataFrame) -> None:
+    """DirectoryGaps.add_miss for every miss, grouped (same counts, same first occurrence)."""
+    keys = ["dialed", "queue", "context", "rejected"]
+    grouped = misses.group_by(keys, maintain_order=True).agg(
+        calls=pl.len(), first_line=pl.col("line").min(), first_arrival=pl.col("arrival").min(),
+        last_arrival=pl.col("arrival").max())
+    for dialed, queue, context, rejected, n, first, lo, hi in grouped.iter_rows():
+        reader.gaps.misses[(dialed, queue, context, rejected)] = MissCount(n, first, lo, hi)

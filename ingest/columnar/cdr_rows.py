@@ -1,0 +1,126 @@
+"""Master.csv rows read with polars and checked strictly, column by column.
+
+`read_rows` decides the column count and layout exactly as the reference `LayoutChooser` would
+(the first rows of that count, split by the reference's own splitter), reads the ordinary lines
+with polars and keeps, as typed columns, the rows whose every field has the plain shape Asterisk
+writes: times `YYYY-MM-DD HH:MM:SS` in a plausible window and in order, whole seconds,
+identifiers and channel names without blanks, a known disposition, a linkedid. Every other line
+is *delegated*: the reference importer reads it (and rejects it with its reason when it must).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+
+from ingest.cdr_layout import DETECT_ROWS, Layout, LayoutChooser, RowSplitter, vote
+from ingest.columnar.clock import local_to_utc, naive_seconds
+from ingest.columnar.lines import FileLines, csv_line_pattern
+
+DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION")
+LOOK_AHEAD = 5000  # lines read by the reference splitter to find the layout's first rows
+_ID = r"^[A-Za-z0-9._:@-]{1,64}$"
+_CHANNEL = r"^[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]{0,96}$"  # printable, no blank, quote, comma, \
+_NAME = r"^[A-Za-z0-9_.@+#*-]{0,64}$"
+_TEXT = r"^[\x20\x21\x23-\x7e]{0,128}$"  # printable, no quote
+_SHAPES = {
+    "accountcode": _TEXT, "src": r"^[A-Za-z0-9+*#._<>@ -]{0,32}$",
+    "dst": r"^[A-Za-z0-9_.@+#*-]{0,32}$",
+    "dcontext": _NAME, "channel": _CHANNEL.replace("{0,96}", "{1,96}"), "dstchannel": _CHANNEL,
+    "lastapp": r"^[A-Za-z0-9_]{0,32}$", "lastdata": r"^[\x20\x21\x23-\x7e]{0,256}$",
+    "uniqueid": _ID, "linkedid": _ID, "duration": r"^[0-9]{1,9}$", "billsec": r"^[0-9]{1,9}$",
+    "sequence": r"^[0-9]{0,9}$", "clid": r"^[\x20-\x7e]{0,128}$", "amaflags": _TEXT,
+    "userfield": _TEXT, "peeraccount": _TEXT,
+}
+
+
+class WholeFile(Exception):
+    """The file is not one the fast path reads: the reference importer reads all of it."""
+
+
+@dataclass
+class CdrRows:
+    """The strictly checked rows (typed columns, `line` 1-based) and the delegated lines."""
+
+    layout: Layout
+    width: int
+    rows: pl.DataFrame
+    delegated: np.ndarray  # 0-based indexes of the lines left to the reference
+    voting: list[int] = field(default_factory=list)  # 0-based lines that decided the layout
+
+
+def choose_layout(lines: FileLines, requested: str) -> tuple[Layout, int, list[int]]:
+    """(layout, width, the lines that voted) as the reference would decide for the file's
+    commonest column count among its first lines; WholeFile when that is not decidable here."""
+    chooser = LayoutChooser(requested)
+    splitter = RowSplitter()
+    split: list[tuple[int, list[str]]] = []
+    for index in range(min(len(lines), LOOK_AHEAD)):
+        text = lines.text(index)
+        if not text or text.isspace():
+            continue
+        try:
+            split.append((index, splitter.split(text)))
+        except csv.Error:
+            continue
+    widths = [len(f) for _, f in split]
+    if not widths:
+        raise WholeFile("no row to read")
+    width = max(set(widths), key=widths.count)
+    if width not in chooser.allowed:
+        raise WholeFile(f"{width} columns is no layout")
+    voters = [(i, f) for i, f in split if len(f) == width][:DETECT_ROWS]
+    if width in chooser.fixed:
+        return chooser.fixed[width], width, []
+    if len(voters) < DETECT_ROWS and len(lines) > LOOK_AHEAD:
+        raise WholeFile("too few rows of the layout to vote on")
+    return vote(chooser.allowed[width], [f for _, f in voters]), width, [i for i, _ in voters]
+
+
+def read_rows(lines: FileLines, requested: str, tz: ZoneInfo | None) -> CdrRows:
+    layout, width, voting = choose_layout(lines, requested)
+    if "linkedid" not in layout.columns or "uniqueid" not in layout.columns:
+        raise WholeFile(f'layout "{layout.name}" has no linkedid')
+    ordinary = lines.matching(csv_line_pattern(width))
+    if ordinary.sum() < len(lines) / 2:
+        raise WholeFile("most lines are not ordinary")
+    index = np.flatnonzero(ordinary)
+    frame = pl.read_csv(lines.select(ordinary), has_header=False, infer_schema=False,
+                        new_columns=list(layout.columns), quote_char='"',
+                        empty_string_is_null=False, raise_if_empty=False)
+    if len(frame) != len(index):
+        raise WholeFile("the CSV reader and the line check disagree")
+    frame = frame.with_columns(line=pl.Series(index + 1, dtype=pl.Int64()))
+    rows, good = _typed(frame, tz)
+    delegated = np.union1d(np.flatnonzero(~ordinary), index[~good])
+    return CdrRows(layout, width, rows.filter(pl.Series(good)), delegated, voting)
+
+
+def _typed(frame: pl.DataFrame, tz: ZoneInfo | None) -> tuple[pl.DataFrame, np.ndarray]:
+    """Typed columns and the mask of rows that are ordinary in every field."""
+    shapes = [pl.col(name).str.contains(pattern) for name, pattern in _SHAPES.items()
+              if name in frame.columns]
+    good = frame.select(pl.all_horizontal(shapes)
+                        & pl.col("disposition").is_in(DISPOSITIONS)).to_series().to_numpy()
+    times = {}
+    for name in ("start", "answer", "end"):
+        naive, ok = naive_seconds(frame[name])
+        utc, ok = local_to_utc(naive, ok, tz)
+        times[name] = utc
+        good &= ok | ((frame[name] == "").to_numpy() if name == "answer" else False)
+    answered = (frame["answer"] != "").to_numpy()
+    start, answer, end = times["start"], times["answer"], times["end"]
+    good &= (end >= start) & (~answered | ((answer >= start) & (answer <= end)))
+    typed = frame.select(
+        "line", "accountcode", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp",
+        "lastdata", "disposition", "uniqueid", "linkedid",
+        pl.Series("start", start), pl.Series("answer", answer),
+        pl.Series("end", end), pl.col("duration").cast(pl.Int64(), strict=False),
+        pl.when(pl.col("sequence") == "").then(-1)
+        .otherwise(pl.col("sequence").cast(pl.Int64(), strict=False)).alias("sequence"),
+    ).with_columns(answer=pl.when(pl.Series(answered)).then(pl.col("answer")).otherwise(None))
+    return typed, good

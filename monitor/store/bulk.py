@@ -1,0 +1,133 @@
+"""Write a whole import's calls at once: stage them in a temporary table, count, then upsert.
+
+`write_frame` gives the same stored rows and the same `WriteCounts` as
+`monitor.store.writer.write_calls` over the same calls in the same order, inside the caller's
+transaction (an import is recorded completely or not at all):
+
+* the calls are staged in a temporary table — SQLite: `executemany` of plain tuples;
+  PostgreSQL: `COPY … FROM STDIN (FORMAT csv)` fed by polars' CSV writer;
+* one query counts, against the stored calls, the new ones (imported), the ones stored from
+  another source (merged) and from the same source (duplicates);
+* one `INSERT … SELECT … ON CONFLICT DO UPDATE` merges them with the expressions of
+  `writer.merge_values` (complete beats incomplete, then the more precise source).
+
+A call key that occurs more than once in the frame is written as `write_calls` writes it: in
+chunks of `writer.CHUNK` calls, where a key seen again in the same chunk counts as a duplicate
+and is not written, and a later chunk merges into what an earlier one stored.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from monitor.call import Call, Outcome, Source
+from monitor.store.models import calls
+from monitor.store.writer import CHUNK, WriteCounts, merge_values, write_calls
+
+STAGE = "qp_stage_calls"
+COLUMNS = tuple(c.name for c in calls.columns if c.name != "id")
+
+
+def _stage_table(dialect: str) -> sa.Table:
+    columns = [sa.Column(c.name, c.type) for c in calls.columns if c.name != "id"]
+    options: dict[str, Any] = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
+    return sa.Table(STAGE, sa.MetaData(), *columns, prefixes=["TEMPORARY"], **options)
+
+
+def write_frame(connection: sa.Connection, frame: pl.DataFrame) -> WriteCounts:
+    """Upsert the calls of `frame` (the stored columns, and `order`: their write order)."""
+    counts = WriteCounts()
+    if frame.is_empty():
+        return counts
+    frame = frame.sort("order", maintain_order=True).with_row_index("rank")
+    repeated = frame.filter(pl.len().over("pbx", "call_key") > 1)
+    single = frame.filter(pl.len().over("pbx", "call_key") == 1)
+    if not single.is_empty():
+        counts.add(_write_unique(connection, single.select(COLUMNS)))
+    if not repeated.is_empty():
+        counts.add(_write_repeated(connection, repeated))
+    return counts
+
+
+def _write_unique(connection: sa.Connection, frame: pl.DataFrame) -> WriteCounts:
+    dialect = connection.dialect.name
+    stage = _stage_table(dialect)
+    connection.execute(sa.text(f"DROP TABLE IF EXISTS {'temp.' if dialect == 'sqlite' else ''}"
+                               f"{STAGE}"))
+    stage.create(connection)
+    try:
+        if dialect == "postgresql":
+            _copy_rows(connection, frame)
+        else:
+            _insert_rows(connection, frame)
+        counts = _counts(connection, stage, len(frame))
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        select = sa.select(*(stage.c[name] for name in COLUMNS)).where(sa.true())
+        stmt = insert(calls).from_select(list(COLUMNS), select)
+        connection.execute(stmt.on_conflict_do_update(
+            index_elements=["pbx", "call_key"], set_=merge_values(stmt.excluded, dialect)))
+    finally:
+        if dialect != "postgresql":
+            stage.drop(connection)
+    return counts
+
+
+def _insert_rows(connection: sa.Connection, frame: pl.DataFrame) -> None:
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    marks = ", ".join("?" * len(COLUMNS))
+    cursor.executemany(f"INSERT INTO temp.{STAGE} ({', '.join(COLUMNS)}) VALUES ({marks})",
+                       frame.iter_rows())
+    cursor.close()
+
+
+def _copy_rows(connection: sa.Connection, frame: pl.DataFrame) -> None:
+    """COPY in PostgreSQL's CSV format: an unquoted empty field is NULL, `""` an empty text."""
+    text = io.BytesIO()
+    frame.write_csv(text, include_header=False, null_value="")
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {STAGE} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(text.getbuffer())
+    cursor.close()
+
+
+def _counts(connection: sa.Connection, stage: sa.Table, total: int) -> WriteCounts:
+    """New, merged and duplicate calls of the staged rows against the stored calls."""
+    same = (calls.c.sources.op("&")(stage.c.sources)) != 0
+    existing, duplicates = connection.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((same, 1), else_=0)), 0))
+        .select_from(stage.join(calls, sa.and_(calls.c.pbx == stage.c.pbx,
+                                               calls.c.call_key == stage.c.call_key)))
+    ).one()
+    return WriteCounts(imported=total - existing, merged=existing - duplicates,
+                       duplicates=duplicates)
+
+
+def _write_repeated(connection: sa.Connection, frame: pl.DataFrame) -> WriteCounts:
+    """Keys found several times, in `write_calls`' chunk semantics (`rank`: write order)."""
+    counts = WriteCounts()
+    frame = frame.with_columns(chunk=pl.col("rank") // CHUNK).sort("rank")
+    first = frame.unique(["pbx", "call_key", "chunk"], keep="first", maintain_order=True)
+    counts.duplicates += len(frame) - len(first)
+    for row in first.select(COLUMNS).iter_rows(named=True):
+        counts.add(write_calls(connection, [call_of_row(row)]))
+    return counts
+
+
+def call_of_row(row: dict[str, Any]) -> Call:
+    """The `Call` a stored row (as `writer.call_row` gives it) was made from."""
+    return Call(
+        pbx=row["pbx"], call_key=row["call_key"], site=row["site"], arrival=row["arrival"],
+        outcome=Outcome(row["outcome"]), source=Source(row["sources"]), linkedid=row["linkedid"],
+        dialed=row["dialed"], caller_hash=row["caller_hash"], caller_raw=row["caller_raw"],
+        caller_withheld=bool(row["caller_withheld"]), first_ring=row["first_ring"],
+        queue_entry=row["queue_entry"], answer=row["answer"], end=row["end_time"],
+        answered_by=row["answered_by"], in_hours=bool(row["in_hours"]),
+        is_test=bool(row["is_test"]), incomplete=bool(row["incomplete"]),
+        resolution=row["resolution"], local_date=row["local_date"],
+        local_hour=row["local_hour"], local_weekday=row["local_weekday"],
+    )
