@@ -19,6 +19,9 @@ and is not written, and a later chunk merges into what an earlier one stored.
 from __future__ import annotations
 
 import io
+import itertools
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -31,12 +34,14 @@ from monitor.store.writer import CHUNK, WriteCounts, merge_values, write_calls
 
 STAGE = "qp_stage_calls"
 COLUMNS = tuple(c.name for c in calls.columns if c.name != "id")
+_attached = itertools.count()
 
 
-def _stage_table(dialect: str) -> sa.Table:
-    columns = [sa.Column(c.name, c.type) for c in calls.columns if c.name != "id"]
+def _stage_table(dialect: str, names: list[str], schema: str | None = None) -> sa.Table:
+    columns = [sa.Column(c.name, c.type) for c in calls.columns if c.name in names]
     options: dict[str, Any] = {"postgresql_on_commit": "DROP"} if dialect == "postgresql" else {}
-    return sa.Table(STAGE, sa.MetaData(), *columns, prefixes=["TEMPORARY"], **options)
+    prefixes = ["TEMPORARY"] if schema is None else []
+    return sa.Table(STAGE, sa.MetaData(), *columns, prefixes=prefixes, schema=schema, **options)
 
 
 def write_frame(connection: sa.Connection, frame: pl.DataFrame) -> WriteCounts:
@@ -54,50 +59,106 @@ def write_frame(connection: sa.Connection, frame: pl.DataFrame) -> WriteCounts:
     return counts
 
 
+def _constants(frame: pl.DataFrame) -> dict[str, Any]:
+    """Columns holding one value in every row (the PBX, the source…): not staged."""
+    found = {}
+    for name in frame.columns:
+        column = frame[name]
+        if name not in ("pbx", "call_key") and column.n_unique() == 1:
+            found[name] = column[0]
+    return found
+
+
 def _write_unique(connection: sa.Connection, frame: pl.DataFrame) -> WriteCounts:
     dialect = connection.dialect.name
-    stage = _stage_table(dialect)
-    connection.execute(sa.text(f"DROP TABLE IF EXISTS {'temp.' if dialect == 'sqlite' else ''}"
-                               f"{STAGE}"))
-    stage.create(connection)
-    try:
-        if dialect == "postgresql":
-            _copy_rows(connection, frame)
-        else:
-            _insert_rows(connection, frame)
-        counts = _counts(connection, stage, len(frame))
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        select = sa.select(*(stage.c[name] for name in COLUMNS)).where(sa.true())
-        stmt = insert(calls).from_select(list(COLUMNS), select)
-        connection.execute(stmt.on_conflict_do_update(
-            index_elements=["pbx", "call_key"], set_=merge_values(stmt.excluded, dialect)))
-    finally:
-        if dialect != "postgresql":
-            stage.drop(connection)
+    constants = _constants(frame)
+    staged = frame.drop(list(constants))
+    if dialect == "postgresql":
+        stage = _stage_table(dialect, staged.columns)
+        connection.execute(sa.text(f"DROP TABLE IF EXISTS {STAGE}"))
+        stage.create(connection)
+        _copy_rows(connection, stage, staged)
+    else:
+        stage = _stage_sqlite(connection, staged)
+    columns = [stage.c[name] if name in stage.c else
+               sa.literal(constants[name], calls.c[name].type).label(name) for name in COLUMNS]
+    counts = _counts(connection, stage, len(frame), columns[COLUMNS.index("sources")])
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(calls).from_select(list(COLUMNS), sa.select(*columns).where(sa.true()))
+    connection.execute(stmt.on_conflict_do_update(
+        index_elements=["pbx", "call_key"], set_=merge_values(stmt.excluded, dialect)))
+    if stage.schema is None and dialect != "postgresql":
+        stage.drop(connection)
     return counts
 
 
-def _insert_rows(connection: sa.Connection, frame: pl.DataFrame) -> None:
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    marks = ", ".join("?" * len(COLUMNS))
-    cursor.executemany(f"INSERT INTO temp.{STAGE} ({', '.join(COLUMNS)}) VALUES ({marks})",
-                       frame.iter_rows())
-    cursor.close()
+def _stage_sqlite(connection: sa.Connection, frame: pl.DataFrame) -> sa.Table:
+    """The rows in a table of their own: written by ADBC (Arrow, in C) into a scratch file
+    attached to the connection when the driver is there and the store is a file, else by
+    `executemany` into a temporary table."""
+    database = connection.engine.url.database
+    try:
+        import adbc_driver_sqlite.dbapi as adbc
+    except ImportError:
+        adbc = None
+    if adbc is None or not database or database == ":memory:":
+        stage = _stage_table("sqlite", frame.columns)
+        connection.execute(sa.text(f"DROP TABLE IF EXISTS temp.{STAGE}"))
+        stage.create(connection)
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        marks = ", ".join("?" * len(frame.columns))
+        cursor.executemany(f"INSERT INTO temp.{STAGE} ({', '.join(frame.columns)}) "
+                           f"VALUES ({marks})", frame.iter_rows())
+        cursor.close()
+        return stage
+    scratch = Path(tempfile.mkdtemp(prefix="qualiphone-stage-")) / "stage.db"
+    try:
+        with adbc.connect(str(scratch), autocommit=True) as adbc_connection, \
+                adbc_connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode=OFF")
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.adbc_ingest(STAGE, frame.to_arrow(), mode="create")
+        schema = f"qp_stage_{next(_attached)}"
+        connection.exec_driver_sql(f"ATTACH DATABASE ? AS {schema}", (str(scratch),))
+        _detach_after(connection, schema)
+    finally:
+        scratch.unlink(missing_ok=True)  # the attachment keeps it open until it is detached
+        scratch.parent.rmdir()
+    return _stage_table("sqlite", frame.columns, schema)
 
 
-def _copy_rows(connection: sa.Connection, frame: pl.DataFrame) -> None:
+def _detach_after(connection: sa.Connection, schema: str) -> None:
+    """SQLite refuses to detach a database read in the open transaction: it is detached when
+    the connection goes back to the pool (after the commit or the rollback)."""
+    pool = connection.engine.pool
+    _pending.setdefault(id(connection.connection.driver_connection), []).append(schema)
+    if not sa.event.contains(pool, "checkin", _detach_pending):
+        sa.event.listen(pool, "checkin", _detach_pending)
+
+
+_pending: dict[int, list[str]] = {}  # id of a DBAPI connection -> schemas to detach
+
+
+def _detach_pending(dbapi_connection: Any, _record: Any) -> None:
+    for schema in _pending.pop(id(dbapi_connection), []):
+        dbapi_connection.execute(f"DETACH DATABASE {schema}")
+
+
+def _copy_rows(connection: sa.Connection, stage: sa.Table, frame: pl.DataFrame) -> None:
     """COPY in PostgreSQL's CSV format: an unquoted empty field is NULL, `""` an empty text."""
     text = io.BytesIO()
     frame.write_csv(text, include_header=False, null_value="")
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {STAGE} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT csv)") as copy:
+    with cursor.copy(f"COPY {stage.name} ({', '.join(frame.columns)}) FROM STDIN "
+                     "(FORMAT csv)") as copy:
         copy.write(text.getbuffer())
     cursor.close()
 
 
-def _counts(connection: sa.Connection, stage: sa.Table, total: int) -> WriteCounts:
+def _counts(connection: sa.Connection, stage: sa.Table, total: int,
+            sources: sa.ColumnElement[Any]) -> WriteCounts:
     """New, merged and duplicate calls of the staged rows against the stored calls."""
-    same = (calls.c.sources.op("&")(stage.c.sources)) != 0
+    same = (calls.c.sources.op("&")(sources)) != 0
     existing, duplicates = connection.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((same, 1), else_=0)), 0))
         .select_from(stage.join(calls, sa.and_(calls.c.pbx == stage.c.pbx,
