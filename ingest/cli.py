@@ -153,17 +153,26 @@ def cdr(app: AppContext, paths: tuple[Path, ...], pbx: str | None, layout: str |
 @_paths
 @_pbx
 @_again
+@_reference
 @pass_app
-def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool) -> None:
+def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool,
+              reference: bool) -> None:
     """Import Asterisk queue_log files.
 
     \b
     Example:
       qualiphone ingest queue-log /var/log/asterisk/queue_log
     """
-    from ingest.queue_log import parse_queue_log
+    parser: Parser | FileParser
+    if reference:
+        from ingest.queue_log import parse_queue_log
 
-    _run_imports(app, "queue_log", paths, parse_queue_log, pbx, again)
+        parser = parse_queue_log
+    else:
+        from ingest.columnar.queue_log import ColumnarQueueLog
+
+        parser = ColumnarQueueLog()
+    _run_imports(app, "queue_log", paths, parser, pbx, again)
 
 
 @ingest.command()

@@ -23,10 +23,10 @@ import sqlalchemy as sa
 
 from ingest.batch import MAX_SKIP_REASONS, LineReader, Miss, MissCount, Parser, SkipCount
 from ingest.columnar.finalize import CALL_COLUMNS, finalize_frame, refused
-from ingest.columnar.lines import FileLines
+from ingest.columnar.lines import FileLines, read_bytes
 from ingest.finalize import CaptureContext
 from ingest.records import RecordError, Reject, Skipped, UnknownSiteError
-from monitor.call import Call, CallBuilder, Outcome
+from monitor.call import Call, CallBuilder, Outcome, Source
 from monitor.store.bulk import write_frame
 from monitor.store.writer import WriteCounts, call_row
 
@@ -35,6 +35,11 @@ SKIP_SCHEMA: dict[str, pl.DataType] = {
     "queue": pl.String(), "context": pl.String(), "arrival": pl.Float64(), "no_site": pl.Boolean(),
 }
 Item = CallBuilder | Reject | Skipped
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class WholeFile(Exception):
+    """The file is not one the fast path reads: the reference importer reads all of it."""
 
 
 @dataclass
@@ -83,20 +88,66 @@ class ReferencePart:
     misses: list[dict[str, object]] = field(default_factory=list)  # rejected as unknown site
 
 
+class ColumnarImporter:
+    """What every columnar importer shares: read the file, let `fast_part` decide what it can,
+    run the reference over the rest, merge. Subclasses give `source`, `reference()`,
+    `fast_part()` and, when the reference's item order is not the first line of each call,
+    `order_of()`."""
+
+    source: Source
+    delegated_rows = 0  # lines the reference read in the last parse (for tests and the bench)
+
+    def reference(self) -> Callable[..., object]:
+        raise NotImplementedError
+
+    def fast_part(self, lines: FileLines, ctx: CaptureContext) -> FastPart:
+        raise NotImplementedError
+
+    def order_of(self, item: Item, index: int) -> int:
+        """Position of an item of the reference among all the items of the file."""
+        return item.line or 0
+
+    def parse_file(self, path: Path, ctx: CaptureContext,
+                   on_bytes: Callable[[int], None] | None = None
+                   ) -> tuple[CallFrame, list[Reject], LineReader]:
+        data = read_bytes(path)
+        lines = FileLines.of(data)
+        try:
+            if data.startswith(GZIP_MAGIC):
+                raise WholeFile("compressed")
+            fast = self.fast_part(lines, ctx)
+        except WholeFile:
+            fast = FastPart.nothing(lines)
+            self.whole_file()
+        calls, refused_groups = finalize_fast(fast, ctx, int(self.source))
+        wanted, drop = delegated_lines(fast, refused_groups)
+        self.delegated_rows = len(wanted)
+        ref = run_reference(self.reference(), lines.numbered(wanted), ctx,  # type: ignore[arg-type]
+                            self.order_of, drop)
+        found = merged_calls(calls, ref)
+        reader = counted_reader(path, lines, fast, ref, found, wanted)
+        if on_bytes is not None:
+            on_bytes(len(data))
+        return found, sorted(ref.rejects, key=lambda r: r.line or 0), reader
+
+    def whole_file(self) -> None:
+        """Called when the reference reads the whole file (subclasses drop their state)."""
+
+
 def run_reference(parser: Parser, numbered: list[tuple[int, str]], ctx: CaptureContext,
-                  order: Callable[[Item], int], drop: set[int]) -> ReferencePart:
+                  order: Callable[[Item, int], int], drop: set[int]) -> ReferencePart:
     """The reference parser and finalize over some lines, as `ingest.batch.parse_file` runs
     them; items whose line is in `drop` are ignored."""
     part = ReferencePart()
-    for item in parser(numbered, ctx):
+    for index, item in enumerate(parser(numbered, ctx)):
         if item.line in drop and not isinstance(item, Reject):
             continue
         if isinstance(item, Reject):
             part.rejects.append(item)
         elif isinstance(item, Skipped):
-            part.skipped.append(_skip_row(order(item), item))
+            part.skipped.append(_skip_row(order(item, index), item))
         else:
-            _finalize_one(part, item, ctx, order(item))
+            _finalize_one(part, item, ctx, order(item, index))
     return part
 
 

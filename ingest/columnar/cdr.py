@@ -15,66 +15,32 @@ from __future__ import annotations
 import csv
 import functools
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from ingest.batch import LineReader
 from ingest.cdr import parse_cdr
 from ingest.cdr_layout import READ, Layout, LayoutChooser, RowSplitter
-from ingest.columnar.batch import (
-    CallFrame,
-    FastPart,
-    counted_reader,
-    delegated_lines,
-    finalize_fast,
-    merged_calls,
-    run_reference,
-)
+from ingest.columnar.batch import ColumnarImporter, FastPart, WholeFile
 from ingest.columnar.cdr_calls import assemble
-from ingest.columnar.cdr_rows import CdrRows, WholeFile, read_rows
+from ingest.columnar.cdr_rows import CdrRows, read_rows
 from ingest.columnar.finalize import complete_builders
-from ingest.columnar.lines import FileLines, read_bytes
+from ingest.columnar.lines import FileLines
 from ingest.finalize import CaptureContext
-from ingest.records import Reject
 from monitor.call import Source
 
-GZIP_MAGIC = b"\x1f\x8b"
 
-
-class ColumnarCdr:
+class ColumnarCdr(ColumnarImporter):
     """The fast Master.csv importer (`run_batch` calls `parse_file`)."""
+
+    source = Source.CDR
 
     def __init__(self, layout: str = "auto", usegmtime: bool = False) -> None:
         LayoutChooser(layout)  # an unknown layout fails here, as in the reference
         self.layout, self.usegmtime = layout, usegmtime
-        self.delegated_rows = 0  # lines read by the reference in the last parse (for the bench)
 
     def reference(self) -> Callable[..., object]:
         return functools.partial(parse_cdr, layout=self.layout, usegmtime=self.usegmtime)
-
-    def parse_file(self, path: Path, ctx: CaptureContext,
-                   on_bytes: Callable[[int], None] | None = None
-                   ) -> tuple[CallFrame, list[Reject], LineReader]:
-        data = read_bytes(path)
-        lines = FileLines.of(data)
-        try:
-            if data.startswith(GZIP_MAGIC):
-                raise WholeFile("compressed")
-            fast = self.fast_part(lines, ctx)
-        except WholeFile:
-            fast = FastPart.nothing(lines)
-        calls, refused = finalize_fast(fast, ctx, int(Source.CDR))
-        wanted, drop = delegated_lines(fast, refused)
-        self.delegated_rows = len(wanted)
-        ref = run_reference(self.reference(), lines.numbered(wanted), ctx,  # type: ignore[arg-type]
-                            lambda item: item.line or 0, drop)
-        found = merged_calls(calls, ref)
-        reader = counted_reader(path, lines, fast, ref, found, wanted)
-        if on_bytes is not None:
-            on_bytes(len(data))
-        return found, sorted(ref.rejects, key=lambda r: r.line or 0), reader
 
     def fast_part(self, lines: FileLines, ctx: CaptureContext) -> FastPart:
         rows = read_rows(lines, self.layout, None if self.usegmtime else ctx.pbx.tz)

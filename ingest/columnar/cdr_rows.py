@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from ingest.cdr_layout import DETECT_ROWS, Layout, LayoutChooser, RowSplitter, vote
+from ingest.columnar.batch import WholeFile
 from ingest.columnar.clock import local_to_utc, naive_seconds
 from ingest.columnar.lines import FileLines, csv_line_pattern
 
@@ -33,10 +34,6 @@ MAX_BYTES = {
 NON_EMPTY = ("channel", "uniqueid", "linkedid")
 NO_BLANK = ("channel", "dstchannel", "uniqueid", "linkedid")  # the reference strips channels
 DIGITS = {"duration": r"^[0-9]{1,9}$", "billsec": r"^[0-9]{1,9}$", "sequence": r"^[0-9]{0,9}$"}
-
-
-class WholeFile(Exception):
-    """The file is not one the fast path reads: the reference importer reads all of it."""
 
 
 @dataclass

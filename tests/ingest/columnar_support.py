@@ -40,7 +40,11 @@ class Compared:
 
 
 def _same(a: object, b: object) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
+    """Equal, and of the same kind; a float equal to an int is the same number (the reference
+    keeps some whole-second times as int, stored as the same REAL)."""
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) \
+            and not isinstance(b, bool):
         return a == b or (math.isnan(a) and math.isnan(b))
     return (a == b and type(a) is type(b)) or (a is None and b is None)
 

@@ -5,7 +5,6 @@ files, and through run_batch into SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import shutil
 from pathlib import Path
@@ -21,12 +20,7 @@ from ingest.columnar.cdr import ColumnarCdr
 from ingest.finalize import CaptureContext
 from monitor.store import Store
 from monitor.store.models import calls
-from tests.ingest.columnar_support import (
-    compare,
-    import_all,
-    simulated_days,
-    stored,
-)
+from tests.ingest.columnar_support import compare, import_all, stored
 from tests.ingest.test_cdr import (
     A1,
     A2,
@@ -93,14 +87,6 @@ def test_real_recordings(real_data: Path, tmp_path: Path, name: str, sites: str)
 
 
 # --- simulated days ------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Four days around each 2026 DST change, every site (Master.csv, queue_log, CEL)."""
-    days = [dt.date(2026, 3, 27) + dt.timedelta(days=i) for i in range(4)] + \
-        [dt.date(2026, 10, 23) + dt.timedelta(days=i) for i in range(4)]
-    return simulated_days(load_config(), days, tmp_path_factory.mktemp("sim"))
-
 
 def test_simulated_days_with_both_dst_changes(simulated: Path, capture: CaptureContext) -> None:
     fast = both(simulated / "Master.csv", capture)
