@@ -179,17 +179,26 @@ def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: 
 @_paths
 @_pbx
 @_again
+@_reference
 @pass_app
-def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool) -> None:
+def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool,
+        reference: bool) -> None:
     """Import CEL records written by cel_custom as CSV (the most precise batch source).
 
     \b
     Example:
       qualiphone ingest cel /var/log/asterisk/cel-custom/Master.csv
     """
-    from ingest.cel import parse_cel
+    parser: Parser | FileParser
+    if reference:
+        from ingest.cel import parse_cel
 
-    _run_imports(app, "cel", paths, parse_cel, pbx, again)
+        parser = parse_cel
+    else:
+        from ingest.columnar.cel import ColumnarCel
+
+        parser = ColumnarCel()
+    _run_imports(app, "cel", paths, parser, pbx, again)
 
 
 @ingest.command()
