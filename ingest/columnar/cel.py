@@ -72,8 +72,11 @@ class ColumnarCel(ColumnarImporter):
         good = records.select(_good()).to_series()
         delegated = np.union1d(np.flatnonzero(~ordinary),
                                records.filter(~good)["line"].to_numpy() - 1)
-        taint = _taint(lines, delegated, ctx)
-        self._order = _emission(records, len(lines))
+        others = _delegated_records(lines, delegated, ctx)
+        # the reference groups a record by its linkedid, else its uniqueid
+        taint = pl.concat([others["linkedid"], others["uniqueid"]]).unique().alias("g")
+        self._order = _emission(pl.concat([records.select(others.columns), others])
+                                .sort("line"), len(lines))
         records = records.filter(good).with_columns(g=pl.col("linkedid"))
         shapes = records.group_by("g").agg(
             ends=(pl.col("eventtype") == "LINKEDID_END").sum(),
@@ -111,14 +114,15 @@ def _good() -> pl.Expr:
     return pl.all_horizontal(checks)
 
 
-def _taint(lines: FileLines, delegated: np.ndarray, ctx: CaptureContext) -> pl.Series:
-    """The linkedids and uniqueids of delegated lines that read as CEL rows (the reference
-    groups a record by its linkedid, else its uniqueid): their calls go to the reference."""
-    keys: set[str] = set()
-    for item in read_cel_csv(lines.numbered(delegated), ctx.pbx.tz):
-        if isinstance(item, CelRecord):
-            keys.update(k for k in (item.linkedid, item.uniqueid) if k)
-    return pl.Series("g", sorted(keys), dtype=pl.String())
+def _delegated_records(lines: FileLines, delegated: np.ndarray, ctx: CaptureContext
+                       ) -> pl.DataFrame:
+    """The delegated lines that read as CEL rows (line, eventtype, linkedid, uniqueid)."""
+    rows = [(item.line, item.eventtype, item.linkedid, item.uniqueid)
+            for item in read_cel_csv(lines.numbered(delegated), ctx.pbx.tz)
+            if isinstance(item, CelRecord)]
+    return pl.DataFrame(rows, schema={"line": pl.Int64(), "eventtype": pl.String(),
+                                      "linkedid": pl.String(), "uniqueid": pl.String()},
+                        orient="row")
 
 
 def _emission(records: pl.DataFrame, n: int) -> dict[int, int]:
