@@ -77,8 +77,11 @@ def callers(rows: pl.DataFrame) -> pl.DataFrame:
 
 def mine_fields(mine: pl.DataFrame, tests: list[str]) -> pl.DataFrame:
     """Per group, from the caller's rows: `_Assembler._builder` and the last row's facts."""
-    last = ("end", "start", "sequence", "line")
-    return mine.group_by("g", maintain_order=True).agg(
+    last = mine.sort("g", "end", "start", "sequence", "line").group_by("g").agg(
+        last_context=pl.col("dcontext").last(), last_app=pl.col("app").last(),
+        last_lastapp=pl.col("lastapp").last(), last_answer=pl.col("answer").last(),
+        last_disposition=pl.col("disposition").last(), last_ctx_site=pl.col("ctx_site").last())
+    first = mine.group_by("g", maintain_order=True).agg(
         call_key=pl.col("uniqueid").first(),
         dialed=pl.col("dst").first(),
         caller_src=pl.col("src").first(),
@@ -89,13 +92,8 @@ def mine_fields(mine: pl.DataFrame, tests: list[str]) -> pl.DataFrame:
         is_test=(pl.col("accountcode").is_in(tests) | pl.col("src").is_in(tests)).any(),
         span=(pl.col("start") + pl.col("duration")).filter(
             pl.col("start") == pl.col("start").first()).max(),
-        last_context=pl.col("dcontext").sort_by(last).last(),
-        last_app=pl.col("app").sort_by(last).last(),
-        last_lastapp=pl.col("lastapp").sort_by(last).last(),
-        last_answer=pl.col("answer").sort_by(last).last(),
-        last_disposition=pl.col("disposition").sort_by(last).last(),
-        last_ctx_site=pl.col("ctx_site").sort_by(last).last(),
-    ).with_columns(
+    )
+    return first.join(last, on="g", how="left").with_columns(
         queue=pl.col("queue_data").str.split(",").list.first().str.strip_chars(),
         context=pl.coalesce("context_known", "context_first"),
     ).with_columns(
@@ -205,10 +203,13 @@ def _outcomes(per: pl.DataFrame, rows: pl.DataFrame, ctx: CaptureContext,
               skipped: pl.DataFrame) -> Assembled:
     """The answer stages in the reference's order: staff, unanswered, unknown device, machine."""
     rows = rows.join(per.select("g"), on="g", how="semi")
-    for accept, prefix in (("accept_staff", "a"), ("accept_device", "b"), ("accept_local", "c")):
-        per = _with_stage(per, rows, accept, prefix)
-    per = per.with_columns(
+    per = _with_stage(per, rows, "accept_staff", "a").with_columns(
         pre=unanswered(list(ctx.sites.message_contexts), list(ctx.sites.voicemail_contexts)))
+    # the unknown-device stages only for the calls nobody of the staff answered, unclassified
+    open_ = per.filter(pl.col("a_answer").is_null() & pl.col("pre").is_null()).select("g")
+    rows = rows.join(open_, on="g", how="semi")
+    for accept, prefix in (("accept_device", "b"), ("accept_local", "c")):
+        per = _with_stage(per, rows, accept, prefix)
     staff = pl.col("a_answer").is_not_null()
     other = ~staff & pl.col("pre").is_null()
     unknown = other & pl.col("b_answer").is_not_null()

@@ -108,12 +108,13 @@ def _checks(frame: pl.DataFrame) -> pl.Expr:
 def _typed(frame: pl.DataFrame, tz: ZoneInfo | None) -> tuple[pl.DataFrame, np.ndarray]:
     """Typed columns and the mask of rows that are ordinary in every field."""
     good = frame.select(_checks(frame)).to_series().to_numpy()
-    times = {}
-    for name in ("start", "answer", "end"):
-        naive, ok = naive_seconds(frame[name])
-        utc, ok = local_to_utc(naive, ok, tz)
-        times[name] = utc
-        good &= ok | ((frame[name] == "").to_numpy() if name == "answer" else False)
+    n = len(frame)
+    parsed = [naive_seconds(frame[name]) for name in ("start", "answer", "end")]
+    utc, ok = local_to_utc(np.concatenate([p[0] for p in parsed]),
+                           np.concatenate([p[1] for p in parsed]), tz)  # one look-up per hour
+    times = {name: utc[i * n:(i + 1) * n] for i, name in enumerate(("start", "answer", "end"))}
+    oks = {name: ok[i * n:(i + 1) * n] for i, name in enumerate(("start", "answer", "end"))}
+    good &= oks["start"] & oks["end"] & (oks["answer"] | (frame["answer"] == "").to_numpy())
     answered = (frame["answer"] != "").to_numpy()
     start, answer, end = times["start"], times["answer"], times["end"]
     good &= (end >= start) & (~answered | ((answer >= start) & (answer <= end)))

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 HERE = Path(__file__).resolve().parent
+_REVISION = re.compile(r'^(down_)?revision\s*=\s*["\']?([^"\'\s]+)["\']?\s*$', re.MULTILINE)
 
 
 def data_dir() -> Path:
@@ -28,6 +31,8 @@ def default_db_url() -> str:
 
 
 def _alembic_config(connection: sa.Connection) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig(str(HERE / "alembic.ini"))
     cfg.set_main_option("script_location", str(HERE / "migrations"))
     cfg.attributes["connection"] = connection
@@ -68,8 +73,42 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     return Store(engine)
 
 
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The head of the migration scripts, read from their `revision` lines (so that a store
+    already at head is opened without importing Alembic); None when it cannot be told."""
+    revisions, parents = set(), set()
+    for script in (HERE / "migrations" / "versions").glob("*.py"):
+        found = dict((bool(down), value) for down, value in _REVISION.findall(script.read_text()))
+        if False not in found:
+            return None
+        revisions.add(found[False])
+        if found.get(True, "None") != "None":
+            parents.add(found[True])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(engine: sa.Engine) -> bool:
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            current = connection.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    except sa.exc.DBAPIError:
+        return False
+    return [row[0] for row in current] == [head]
+
+
 def upgrade(engine: sa.Engine) -> None:
     """Bring the schema to the latest Alembic revision (a no-op when it is current)."""
+    if _at_head(engine):
+        return
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     with engine.begin() as connection:
         cfg = _alembic_config(connection)
         head = ScriptDirectory.from_config(cfg).get_current_head()
