@@ -133,19 +133,17 @@ def cdr(app: AppContext, paths: tuple[Path, ...], pbx: str | None, layout: str |
       qualiphone ingest cdr /var/log/asterisk/cdr-csv/Master.csv
     """
     settings = app.config.pbxs.get(pbx or next(iter(app.config.pbxs)))
-    options = {
-        "layout": layout or (settings.cdr_layout if settings else "auto"),
-        "usegmtime": usegmtime if usegmtime is not None else bool(settings and settings.cdr_usegmtime),
-    }
+    layout = layout or (settings.cdr_layout if settings else "auto")
+    gmt = usegmtime if usegmtime is not None else bool(settings and settings.cdr_usegmtime)
     parser: Parser | FileParser
     if reference:
         from ingest.cdr import parse_cdr
 
-        parser = functools.partial(parse_cdr, **options)
+        parser = functools.partial(parse_cdr, layout=layout, usegmtime=gmt)
     else:
         from ingest.columnar.cdr import ColumnarCdr
 
-        parser = ColumnarCdr(**options)
+        parser = ColumnarCdr(layout, gmt)
     _run_imports(app, "cdr", paths, parser, pbx, again)
 
 

@@ -50,6 +50,7 @@ class ColumnarCel(ColumnarImporter):
     """The fast cel_custom importer (`run_batch` calls `parse_file`)."""
 
     source = Source.CEL
+    _order: dict[int, int]  # first line of a group -> its position among the reference's items
 
     def reference(self) -> Callable[..., object]:
         return reference.parse_cel
@@ -61,7 +62,7 @@ class ColumnarCel(ColumnarImporter):
         return self._order.get(getattr(item, "line", None) or 0, index)
 
     def whole_file(self) -> None:
-        self._order: dict[int, int] = {}
+        self._order = {}
 
     def fast_part(self, lines: FileLines, ctx: CaptureContext) -> FastPart:
         self.whole_file()

@@ -44,7 +44,7 @@ def hour_offsets(hours: np.ndarray, tz: ZoneInfo) -> tuple[np.ndarray, np.ndarra
     for i, hour in enumerate(hours.tolist()):
         found = {_single_offset(hour * 3600 + minute * 60, tz) for minute in (0, 59)}
         if len(found) == 1 and None not in found:
-            offsets[i], ok[i] = found.pop(), True
+            offsets[i], ok[i] = int(found.pop() or 0), True
     return offsets, ok
 
 

@@ -67,7 +67,7 @@ def normalized_callers(raw: pl.Series, region: str) -> pl.Series:
     `_fast_e164` are done as expressions, every other value by the reference, once."""
     text = raw.str.strip_chars()
     withheld = text.str.to_lowercase().is_in(list(WITHHELD)).fill_null(True)
-    fast = pl.when(pl.col("t").str.contains(r"^\+[1-9][0-9]{7,14}$")).then(pl.col("t"))
+    fast: Any = pl.when(pl.col("t").str.contains(r"^\+[1-9][0-9]{7,14}$")).then(pl.col("t"))
     if region == "FR":
         fast = (fast.when(pl.col("t").str.contains(r"^0[1-9][0-9]{8}$"))
                 .then(pl.lit("+33") + pl.col("t").str.slice(1))

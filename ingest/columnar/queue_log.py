@@ -46,6 +46,8 @@ class ColumnarQueueLog(ColumnarImporter):
     """The fast queue_log importer (`run_batch` calls `parse_file`)."""
 
     source = Source.QUEUE_LOG
+    _order: dict[str, int]  # callid -> position among the reference's items
+    _by_line: dict[int, int]  # first line of a callid -> the same
 
     def reference(self) -> Callable[..., object]:
         return reference.parse_queue_log
@@ -85,8 +87,8 @@ class ColumnarQueueLog(ColumnarImporter):
         return super().parse_file(path, ctx, on_bytes)
 
     def whole_file(self) -> None:
-        self._order: dict[str, int] = {}
-        self._by_line: dict[int, int] = {}
+        self._order = {}
+        self._by_line = {}
 
 
 def _events(lines: FileLines, ordinary: np.ndarray) -> pl.DataFrame:

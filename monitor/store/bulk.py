@@ -97,6 +97,7 @@ def _stage_sqlite(connection: sa.Connection, frame: pl.DataFrame) -> sa.Table:
     attached to the connection when the driver is there and the store is a file, else by
     `executemany` into a temporary table."""
     database = connection.engine.url.database
+    adbc: Any
     try:
         import adbc_driver_sqlite.dbapi as adbc
     except ImportError:
