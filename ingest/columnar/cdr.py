@@ -23,11 +23,13 @@ from ingest.cdr import parse_cdr
 from ingest.cdr_layout import READ, Layout, LayoutChooser, RowSplitter
 from ingest.columnar.batch import ColumnarImporter, FastPart, WholeFile
 from ingest.columnar.cdr_calls import assemble
-from ingest.columnar.cdr_rows import CdrRows, read_rows
+from ingest.columnar.cdr_rows import ordinary_lines, read_fields, read_rows
 from ingest.columnar.finalize import complete_builders
 from ingest.columnar.lines import FileLines
 from ingest.finalize import CaptureContext
 from monitor.call import Source
+
+CHUNK_LINES = 250_000  # lines read and assembled at once
 
 
 class ColumnarCdr(ColumnarImporter):
@@ -43,8 +45,24 @@ class ColumnarCdr(ColumnarImporter):
         return functools.partial(parse_cdr, layout=self.layout, usegmtime=self.usegmtime)
 
     def fast_part(self, lines: FileLines, ctx: CaptureContext) -> FastPart:
-        rows = read_rows(lines, self.layout, None if self.usegmtime else ctx.pbx.tz)
-        taint = _delegated_keys(lines, rows)
+        """The file in parts of about CHUNK_LINES lines cut where no linkedid spans two parts
+        (memory stays bounded; calls never straddle a cut)."""
+        layout, width, voting, ordinary = ordinary_lines(lines, self.layout)
+        odd = _keys_of(lines, np.flatnonzero(~ordinary), layout, width)
+        parts = [self._part(lines, lines.part(lo, hi), ordinary[lo:hi], layout, width, odd, ctx)
+                 for lo, hi in _cuts(lines, ordinary, layout, CHUNK_LINES)]
+        return FastPart(
+            pl.concat([p.builders for p in parts]), pl.concat([p.skipped for p in parts]),
+            pl.concat([p.groups for p in parts]),
+            np.unique(np.concatenate([p.delegated for p in parts])),
+            pl.concat([p.delegated_groups for p in parts]), np.array(voting, dtype=np.int64))
+
+    def _part(self, whole: FileLines, lines: FileLines, ordinary: np.ndarray, layout: Layout,
+              width: int, odd: set[str], ctx: CaptureContext) -> FastPart:
+        tz = None if self.usegmtime else ctx.pbx.tz
+        rows = read_rows(lines, ordinary, layout, width, tz)
+        taint = pl.Series("key", sorted(odd | _keys_of(whole, rows.delegated[
+            ordinary[rows.delegated - lines.base]], layout, width)), dtype=pl.String())
         fast = rows.rows
         if fast.select((pl.col("linkedid") == "").any()).item():
             raise WholeFile("a row without linkedid")
@@ -56,16 +74,38 @@ class ColumnarCdr(ColumnarImporter):
         assembled = assemble(fast.filter(~pl.col("linkedid").is_in(tainted.implode())), ctx)
         builders = complete_builders(assembled.builders.with_columns(group=pl.col("linkedid")))
         return FastPart(builders, assembled.skipped, groups, rows.delegated,
-                        pl.concat([tainted, assembled.delegated]).alias("group"),
-                        np.array(rows.voting, dtype=np.int64))
+                        pl.concat([tainted, assembled.delegated]).alias("group"))
 
 
-def _delegated_keys(lines: FileLines, rows: CdrRows) -> pl.Series:
+def _cuts(lines: FileLines, ordinary: np.ndarray, layout: Layout, size: int
+          ) -> list[tuple[int, int]]:
+    """[lo, hi) line ranges of about `size` lines, cut only where no linkedid of an ordinary
+    line has lines on both sides."""
+    n = len(lines)
+    if n <= size:
+        return [(0, n)]
+    keys = read_fields(lines, ordinary, layout, ("linkedid",))
+    spans = keys.group_by("linkedid").agg(lo=pl.col("line").min() - 1, hi=pl.col("line").max() - 1)
+    cover = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(cover, spans["lo"].to_numpy() + 1, 1)
+    np.add.at(cover, spans["hi"].to_numpy() + 1, -1)
+    free = np.flatnonzero(np.cumsum(cover)[:n] == 0)  # a cut before these lines splits no call
+    cuts, lo = [], 0
+    while True:
+        at = np.searchsorted(free, lo + size)
+        if at >= len(free):
+            break
+        cuts.append((lo, int(free[at])))
+        lo = int(free[at])
+    return [*cuts, (lo, n)]
+
+
+def _keys_of(lines: FileLines, indexes: np.ndarray, layout: Layout, width: int) -> set[str]:
     """The linkedid, uniqueid and channel of every delegated line that reads as a row of the
     file's layout; WholeFile when one reads as a row of another layout or has no linkedid."""
     splitter, chooser = RowSplitter(), LayoutChooser("auto")
     keys: set[str] = set()
-    for index in rows.delegated.tolist():
+    for index in indexes.tolist():
         text = lines.text(index)
         if not text or text.isspace():
             continue
@@ -73,17 +113,12 @@ def _delegated_keys(lines: FileLines, rows: CdrRows) -> pl.Series:
             fields = splitter.split(text)
         except csv.Error:
             continue
-        if len(fields) != rows.width:
+        if len(fields) != width:
             if len(fields) in chooser.allowed:
                 raise WholeFile("rows of several column counts")
             continue
-        value = dict(zip(READ, _read(rows.layout, fields), strict=True))
+        value = dict(zip(READ, layout.read(list(fields)), strict=True))
         if not value["linkedid"]:
             raise WholeFile("a row without linkedid")
         keys.update((value["linkedid"], value["uniqueid"], value["channel"]))
-    return pl.Series("key", sorted(keys), dtype=pl.String())
-
-
-def _read(layout: Layout, fields: list[str]) -> tuple[str, ...]:
-    return layout.read(list(fields))
-
+    return keys

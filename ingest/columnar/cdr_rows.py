@@ -11,13 +11,13 @@ is *delegated*: the reference importer reads it (and rejects it with its reason 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
 
-from ingest.cdr_layout import DETECT_ROWS, Layout, LayoutChooser, RowSplitter, vote
+from ingest.cdr_layout import DETECT_ROWS, READ, Layout, LayoutChooser, RowSplitter, vote
 from ingest.columnar.batch import WholeFile
 from ingest.columnar.clock import local_to_utc, naive_seconds
 from ingest.columnar.lines import FileLines, csv_line_pattern
@@ -43,8 +43,7 @@ class CdrRows:
     layout: Layout
     width: int
     rows: pl.DataFrame
-    delegated: np.ndarray  # 0-based indexes of the lines left to the reference
-    voting: list[int] = field(default_factory=list)  # 0-based lines that decided the layout
+    delegated: np.ndarray  # 0-based indexes (in the whole file) of the lines left to the reference
 
 
 def choose_layout(lines: FileLines, requested: str) -> tuple[Layout, int, list[int]]:
@@ -75,23 +74,39 @@ def choose_layout(lines: FileLines, requested: str) -> tuple[Layout, int, list[i
     return vote(chooser.allowed[width], [f for _, f in voters]), width, [i for i, _ in voters]
 
 
-def read_rows(lines: FileLines, requested: str, tz: ZoneInfo | None) -> CdrRows:
+def ordinary_lines(lines: FileLines, requested: str) -> tuple[Layout, int, list[int], np.ndarray]:
+    """(layout, width, the lines it was voted on, mask of the ordinary lines) of a file."""
     layout, width, voting = choose_layout(lines, requested)
     if "linkedid" not in layout.columns or "uniqueid" not in layout.columns:
         raise WholeFile(f'layout "{layout.name}" has no linkedid')
     ordinary = lines.matching(csv_line_pattern(width))
     if ordinary.sum() < len(lines) / 2:
         raise WholeFile("most lines are not ordinary")
+    return layout, width, voting, ordinary
+
+
+def read_fields(lines: FileLines, ordinary: np.ndarray, layout: Layout,
+                names: tuple[str, ...] = READ) -> pl.DataFrame:
+    """The fields `names` of the ordinary lines, with their 1-based `line`."""
     index = np.flatnonzero(ordinary)
+    wanted = [(i, name) for i, name in enumerate(layout.columns) if name in names]
     frame = pl.read_csv(lines.select(ordinary), has_header=False, infer_schema=False,
-                        new_columns=list(layout.columns), quote_char='"',
+                        columns=[i for i, _ in wanted], quote_char='"',
                         empty_string_is_null=False, raise_if_empty=False)
+    frame.columns = [name for _, name in wanted]
     if len(frame) != len(index):
         raise WholeFile("the CSV reader and the line check disagree")
-    frame = frame.with_columns(line=pl.Series(index + 1, dtype=pl.Int64()))
+    return frame.with_columns(line=pl.Series(index + 1 + lines.base, dtype=pl.Int64()))
+
+
+def read_rows(lines: FileLines, ordinary: np.ndarray, layout: Layout, width: int,
+              tz: ZoneInfo | None) -> CdrRows:
+    """The checked rows of some lines (`lines` may be a part of the file: its `base`)."""
+    frame = read_fields(lines, ordinary, layout)
     rows, good = _typed(frame, tz)
-    delegated = np.union1d(np.flatnonzero(~ordinary), index[~good])
-    return CdrRows(layout, width, rows.filter(pl.Series(good)), delegated, voting)
+    index = np.flatnonzero(ordinary)
+    delegated = np.union1d(np.flatnonzero(~ordinary), index[~good]) + lines.base
+    return CdrRows(layout, width, rows.filter(pl.Series(good)), delegated)
 
 
 def _checks(frame: pl.DataFrame) -> pl.Expr:

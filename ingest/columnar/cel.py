@@ -41,6 +41,8 @@ from monitor.call import Outcome, Source
 COLUMNS = ("eventtype", "eventtime", "cid_name", "cid_num", "cid_ani", "rdnis", "cid_dnid",
            "exten", "context", "channel", "appname", "appdata", "amaflags", "accountcode",
            "uniqueid", "linkedid", "peer", "userfield", "userdeftype", "extra")
+USED = ("eventtype", "eventtime", "cid_num", "cid_dnid", "exten", "context", "channel",
+        "appname", "appdata", "accountcode", "uniqueid", "linkedid", "peer", "extra")
 EPOCH = r"^[0-9]{9,11}(\.[0-9]{1,9})?$"
 NOT_A_NUMBER = ["", "s"]
 MAX_BYTES = 256
@@ -94,9 +96,11 @@ class ColumnarCel(ColumnarImporter):
 
 
 def _records(lines: FileLines, ordinary: np.ndarray) -> pl.DataFrame:
+    """The ordinary lines' fields the rules read (the others are never materialized)."""
     frame = pl.read_csv(lines.select(ordinary), has_header=False, infer_schema=False,
-                        new_columns=list(COLUMNS), quote_char='"', empty_string_is_null=False,
-                        raise_if_empty=False)
+                        columns=sorted(COLUMNS.index(c) for c in USED), quote_char='"',
+                        empty_string_is_null=False, raise_if_empty=False)
+    frame.columns = sorted(USED, key=COLUMNS.index)
     if len(frame) != ordinary.sum():
         raise WholeFile("the CSV reader and the line check disagree")
     return frame.with_columns(line=pl.Series(np.flatnonzero(ordinary) + 1, dtype=pl.Int64()))
@@ -104,7 +108,7 @@ def _records(lines: FileLines, ordinary: np.ndarray) -> pl.DataFrame:
 
 def _good() -> pl.Expr:
     """Records of the plain shape: epoch time, ids and channels without blanks, bounded."""
-    checks = [pl.col(c).str.len_bytes() <= MAX_BYTES for c in COLUMNS]
+    checks = [pl.col(c).str.len_bytes() <= MAX_BYTES for c in USED]
     checks += [pl.col(c) != "" for c in ("eventtype", "uniqueid", "linkedid")]
     checks += [~pl.col(c).str.contains(" ", literal=True)
                for c in ("uniqueid", "linkedid", "channel", "eventtype")]

@@ -57,6 +57,7 @@ class FileLines:
     data: bytes
     starts: np.ndarray  # int64, one per line
     ends: np.ndarray  # int64
+    base: int = 0  # index in the whole file of this part's first line (see `part`)
 
     @classmethod
     def of(cls, raw: bytes) -> FileLines:
@@ -68,6 +69,10 @@ class FileLines:
             starts[0] = 0
             starts[1:] = ends[:-1] + 1
         return cls(data, starts, ends)
+
+    def part(self, lo: int, hi: int) -> FileLines:
+        """Lines lo…hi-1 (indexes here are then relative to lo; `base` says where it starts)."""
+        return FileLines(self.data, self.starts[lo:hi], self.ends[lo:hi], self.base + lo)
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -81,6 +86,11 @@ class FileLines:
         offsets = np.empty(len(self) + 1, dtype=np.int64)
         offsets[:-1] = self.starts
         offsets[-1] = self.ends[-1] + 1 if len(self) else 0
+        if len(self) and self.starts[0]:  # a part: offsets into its own slice of the buffer
+            offsets -= self.starts[0]
+            data = memoryview(self.data)[self.starts[0]:self.ends[-1] + 1]
+            return pa.LargeBinaryArray.from_buffers(
+                pa.large_binary(), len(self), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
         return pa.LargeBinaryArray.from_buffers(
             pa.large_binary(), len(self), [None, pa.py_buffer(offsets), pa.py_buffer(self.data)])
 
@@ -112,8 +122,12 @@ class FileLines:
         return sum(not self.is_utf8(int(i)) for i in indexes)
 
     def select(self, mask: np.ndarray) -> bytes:
-        """The bytes of the selected lines, each with its newline (the whole file when all)."""
+        """The bytes of the selected lines, each with its newline (no copy for a whole file
+        whose lines are all selected)."""
+        if not len(self):
+            return b""
+        lo, hi = int(self.starts[0]), int(self.ends[-1]) + 1
         if mask.all():
-            return self.data
+            return self.data if (lo, hi) == (0, len(self.data)) else self.data[lo:hi]
         keep = np.repeat(mask, self.ends - self.starts + 1)
-        return self.buffer[keep].tobytes()
+        return self.buffer[lo:hi][keep].tobytes()

@@ -97,6 +97,21 @@ def test_simulated_days_with_both_dst_changes(simulated: Path, capture: CaptureC
     assert fast.delegated_rows < lines * 0.02
 
 
+def test_simulated_days_read_in_small_parts(simulated: Path, capture: CaptureContext,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts cut where no call straddles them give the same result as one part."""
+    import ingest.columnar.cdr as columnar
+
+    monkeypatch.setattr(columnar, "CHUNK_LINES", 1_000)
+    both(simulated / "Master.csv", capture)
+    corrupt = simulated.parent / "corrupt-parts.csv"
+    text = (simulated / "Master.csv").read_text(encoding="utf-8").splitlines()
+    text[1500] = text[1500].replace('"ANSWERED"', '"ANSW\x00ERED"')
+    text[2500] = text[2500][:40]
+    corrupt.write_text("\n".join(text) + "\n", encoding="utf-8")
+    both(corrupt, capture)
+
+
 def test_simulated_days_without_a_directory(simulated: Path, tmp_path: Path) -> None:
     """No site matches: every call is skipped (or rejected as unknown site) the same way."""
     both(simulated / "Master.csv", site_context(tmp_path, NO_SITE))
