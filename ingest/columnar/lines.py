@@ -99,7 +99,10 @@ class FileLines:
         if not len(self):
             return np.zeros(0, dtype=bool)
         found = pc.match_substring_regex(self.as_binary(), pattern)
-        return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)
+        # unpack the bit-packed result (pyarrow's to_numpy of booleans imports pandas)
+        bits = np.frombuffer(found.buffers()[1], dtype=np.uint8)
+        mask = np.unpackbits(bits, bitorder="little")[found.offset:found.offset + len(found)]
+        return mask.astype(bool)
 
     def text(self, index: int) -> str:
         """Line `index` (0-based) as LineReader yields it: UTF-8 with U+FFFD, no line ending."""

@@ -50,8 +50,8 @@ def write_frame(connection: sa.Connection, frame: pl.DataFrame) -> WriteCounts:
     if frame.is_empty():
         return counts
     frame = frame.sort("order", maintain_order=True).with_row_index("rank")
-    repeated = frame.filter(pl.len().over("pbx", "call_key") > 1)
-    single = frame.filter(pl.len().over("pbx", "call_key") == 1)
+    seen = frame.select(pl.len().over("pbx", "call_key") > 1).to_series()
+    repeated, single = frame.filter(seen), frame.filter(~seen)
     if not single.is_empty():
         counts.add(_write_unique(connection, single.select(COLUMNS)))
     if not repeated.is_empty():
@@ -63,9 +63,12 @@ def _constants(frame: pl.DataFrame) -> dict[str, Any]:
     """Columns holding one value in every row (the PBX, the source…): not staged."""
     found = {}
     for name in frame.columns:
-        column = frame[name]
-        if name not in ("pbx", "call_key") and column.n_unique() == 1:
-            found[name] = column[0]
+        column, first = frame[name], frame[name][0]
+        if name in ("pbx", "call_key"):
+            continue
+        if column.null_count() == len(column) if first is None else \
+                column.null_count() == 0 and bool((column == first).all()):
+            found[name] = first
     return found
 
 
@@ -97,12 +100,12 @@ def _stage_sqlite(connection: sa.Connection, frame: pl.DataFrame) -> sa.Table:
     attached to the connection when the driver is there and the store is a file, else by
     `executemany` into a temporary table."""
     database = connection.engine.url.database
-    adbc: Any
-    try:
-        import adbc_driver_sqlite.dbapi as adbc
+    try:  # the driver's low-level API: its DB-API module imports pyarrow.dataset and pandas
+        import adbc_driver_manager
+        import adbc_driver_sqlite
     except ImportError:
-        adbc = None
-    if adbc is None or not database or database == ":memory:":
+        adbc_driver_sqlite = None
+    if adbc_driver_sqlite is None or not database or database == ":memory:":
         stage = _stage_table("sqlite", frame.columns)
         connection.execute(sa.text(f"DROP TABLE IF EXISTS temp.{STAGE}"))
         stage.create(connection)
@@ -114,11 +117,7 @@ def _stage_sqlite(connection: sa.Connection, frame: pl.DataFrame) -> sa.Table:
         return stage
     scratch = Path(tempfile.mkdtemp(prefix="qualiphone-stage-")) / "stage.db"
     try:
-        with adbc.connect(str(scratch), autocommit=True) as adbc_connection, \
-                adbc_connection.cursor() as cursor:
-            cursor.execute("PRAGMA journal_mode=OFF")
-            cursor.execute("PRAGMA synchronous=OFF")
-            cursor.adbc_ingest(STAGE, frame.to_arrow(), mode="create")
+        _adbc_ingest(adbc_driver_manager, adbc_driver_sqlite.connect(str(scratch)), frame)
         schema = f"qp_stage_{next(_attached)}"
         connection.exec_driver_sql(f"ATTACH DATABASE ? AS {schema}", (str(scratch),))
         _detach_after(connection, schema)
@@ -126,6 +125,24 @@ def _stage_sqlite(connection: sa.Connection, frame: pl.DataFrame) -> sa.Table:
         scratch.unlink(missing_ok=True)  # the attachment keeps it open until it is detached
         scratch.parent.rmdir()
     return _stage_table("sqlite", frame.columns, schema)
+
+
+def _adbc_ingest(manager: Any, database: Any, frame: pl.DataFrame) -> None:
+    """Create the stage table in a scratch database and bind the frame's Arrow batches to it."""
+    connection = manager.AdbcConnection(database)
+    try:
+        for pragma in ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF"):
+            with manager.AdbcStatement(connection) as statement:
+                statement.set_sql_query(pragma)
+                statement.execute_update()
+        with manager.AdbcStatement(connection) as statement:
+            statement.set_options(**{"adbc.ingest.target_table": STAGE,
+                                     "adbc.ingest.mode": "adbc.ingest.mode.create"})
+            statement.bind_stream(frame.to_arrow().to_reader())
+            statement.execute_update()
+    finally:
+        connection.close()
+        database.close()
 
 
 def _detach_after(connection: sa.Connection, schema: str) -> None:
