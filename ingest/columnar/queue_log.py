@@ -48,6 +48,7 @@ class ColumnarQueueLog(ColumnarImporter):
     source = Source.QUEUE_LOG
     _order: dict[str, int]  # callid -> position among the reference's items
     _by_line: dict[int, int]  # first line of a callid -> the same
+    _read = False  # True when the fast path read the file (else the reference read it whole)
 
     def reference(self) -> Callable[..., object]:
         return reference.parse_queue_log
@@ -59,22 +60,26 @@ class ColumnarQueueLog(ColumnarImporter):
         events = _events(lines, ordinary)
         events = events.filter((pl.col("callid") != "NONE")
                                & ~pl.col("event").is_in(list(reference._IGNORED)))
-        self._order = _emission_order(events)
-        firsts = events.group_by("callid").agg(pl.col("line").min())
-        self._by_line = {line: self._order[c] for c, line in firsts.iter_rows()}
+        order = _emission_order(events)
         taint = events.filter(~pl.col("ordinary"))["callid"].unique()
         callers = _callers(events.filter(~pl.col("callid").is_in(taint.implode())))
         plain = callers.filter(pl.col("shape").is_not_null())
-        builders, skipped = _builders(plain, ctx, self._order)
+        builders, skipped = _builders(plain.join(order.select("callid", "order"), on="callid",
+                                                 how="left"), ctx)
         groups = events.select(index=pl.col("line") - 1, group=pl.col("callid"))
         unsure = callers.filter(pl.col("shape").is_null())["callid"]
-        return FastPart(builders, skipped, groups, np.flatnonzero(~ordinary),
-                        pl.concat([taint, unsure]).alias("group"))
+        delegated = pl.concat([taint, unsure]).alias("group")
+        # the positions of the callers the reference builds, by callid and by first line
+        known = order.filter(pl.col("callid").is_in(delegated.implode()))
+        self._order = dict(zip(known["callid"].to_list(), known["order"].to_list(), strict=True))
+        self._by_line = dict(zip(known["line"].to_list(), known["order"].to_list(), strict=True))
+        self._read = True
+        return FastPart(builders, skipped, groups, np.flatnonzero(~ordinary), delegated)
 
     def order_of(self, item: Item, index: int) -> int:
         """The emission order of the item's callid (a Skipped is found by its first line);
         the reference's own order when it read the whole file."""
-        if not self._order:
+        if not self._read:
             return index
         if isinstance(item, CallBuilder):
             return self._order[item.call_key]
@@ -87,8 +92,7 @@ class ColumnarQueueLog(ColumnarImporter):
         return super().parse_file(path, ctx, on_bytes)
 
     def whole_file(self) -> None:
-        self._order = {}
-        self._by_line = {}
+        self._order, self._by_line, self._read = {}, {}, False
 
 
 def _events(lines: FileLines, ordinary: np.ndarray) -> pl.DataFrame:
@@ -119,12 +123,12 @@ def _events(lines: FileLines, ordinary: np.ndarray) -> pl.DataFrame:
     return pl.concat([fast.select(rest.columns), rest]).sort("line")
 
 
-def _emission_order(events: pl.DataFrame) -> dict[str, int]:
+def _emission_order(events: pl.DataFrame) -> pl.DataFrame:
     """Position of each callid's call among the reference's items (see the module doc);
     WholeFile when the six-hour sweep could split a callid in two."""
     times = events["time"].to_numpy()
     if not len(times):
-        return {}
+        return pl.DataFrame(schema={"callid": pl.String(), "order": pl.Int64(), "line": pl.Int64()})
     running = np.maximum.accumulate(times)
     sweeps: list[int] = []
     swept = 0
@@ -144,12 +148,13 @@ def _emission_order(events: pl.DataFrame) -> dict[str, int]:
     if (previous["overall"] - reference._SETTLE_SECONDS > previous["before"]).any():
         raise WholeFile("a caller could be closed and seen again")
     per = frame.group_by("callid", maintain_order=True).agg(
-        first=pl.col("i").first(), last=pl.col("i").last(), top=pl.col("time").max())
+        first=pl.col("i").first(), last=pl.col("i").last(), top=pl.col("time").max(),
+        line=pl.col("line").first())
     k = np.maximum(np.searchsorted(at, per["last"].to_numpy(), side="right"),
                    np.searchsorted(moment, per["top"].to_numpy() + reference._SETTLE_SECONDS,
                                    side="right"))
     order = k * (len(times) + 1) + per["first"].to_numpy()
-    return dict(zip(per["callid"].to_list(), order.tolist(), strict=True))
+    return per.select("callid", "line", order=pl.Series(order, dtype=pl.Int64()))
 
 
 def _callers(events: pl.DataFrame) -> pl.DataFrame:
@@ -201,15 +206,13 @@ def _ring_moment() -> pl.Expr:
             .then((pl.col("time") - ringtime.cast(pl.Int64(), strict=False)).cast(pl.Float64())))
 
 
-def _builders(callers: pl.DataFrame, ctx: CaptureContext,
-              order: dict[str, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _builders(callers: pl.DataFrame, ctx: CaptureContext) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Builder columns of the plain callers (`_close`), and the Skipped of queues of no site."""
     queue_sites = callers.select(pl.col("queues").list.eval(
         pl.element().filter(pl.element().is_in(list(ctx.sites.by_queue)))).list.first())
     callers = callers.with_columns(
         queue=pl.coalesce(queue_sites.to_series(), pl.col("queues").list.first()),
-        context=pl.lit(None, pl.String()),
-        order=pl.col("callid").replace_strict(order, return_dtype=pl.Int64()))
+        context=pl.lit(None, pl.String()))
     site = sites_for(callers, ctx.sites)
     skipped = callers.filter(site.is_null())
     reasons = [no_site_reason(d, q) for d, q in skipped.select("dialed", "queue").iter_rows()]

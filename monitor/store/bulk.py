@@ -103,9 +103,10 @@ def _stage_sqlite(connection: sa.Connection, frame: pl.DataFrame) -> sa.Table:
     try:  # the driver's low-level API: its DB-API module imports pyarrow.dataset and pandas
         import adbc_driver_manager
         import adbc_driver_sqlite
+        adbc = True
     except ImportError:
-        adbc_driver_sqlite = None
-    if adbc_driver_sqlite is None or not database or database == ":memory:":
+        adbc = False
+    if not adbc or not database or database == ":memory:":
         stage = _stage_table("sqlite", frame.columns)
         connection.execute(sa.text(f"DROP TABLE IF EXISTS temp.{STAGE}"))
         stage.create(connection)
