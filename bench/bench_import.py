@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import os
 import shutil
 import sqlite3
@@ -205,7 +206,7 @@ def bench_kind(kind: str, path: Path, rows: int, repeat: int, work: Path, pg: st
     for i in range(repeat):
         db = work / f"raw-{kind}-{i}.db"
         results.setdefault("raw csv + sqlite3 executemany", []).append(
-            timed(lambda db=db: raw_sqlite(path, kind, db)))
+            timed(functools.partial(raw_sqlite, path, kind, db)))
         results.setdefault("DuckDB read_csv", []).append(timed(lambda: duckdb_read(path, kind)))
         results.setdefault("polars read_csv", []).append(timed(lambda: polars_read(path, kind)))
         for label, reference in (("reference (whole process)", True),

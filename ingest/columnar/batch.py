@@ -134,6 +134,37 @@ class ColumnarImporter:
         """Called when the reference reads the whole file (subclasses drop their state)."""
 
 
+def cuts(n: int, keys: pl.DataFrame, size: int) -> list[tuple[int, int]]:
+    """[lo, hi) ranges of about `size` of the `n` lines, cut only where no key (a `key`,
+    `line` frame, lines 1-based) has lines on both sides: no call straddles two parts."""
+    if n <= size:
+        return [(0, n)]
+    spans = keys.group_by("key").agg(lo=pl.col("line").min() - 1, hi=pl.col("line").max() - 1)
+    cover = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(cover, spans["lo"].to_numpy() + 1, 1)
+    np.add.at(cover, spans["hi"].to_numpy() + 1, -1)
+    free = np.flatnonzero(np.cumsum(cover)[:n] == 0)  # a cut before these lines splits nothing
+    found, lo = [], 0
+    while True:
+        at = np.searchsorted(free, lo + size)
+        if at >= len(free):
+            break
+        found.append((lo, int(free[at])))
+        lo = int(free[at])
+    return [*found, (lo, n)]
+
+
+def merged_parts(parts: list[FastPart], probes: np.ndarray | None = None) -> FastPart:
+    """One FastPart of the parts of a file read part by part."""
+    return FastPart(
+        pl.concat([p.builders for p in parts if not p.builders.is_empty()], how="diagonal")
+        if any(not p.builders.is_empty() for p in parts) else pl.DataFrame(),
+        pl.concat([p.skipped for p in parts]), pl.concat([p.groups for p in parts]),
+        np.unique(np.concatenate([p.delegated for p in parts])),
+        pl.concat([p.delegated_groups for p in parts]),
+        probes if probes is not None else np.zeros(0, dtype=np.int64))
+
+
 def run_reference(parser: Parser, numbered: list[tuple[int, str]], ctx: CaptureContext,
                   order: Callable[[Item, int], int], drop: set[int]) -> ReferencePart:
     """The reference parser and finalize over some lines, as `ingest.batch.parse_file` runs

@@ -21,7 +21,7 @@ import polars as pl
 
 from ingest.cdr import parse_cdr
 from ingest.cdr_layout import READ, Layout, LayoutChooser, RowSplitter
-from ingest.columnar.batch import ColumnarImporter, FastPart, WholeFile
+from ingest.columnar.batch import ColumnarImporter, FastPart, WholeFile, cuts, merged_parts
 from ingest.columnar.cdr_calls import assemble
 from ingest.columnar.cdr_rows import ordinary_lines, read_fields, read_rows
 from ingest.columnar.finalize import complete_builders
@@ -49,13 +49,11 @@ class ColumnarCdr(ColumnarImporter):
         (memory stays bounded; calls never straddle a cut)."""
         layout, width, voting, ordinary = ordinary_lines(lines, self.layout)
         odd = _keys_of(lines, np.flatnonzero(~ordinary), layout, width)
+        keys = read_fields(lines, ordinary, layout, ("linkedid",)) if len(lines) > CHUNK_LINES \
+            else pl.DataFrame(schema={"linkedid": pl.String(), "line": pl.Int64()})
         parts = [self._part(lines, lines.part(lo, hi), ordinary[lo:hi], layout, width, odd, ctx)
-                 for lo, hi in _cuts(lines, ordinary, layout, CHUNK_LINES)]
-        return FastPart(
-            pl.concat([p.builders for p in parts]), pl.concat([p.skipped for p in parts]),
-            pl.concat([p.groups for p in parts]),
-            np.unique(np.concatenate([p.delegated for p in parts])),
-            pl.concat([p.delegated_groups for p in parts]), np.array(voting, dtype=np.int64))
+                 for lo, hi in cuts(len(lines), keys.rename({"linkedid": "key"}), CHUNK_LINES)]
+        return merged_parts(parts, np.array(voting, dtype=np.int64))
 
     def _part(self, whole: FileLines, lines: FileLines, ordinary: np.ndarray, layout: Layout,
               width: int, odd: set[str], ctx: CaptureContext) -> FastPart:
@@ -75,29 +73,6 @@ class ColumnarCdr(ColumnarImporter):
         builders = complete_builders(assembled.builders.with_columns(group=pl.col("linkedid")))
         return FastPart(builders, assembled.skipped, groups, rows.delegated,
                         pl.concat([tainted, assembled.delegated]).alias("group"))
-
-
-def _cuts(lines: FileLines, ordinary: np.ndarray, layout: Layout, size: int
-          ) -> list[tuple[int, int]]:
-    """[lo, hi) line ranges of about `size` lines, cut only where no linkedid of an ordinary
-    line has lines on both sides."""
-    n = len(lines)
-    if n <= size:
-        return [(0, n)]
-    keys = read_fields(lines, ordinary, layout, ("linkedid",))
-    spans = keys.group_by("linkedid").agg(lo=pl.col("line").min() - 1, hi=pl.col("line").max() - 1)
-    cover = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(cover, spans["lo"].to_numpy() + 1, 1)
-    np.add.at(cover, spans["hi"].to_numpy() + 1, -1)
-    free = np.flatnonzero(np.cumsum(cover)[:n] == 0)  # a cut before these lines splits no call
-    cuts, lo = [], 0
-    while True:
-        at = np.searchsorted(free, lo + size)
-        if at >= len(free):
-            break
-        cuts.append((lo, int(free[at])))
-        lo = int(free[at])
-    return [*cuts, (lo, n)]
 
 
 def _keys_of(lines: FileLines, indexes: np.ndarray, layout: Layout, width: int) -> set[str]:

@@ -23,7 +23,7 @@ import polars as pl
 from ingest import cel as reference
 from ingest.cdr import PERSON_APPS
 from ingest.cel_read import CSV_COLUMNS, CelRecord, read_cel_csv
-from ingest.columnar.batch import ColumnarImporter, FastPart, WholeFile
+from ingest.columnar.batch import ColumnarImporter, FastPart, WholeFile, cuts, merged_parts
 from ingest.columnar.finalize import complete_builders
 from ingest.columnar.lines import FileLines, csv_line_pattern
 from ingest.columnar.lookup import (
@@ -46,6 +46,7 @@ USED = ("eventtype", "eventtime", "cid_num", "cid_dnid", "exten", "context", "ch
 EPOCH = r"^[0-9]{9,11}(\.[0-9]{1,9})?$"
 NOT_A_NUMBER = ["", "s"]
 MAX_BYTES = 256
+CHUNK_LINES = 250_000  # lines read and assembled at once
 
 
 class ColumnarCel(ColumnarImporter):
@@ -67,19 +68,32 @@ class ColumnarCel(ColumnarImporter):
         self._order = {}
 
     def fast_part(self, lines: FileLines, ctx: CaptureContext) -> FastPart:
+        """The file in parts of about CHUNK_LINES lines, cut where no linkedid or uniqueid has
+        records on both sides (memory bounded by the part; no call straddles a cut)."""
         self.whole_file()
         ordinary = lines.matching(csv_line_pattern(CSV_COLUMNS))
         if ordinary.sum() < len(lines) / 2:
             raise WholeFile("most lines are not ordinary")
+        others = _delegated_records(lines, np.flatnonzero(~ordinary), ctx)
+        narrow = _records(lines, ordinary, ("eventtype", "uniqueid", "linkedid"))
+        everything = pl.concat([narrow.select(others.columns), others]).sort("line")
+        self._order = _emission(everything, len(lines))
+        # the reference groups a record by its linkedid, else its uniqueid
+        odd = pl.concat([others["linkedid"], others["uniqueid"]]).unique().alias("g")
+        keys = pl.concat([everything.select(key="linkedid", line="line"),
+                          everything.select(key="uniqueid", line="line")]).filter(pl.col("key") != "")
+        del narrow, everything
+        parts = [self._part(lines.part(lo, hi), ordinary[lo:hi], odd, ctx, len(lines))
+                 for lo, hi in cuts(len(lines), keys, CHUNK_LINES)]
+        return merged_parts(parts)
+
+    def _part(self, lines: FileLines, ordinary: np.ndarray, odd: pl.Series, ctx: CaptureContext,
+              n: int) -> FastPart:
         records = _records(lines, ordinary)
         good = records.select(_good()).to_series()
-        delegated = np.union1d(np.flatnonzero(~ordinary),
-                               records.filter(~good)["line"].to_numpy() - 1)
-        others = _delegated_records(lines, delegated, ctx)
-        # the reference groups a record by its linkedid, else its uniqueid
-        taint = pl.concat([others["linkedid"], others["uniqueid"]]).unique().alias("g")
-        self._order = _emission(pl.concat([records.select(others.columns), others])
-                                .sort("line"), len(lines))
+        bad = records.filter(~good)
+        delegated = np.union1d(np.flatnonzero(~ordinary) + lines.base, bad["line"].to_numpy() - 1)
+        taint = pl.concat([odd, bad["linkedid"], bad["uniqueid"]]).unique().alias("g")
         records = records.filter(good).with_columns(g=pl.col("linkedid"))
         shapes = records.group_by("g").agg(
             ends=(pl.col("eventtype") == "LINKEDID_END").sum(),
@@ -89,21 +103,23 @@ class ColumnarCel(ColumnarImporter):
                                | ((pl.col("ends") == 1) & (pl.col("last") != "LINKEDID_END")))["g"]
         out = pl.concat([taint, unsure]).unique()
         fast = records.filter(~pl.col("g").is_in(out.implode()))
-        builders, skipped, missing = _calls(fast, shapes, ctx, len(lines))
+        builders, skipped, missing = _calls(fast, shapes, ctx, n)
         groups = records.select(index=pl.col("line") - 1, group="g")
         return FastPart(builders, skipped, groups, delegated,
                         pl.concat([out, missing]).alias("group"))
 
 
-def _records(lines: FileLines, ordinary: np.ndarray) -> pl.DataFrame:
-    """The ordinary lines' fields the rules read (the others are never materialized)."""
+def _records(lines: FileLines, ordinary: np.ndarray,
+             names: tuple[str, ...] = USED) -> pl.DataFrame:
+    """The ordinary lines' fields `names` (the others are never materialized) and `line`."""
     frame = pl.read_csv(lines.select(ordinary), has_header=False, infer_schema=False,
-                        columns=sorted(COLUMNS.index(c) for c in USED), quote_char='"',
+                        columns=sorted(COLUMNS.index(c) for c in names), quote_char='"',
                         empty_string_is_null=False, raise_if_empty=False)
-    frame.columns = sorted(USED, key=COLUMNS.index)
+    frame.columns = sorted(names, key=COLUMNS.index)
     if len(frame) != ordinary.sum():
         raise WholeFile("the CSV reader and the line check disagree")
-    return frame.with_columns(line=pl.Series(np.flatnonzero(ordinary) + 1, dtype=pl.Int64()))
+    return frame.with_columns(
+        line=pl.Series(np.flatnonzero(ordinary) + 1 + lines.base, dtype=pl.Int64()))
 
 
 def _good() -> pl.Expr:

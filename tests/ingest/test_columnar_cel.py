@@ -42,6 +42,19 @@ def test_simulated_days(simulated: Path, capture: CaptureContext) -> None:
     assert fast.delegated_rows < len((simulated / "cel.csv").read_bytes().splitlines()) * 0.02
 
 
+def test_simulated_days_read_in_small_parts(simulated: Path, capture: CaptureContext,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts cut where no linkedid or uniqueid straddles them give the same result."""
+    import ingest.columnar.cel as columnar
+
+    monkeypatch.setattr(columnar, "CHUNK_LINES", 5_000)
+    both(simulated / "cel.csv", capture)
+    text = (simulated / "cel.csv").read_text(encoding="utf-8").splitlines()[:60_000]
+    text[15_000] = text[15_000].replace('"HANGUP"', '"HANG\x00UP"')
+    text[25_000] = text[25_000][:30]
+    both(write(simulated.parent / "cel-corrupt-parts.csv", text), capture)
+
+
 def _shapes() -> dict[str, list[str]]:
     announced = Scenario(1718100000.25, 20)
     announced.on(0.48, "ANSWER", appname="Playback", appdata="eps-bienvenue", context="in-eps-05")
