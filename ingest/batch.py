@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import sqlalchemy as sa
 
@@ -25,6 +26,24 @@ from monitor.store.writer import WriteCounts, write_calls
 
 Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
                   Iterator[CallBuilder | Reject | Skipped]]
+
+
+class WrittenCalls(Protocol):
+    """Calls a file parser keeps in its own form (columns) and writes itself."""
+
+    def __len__(self) -> int: ...
+
+    def write(self, connection: sa.Connection) -> WriteCounts: ...
+
+
+@runtime_checkable
+class FileParser(Protocol):
+    """A parser that reads the whole file itself (the columnar importers of `ingest.columnar`):
+    it returns what `parse_file` returns, its calls as `WrittenCalls`."""
+
+    def parse_file(self, path: Path, ctx: CaptureContext, on_bytes: Callable[[int], None] | None
+                   ) -> tuple[WrittenCalls, list[Reject], LineReader]: ...
+
 MAX_SKIP_REASONS = 20  # distinct reasons of skipped calls kept per file; further ones only counted
 
 
@@ -215,7 +234,7 @@ def parse_file(
 
 
 def run_batch(
-    store: Store, kind: str, path: Path, parser: Parser, ctx: CaptureContext,
+    store: Store, kind: str, path: Path, parser: Parser | FileParser, ctx: CaptureContext,
     on_bytes: Callable[[int], None] | None = None, again: bool = False,
 ) -> BatchResult:
     """Import one file in one transaction. A file already imported is skipped, unless `again`
@@ -231,7 +250,11 @@ def run_batch(
         if on_bytes:
             on_bytes(size)
         return BatchResult(path, None, skipped_as=previous, seconds=time.time() - started)
-    found, rejects, reader = parse_file(path, parser, ctx, on_bytes)
+    found: list[Call] | WrittenCalls
+    if isinstance(parser, FileParser):
+        found, rejects, reader = parser.parse_file(path, ctx, on_bytes)
+    else:
+        found, rejects, reader = parse_file(path, parser, ctx, on_bytes)
     lines = reader.lines
     result = BatchResult(path, None, rows_read=lines, calls_seen=len(found), rejected=len(rejects),
                          replaced=reader.replaced, skipped=reader.skipped.total,
@@ -245,7 +268,7 @@ def run_batch(
                 imported=0, merged=0, duplicates=0, rejected=len(rejects),
             ).returning(import_batches.c.id)
         ).scalar_one()
-        result.counts = write_calls(conn, found)
+        result.counts = write_calls(conn, found) if isinstance(found, list) else found.write(conn)
         if rejects:
             now = time.time()
             conn.execute(sa.insert(rejected_records), [

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from config.loader import CDR_LAYOUTS
-from ingest.batch import BatchResult, Parser, SourceFileError, run_batch
+from ingest.batch import BatchResult, FileParser, Parser, SourceFileError, run_batch
 from ingest.finalize import CaptureContext
 from ingest.records import RecordError
 from monitor.store.models import rejected_records
@@ -31,9 +31,13 @@ def ingest() -> None:
 _again = click.option("--again", is_flag=True,
                       help="Import files already imported (after a change of sites.toml): their "
                            "calls are read anew and merged, the earlier batch's rejects replaced.")
+_reference = click.option(
+    "--reference", is_flag=True, envvar="QUALIPHONE_REFERENCE_IMPORT",
+    help="Use the reference (line by line) importer instead of the columnar one; the stored "
+         "calls, rejects and counts are the same [env QUALIPHONE_REFERENCE_IMPORT=1].")
 
 
-def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Parser,
+def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Parser | FileParser,
                  pbx: str | None, again: bool = False) -> None:
     try:
         ctx = CaptureContext.create(app.config, pbx)
@@ -118,23 +122,28 @@ def _gap_warning(r: BatchResult) -> None:
               help="Times are UTC (cdr.conf usegmtime=yes) or the PBX's local time "
                    "[default: cdr_usegmtime of the PBX].")
 @_again
+@_reference
 @pass_app
 def cdr(app: AppContext, paths: tuple[Path, ...], pbx: str | None, layout: str | None,
-        usegmtime: bool | None, again: bool) -> None:
+        usegmtime: bool | None, again: bool, reference: bool) -> None:
     """Import Asterisk cdr_csv files (Master.csv), 16 to 21 columns.
 
     \b
     Example:
       qualiphone ingest cdr /var/log/asterisk/cdr-csv/Master.csv
     """
-    from ingest.cdr import parse_cdr
-
     settings = app.config.pbxs.get(pbx or next(iter(app.config.pbxs)))
-    parser = functools.partial(
-        parse_cdr,
-        layout=layout or (settings.cdr_layout if settings else "auto"),
-        usegmtime=usegmtime if usegmtime is not None else bool(settings and settings.cdr_usegmtime),
-    )
+    layout = layout or (settings.cdr_layout if settings else "auto")
+    gmt = usegmtime if usegmtime is not None else bool(settings and settings.cdr_usegmtime)
+    parser: Parser | FileParser
+    if reference:
+        from ingest.cdr import parse_cdr
+
+        parser = functools.partial(parse_cdr, layout=layout, usegmtime=gmt)
+    else:
+        from ingest.columnar.cdr import ColumnarCdr
+
+        parser = ColumnarCdr(layout, gmt)
     _run_imports(app, "cdr", paths, parser, pbx, again)
 
 
@@ -142,34 +151,52 @@ def cdr(app: AppContext, paths: tuple[Path, ...], pbx: str | None, layout: str |
 @_paths
 @_pbx
 @_again
+@_reference
 @pass_app
-def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool) -> None:
+def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool,
+              reference: bool) -> None:
     """Import Asterisk queue_log files.
 
     \b
     Example:
       qualiphone ingest queue-log /var/log/asterisk/queue_log
     """
-    from ingest.queue_log import parse_queue_log
+    parser: Parser | FileParser
+    if reference:
+        from ingest.queue_log import parse_queue_log
 
-    _run_imports(app, "queue_log", paths, parse_queue_log, pbx, again)
+        parser = parse_queue_log
+    else:
+        from ingest.columnar.queue_log import ColumnarQueueLog
+
+        parser = ColumnarQueueLog()
+    _run_imports(app, "queue_log", paths, parser, pbx, again)
 
 
 @ingest.command()
 @_paths
 @_pbx
 @_again
+@_reference
 @pass_app
-def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool) -> None:
+def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool,
+        reference: bool) -> None:
     """Import CEL records written by cel_custom as CSV (the most precise batch source).
 
     \b
     Example:
       qualiphone ingest cel /var/log/asterisk/cel-custom/Master.csv
     """
-    from ingest.cel import parse_cel
+    parser: Parser | FileParser
+    if reference:
+        from ingest.cel import parse_cel
 
-    _run_imports(app, "cel", paths, parse_cel, pbx, again)
+        parser = parse_cel
+    else:
+        from ingest.columnar.cel import ColumnarCel
+
+        parser = ColumnarCel()
+    _run_imports(app, "cel", paths, parser, pbx, again)
 
 
 @ingest.command()

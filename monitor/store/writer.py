@@ -73,7 +73,15 @@ def call_row(call: Call) -> dict[str, object]:
 def _upsert(dialect: str) -> sa.Insert:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(calls)
-    new, old = stmt.excluded, calls.c
+    return stmt.on_conflict_do_update(index_elements=["pbx", "call_key"],
+                                      set_=merge_values(stmt.excluded, dialect))
+
+
+def merge_values(new: sa.ColumnCollection[str, sa.ColumnElement[object]],
+                 dialect: str) -> dict[str, object]:
+    """The SET of the upsert: each stored column from the row being written (`new`, the
+    statement's `excluded`) and the stored row."""
+    old = calls.c
     # A complete record beats an incomplete one (an AMI call cut by a connection gap must be
     # filled by the batch import); then the more precise source wins; on a tie, the newer write.
     wins = sa.or_(
@@ -94,7 +102,7 @@ def _upsert(dialect: str) -> sa.Insert:
     values["sources"] = old.sources.op("|")(new.sources)
     values["time_source"] = sa.func.max(old.time_source, new.time_source) if dialect == "sqlite" \
         else sa.func.greatest(old.time_source, new.time_source)
-    return stmt.on_conflict_do_update(index_elements=["pbx", "call_key"], set_=values)
+    return values
 
 
 def write_calls(connection: sa.Connection, batch: Iterable[Call]) -> WriteCounts:

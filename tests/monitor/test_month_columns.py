@@ -339,3 +339,23 @@ def test_a_bulk_write_marks_the_months_at_once(filled: Store) -> None:
     assert copies_of(filled) == {}
     assert same(load(filled, dt.date(2026, 11, 1), dt.date(2026, 12, 31), copies=False),
                 load(filled, dt.date(2026, 11, 1), dt.date(2026, 12, 31)))
+
+
+def test_the_columnar_importers_bulk_write_marks_the_month(filled: Store) -> None:
+    """The columnar importers write through monitor.store.bulk (staged rows, one upsert): a
+    month they touch is read from its rows again, never from a stale copy."""
+    import polars as pl
+
+    from monitor.store.bulk import write_frame
+    from monitor.store.writer import call_row
+
+    load(filled)
+    assert "2026-10" in copies_of(filled)
+    changed = [call("bulk", at(12, 20), tta=3.0, end=9.0),
+               replace(CALLS[3], source=Source.CEL, answer=CALLS[3].arrival + 2.0,
+                       outcome=Outcome.ANSWERED)]
+    frame = pl.DataFrame([call_row(c) | {"order": i} for i, c in enumerate(changed)])
+    with filled.engine.begin() as conn:
+        write_frame(conn, frame)
+    assert "2026-10" not in copies_of(filled)
+    assert same(load(filled, copies=False), load(filled))

@@ -1,0 +1,294 @@
+"""Glue between a columnar importer and `ingest.batch.run_batch`.
+
+A columnar importer is an object with `parse_file(path, ctx, on_bytes)`, which `run_batch`
+calls instead of the line-by-line parser. It returns what `ingest.batch.parse_file` returns —
+the calls, the rejects and a `LineReader` carrying the counts — except that the calls are a
+`CallFrame`, written by `monitor.store.bulk` in one set-based upsert.
+
+The importer's fast part (`FastPart`) covers the lines and calls it proved ordinary; the lines it
+delegates go through the reference parser and `CaptureContext.finalize`, exactly as
+`ingest.batch.parse_file` would run them, and both halves are merged here: calls, rejects sorted
+by line, skipped calls and their reasons, and the directory gaps, in the reference's item order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import sqlalchemy as sa
+
+from ingest.batch import MAX_SKIP_REASONS, LineReader, Miss, MissCount, Parser, SkipCount
+from ingest.columnar.finalize import CALL_COLUMNS, finalize_frame, refused
+from ingest.columnar.lines import FileLines, read_bytes
+from ingest.finalize import CaptureContext
+from ingest.records import RecordError, Reject, Skipped, UnknownSiteError
+from monitor.call import Call, CallBuilder, Outcome, Source
+from monitor.store.bulk import write_frame
+from monitor.store.writer import WriteCounts, call_row
+
+SKIP_SCHEMA: dict[str, pl.DataType] = {
+    "order": pl.Int64(), "line": pl.Int64(), "reason": pl.String(), "dialed": pl.String(),
+    "queue": pl.String(), "context": pl.String(), "arrival": pl.Float64(), "no_site": pl.Boolean(),
+}
+Item = CallBuilder | Reject | Skipped
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class WholeFile(Exception):
+    """The file is not one the fast path reads: the reference importer reads all of it."""
+
+
+@dataclass
+class CallFrame:
+    """The calls of one import as columns (`CALL_COLUMNS` and `order`, the position of each
+    call among the reference parser's items)."""
+
+    frame: pl.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def write(self, connection: sa.Connection) -> WriteCounts:
+        return write_frame(connection, self.frame)
+
+    def calls(self) -> list[dict[str, object]]:
+        """The rows as `monitor.store.writer.call_row` gives them, in order (for tests)."""
+        return self.frame.sort("order").drop("order").to_dicts()
+
+
+@dataclass
+class FastPart:
+    """What the fast path decided, and what it leaves to the reference."""
+
+    builders: pl.DataFrame  # finalize.BUILDER_SCHEMA columns and `group`
+    skipped: pl.DataFrame  # SKIP_SCHEMA
+    groups: pl.DataFrame  # `index` (0-based line) -> `group` of every line the fast path read
+    delegated: np.ndarray  # 0-based lines left to the reference
+    delegated_groups: pl.Series = field(default_factory=lambda: pl.Series("group", [], pl.String()))
+    probes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # ^ lines the reference must also read (e.g. the rows a layout was voted on); the items it
+    #   builds from them alone are dropped
+
+    @classmethod
+    def nothing(cls, lines: FileLines) -> FastPart:
+        return cls(pl.DataFrame(), pl.DataFrame(schema=SKIP_SCHEMA),
+                   pl.DataFrame(schema={"index": pl.Int64(), "group": pl.String()}),
+                   np.arange(len(lines), dtype=np.int64))
+
+
+@dataclass
+class ReferencePart:
+    calls: list[tuple[int, Call]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    skipped: list[dict[str, object]] = field(default_factory=list)
+    misses: list[dict[str, object]] = field(default_factory=list)  # rejected as unknown site
+
+
+class ColumnarImporter:
+    """What every columnar importer shares: read the file, let `fast_part` decide what it can,
+    run the reference over the rest, merge. Subclasses give `source`, `reference()`,
+    `fast_part()` and, when the reference's item order is not the first line of each call,
+    `order_of()`."""
+
+    source: Source
+    delegated_rows = 0  # lines the reference read in the last parse (for tests and the bench)
+
+    def reference(self) -> Callable[..., object]:
+        raise NotImplementedError
+
+    def fast_part(self, lines: FileLines, ctx: CaptureContext) -> FastPart:
+        raise NotImplementedError
+
+    def order_of(self, item: Item, index: int) -> int:
+        """Position of an item of the reference among all the items of the file."""
+        return item.line or 0
+
+    def parse_file(self, path: Path, ctx: CaptureContext,
+                   on_bytes: Callable[[int], None] | None = None
+                   ) -> tuple[CallFrame, list[Reject], LineReader]:
+        data = read_bytes(path)
+        lines = FileLines.of(data)
+        try:
+            if data.startswith(GZIP_MAGIC):
+                raise WholeFile("compressed")
+            fast = self.fast_part(lines, ctx)
+        except WholeFile:
+            fast = FastPart.nothing(lines)
+            self.whole_file()
+        calls, refused_groups = finalize_fast(fast, ctx, int(self.source))
+        wanted, drop = delegated_lines(fast, refused_groups)
+        self.delegated_rows = len(wanted)
+        ref = run_reference(self.reference(), lines.numbered(wanted), ctx,  # type: ignore[arg-type]
+                            self.order_of, drop)
+        found = merged_calls(calls, ref)
+        reader = counted_reader(path, lines, fast, ref, found, wanted)
+        if on_bytes is not None:
+            on_bytes(len(data))
+        return found, sorted(ref.rejects, key=lambda r: r.line or 0), reader
+
+    def whole_file(self) -> None:
+        """Called when the reference reads the whole file (subclasses drop their state)."""
+
+
+def cuts(n: int, keys: pl.DataFrame, size: int) -> list[tuple[int, int]]:
+    """[lo, hi) ranges of about `size` of the `n` lines, cut only where no key (a `key`,
+    `line` frame, lines 1-based) has lines on both sides: no call straddles two parts."""
+    if n <= size:
+        return [(0, n)]
+    spans = keys.group_by("key").agg(lo=pl.col("line").min() - 1, hi=pl.col("line").max() - 1)
+    cover = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(cover, spans["lo"].to_numpy() + 1, 1)
+    np.add.at(cover, spans["hi"].to_numpy() + 1, -1)
+    free = np.flatnonzero(np.cumsum(cover)[:n] == 0)  # a cut before these lines splits nothing
+    found, lo = [], 0
+    while True:
+        at = np.searchsorted(free, lo + size)
+        if at >= len(free):
+            break
+        found.append((lo, int(free[at])))
+        lo = int(free[at])
+    return [*found, (lo, n)]
+
+
+def merged_parts(parts: list[FastPart], probes: np.ndarray | None = None) -> FastPart:
+    """One FastPart of the parts of a file read part by part."""
+    return FastPart(
+        pl.concat([p.builders for p in parts if not p.builders.is_empty()], how="diagonal")
+        if any(not p.builders.is_empty() for p in parts) else pl.DataFrame(),
+        pl.concat([p.skipped for p in parts]), pl.concat([p.groups for p in parts]),
+        np.unique(np.concatenate([p.delegated for p in parts])),
+        pl.concat([p.delegated_groups for p in parts]),
+        probes if probes is not None else np.zeros(0, dtype=np.int64))
+
+
+def run_reference(parser: Parser, numbered: list[tuple[int, str]], ctx: CaptureContext,
+                  order: Callable[[Item, int], int], drop: set[int]) -> ReferencePart:
+    """The reference parser and finalize over some lines, as `ingest.batch.parse_file` runs
+    them; items whose line is in `drop` are ignored."""
+    part = ReferencePart()
+    for index, item in enumerate(parser(numbered, ctx)):
+        if item.line in drop and not isinstance(item, Reject):
+            continue
+        if isinstance(item, Reject):
+            part.rejects.append(item)
+        elif isinstance(item, Skipped):
+            part.skipped.append(_skip_row(order(item, index), item))
+        else:
+            _finalize_one(part, item, ctx, order(item, index))
+    return part
+
+
+def _finalize_one(part: ReferencePart, item: CallBuilder, ctx: CaptureContext, at: int) -> None:
+    try:
+        part.calls.append((at, ctx.finalize(item)))
+    except UnknownSiteError as exc:
+        part.rejects.append(Reject(item.line, str(exc), "\n".join(item.raw), exc.miss))
+        part.misses.append(_miss_row(at, item.line, exc.miss, rejected=True))
+    except RecordError as exc:
+        part.rejects.append(Reject(item.line, str(exc), "\n".join(item.raw)))
+
+
+def _skip_row(at: int, item: Skipped) -> dict[str, object]:
+    miss = item.miss
+    return {"order": at, "line": item.line, "reason": item.reason,
+            "dialed": miss.dialed if miss else None, "queue": miss.queue if miss else None,
+            "context": miss.context if miss else None, "arrival": miss.arrival if miss else None,
+            "no_site": miss is not None}
+
+
+def _miss_row(at: int, line: int | None, miss: Miss, rejected: bool) -> dict[str, object]:
+    return {"order": at, "line": line, "dialed": miss.dialed, "queue": miss.queue,
+            "context": miss.context, "arrival": miss.arrival, "rejected": rejected}
+
+
+def finalize_fast(fast: FastPart, ctx: CaptureContext, source: int) -> tuple[pl.DataFrame, pl.Series]:
+    """Finalize the fast builders; (calls, groups refused by finalize, for the reference)."""
+    if fast.builders.is_empty():
+        return pl.DataFrame(), pl.Series("group", [], pl.String())
+    site, bad = refused(fast.builders, ctx)
+    accepted = fast.builders.filter(~bad)
+    calls = finalize_frame(accepted.drop("group"), site.filter(~bad), ctx, source)
+    return calls, fast.builders.filter(bad)["group"]
+
+
+def delegated_lines(fast: FastPart, refused_groups: pl.Series) -> tuple[np.ndarray, set[int]]:
+    """(0-based lines the reference reads, 1-based lines whose items it must drop)."""
+    groups = pl.concat([fast.delegated_groups, refused_groups]).unique()
+    in_groups = fast.groups.filter(pl.col("group").is_in(groups.implode()))["index"].to_numpy()
+    wanted = np.union1d(fast.delegated, in_groups)
+    drop = np.setdiff1d(fast.probes, wanted)
+    return np.union1d(wanted, fast.probes), set((drop + 1).tolist())
+
+
+def merged_calls(fast_calls: pl.DataFrame, ref: ReferencePart) -> CallFrame:
+    frames = [fast_calls] if not fast_calls.is_empty() else []
+    if ref.calls:
+        rows = [{"order": at, **call_row(call)} for at, call in ref.calls]
+        frames.append(pl.DataFrame(rows, schema=_call_schema()))
+    if not frames:
+        return CallFrame(pl.DataFrame(schema=_call_schema()))
+    return CallFrame(pl.concat([f.select(_call_schema().keys()).cast(_call_schema())  # type: ignore[arg-type]
+                                for f in frames]).sort("order", maintain_order=True))
+
+
+def _call_schema() -> dict[str, pl.DataType]:
+    types: dict[str, pl.DataType] = {name: pl.String() for name in CALL_COLUMNS}
+    for name in ("arrival", "first_ring", "queue_entry", "answer", "end_time", "time_to_answer",
+                 "resolution"):
+        types[name] = pl.Float64()
+    for name in ("caller_withheld", "in_hours", "is_test", "incomplete"):
+        types[name] = pl.Boolean()
+    for name in ("sources", "time_source", "local_hour", "local_weekday"):
+        types[name] = pl.Int64()
+    return {"order": pl.Int64(), **types}
+
+
+def counted_reader(path: Path, lines: FileLines, fast: FastPart, ref: ReferencePart,
+                   calls: CallFrame, delegated: np.ndarray) -> LineReader:
+    """A LineReader holding the counts `ingest.batch.parse_file` would have: lines, replaced,
+    skipped calls with their first reasons, and the directory gaps, in item order."""
+    reader = LineReader(path)
+    reader.lines = len(lines)
+    reader.replaced = lines.replaced(delegated)
+    skipped = pl.concat([fast.skipped.cast(SKIP_SCHEMA),  # type: ignore[arg-type]
+                         pl.DataFrame(ref.skipped, schema=SKIP_SCHEMA)]).sort("order", "line")
+    reader.skipped = _skip_counts(skipped)
+    misses = pl.concat([
+        skipped.filter("no_site").select("order", "line", "dialed", "queue", "context", "arrival",
+                                         rejected=pl.lit(False)),
+        pl.DataFrame(ref.misses, schema={"order": pl.Int64(), "line": pl.Int64(),
+                                         "dialed": pl.String(), "queue": pl.String(),
+                                         "context": pl.String(), "arrival": pl.Float64(),
+                                         "rejected": pl.Boolean()}),
+    ]).sort("order", "line")
+    _add_misses(reader, misses)
+    unclassified = calls.frame.filter(pl.col("outcome").is_in(
+        [Outcome.UNKNOWN_DEVICE.value, Outcome.MACHINE.value]))
+    for outcome, site, device in unclassified.select("outcome", "site", "answered_by").iter_rows():
+        target = reader.gaps.devices if outcome == Outcome.UNKNOWN_DEVICE.value else reader.gaps.machines
+        target[(site, device or "?")] += 1
+    return reader
+
+
+def _skip_counts(skipped: pl.DataFrame) -> SkipCount:
+    """SkipCount.add over the items in order: the total, and the counts of the first
+    MAX_SKIP_REASONS distinct reasons."""
+    counts = SkipCount(total=len(skipped))
+    for reason, n in skipped.group_by("reason", maintain_order=True).len().iter_rows():
+        if len(counts.reasons) < MAX_SKIP_REASONS:
+            counts.reasons[reason] = n
+    return counts
+
+
+def _add_misses(reader: LineReader, misses: pl.DataFrame) -> None:
+    """DirectoryGaps.add_miss for every miss, grouped (same counts, same first occurrence)."""
+    keys = ["dialed", "queue", "context", "rejected"]
+    grouped = misses.group_by(keys, maintain_order=True).agg(
+        calls=pl.len(), first_line=pl.col("line").min(), first_arrival=pl.col("arrival").min(),
+        last_arrival=pl.col("arrival").max())
+    for dialed, queue, context, rejected, n, first, lo, hi in grouped.iter_rows():
+        reader.gaps.misses[(dialed, queue, context, rejected)] = MissCount(n, first, lo, hi)
