@@ -21,7 +21,7 @@ from ingest.records import Miss, RecordError, Reject, Skipped, UnknownSiteError
 from monitor.call import Call, CallBuilder, Outcome
 from monitor.store import Store
 from monitor.store.models import directory_misses, import_batches, rejected_records
-from monitor.store.writer import WriteCounts, write_calls
+from monitor.store.writer import WriteCounts, storable, write_calls
 
 Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
                   Iterator[CallBuilder | Reject | Skipped]]
@@ -155,8 +155,9 @@ class LineReader:
 
     Bytes that are not UTF-8 (a caller name written in another encoding) are replaced by U+FFFD
     and the line is kept: the fields qualiphone reads are ASCII, so dropping the line would lose
-    a real call. Such lines are counted in `replaced`; a field that matters and is damaged is
-    rejected by the parser with its own reason.
+    a real call. NUL bytes (a crash can leave runs of them in a log file; PostgreSQL stores no
+    NUL in text) are replaced the same way. Such lines are counted in `replaced`; a field that
+    matters and is damaged is rejected by the parser with its own reason.
     """
 
     def __init__(self, path: Path, on_bytes: Callable[[int], None] | None = None) -> None:
@@ -177,7 +178,11 @@ class LineReader:
                     text = data.decode("utf-8")
                 except UnicodeDecodeError:
                     self.replaced += 1
-                    text = data.decode("utf-8", errors="replace")
+                    text = data.decode("utf-8", errors="replace").replace("\0", "\ufffd")
+                else:
+                    if "\0" in text:
+                        self.replaced += 1
+                        text = text.replace("\0", "\ufffd")
                 yield number, text.rstrip("\r\n")
 
 
@@ -249,8 +254,9 @@ def run_batch(
         if rejects:
             now = time.time()
             conn.execute(sa.insert(rejected_records), [
-                {"batch_id": result.batch_id, "path": str(path), "line": r.line,
-                 "reason": r.reason, "raw": r.raw, "created_at": now} for r in rejects
+                {"batch_id": result.batch_id, "path": storable(str(path)), "line": r.line,
+                 "reason": storable(r.reason), "raw": storable(r.raw), "created_at": now}
+                for r in rejects
             ])
         write_misses(conn, result.batch_id, ctx.pbx.name, reader.gaps)
         if earlier:
@@ -267,8 +273,12 @@ def run_batch(
 
 def write_misses(conn: sa.Connection, batch_id: int, pbx: str, gaps: DirectoryGaps) -> None:
     """Keep the identifiers that matched no site, counted, with the batch."""
+    def text(value: str | None) -> str | None:
+        return None if value is None else storable(value)
+
     rows = [
-        {"batch_id": batch_id, "pbx": pbx, "dialed": dialed, "queue": queue, "context": context,
+        {"batch_id": batch_id, "pbx": pbx, "dialed": text(dialed), "queue": text(queue),
+         "context": text(context),
          "rejected": rejected, "calls": n.calls, "first_line": n.first_line,
          "first_arrival": n.first_arrival, "last_arrival": n.last_arrival}
         for (dialed, queue, context, rejected), n in gaps.misses.items()

@@ -311,7 +311,7 @@ class RowReader:
             try:
                 fields = splitter.split(text)
             except csv.Error as exc:
-                self.reject(number, f"bad quoting: {exc}; the line was cut or edited", text)
+                self.reject(number, split_problem(exc, len(text)), text)
                 continue
             found = fixed.get(len(fields))
             if found is not None:
@@ -362,6 +362,14 @@ class RowReader:
         self.rejects.append(Reject(number, reason, text))
         if key:
             self.rejected.setdefault(key, number)
+
+
+def split_problem(exc: csv.Error, length: int) -> str:
+    """The reject reason of a line the csv module cannot split."""
+    if "field larger than field limit" in str(exc):
+        return (f"a field longer than {csv.field_size_limit():,} characters (the line has "
+                f"{length:,}): not a Master.csv row")
+    return f"bad quoting: {exc}; the line was cut or edited"
 
 
 def _bad_seconds(duration: str, billsec: str) -> str | None:

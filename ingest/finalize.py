@@ -14,6 +14,7 @@ from ingest.site_map import SiteMap, looks_like_did
 from monitor.calendar import SiteCalendar
 from monitor.call import UNCLASSIFIED, Call, CallBuilder, Outcome
 from monitor.pseudonym import Pseudonymizer, normalize_number, pseudonymizer_for
+from monitor.store.writer import call_problem
 from monitor.timeutil import epoch_to_local, local_parts
 
 # Tolerance for clock jitter between legs (e.g. CEL events of two channels a few µs apart).
@@ -67,7 +68,8 @@ class CaptureContext:
         return f"unknown site: no site of {where} matches {seen}; {fix}"
 
     def finalize(self, b: CallBuilder) -> Call:
-        """Validate and complete a builder; raise RecordError with the reason when it can't."""
+        """Validate and complete a builder; raise RecordError with the reason when it can't (also
+        for a value the store would refuse, e.g. a field longer than its column)."""
         if b.arrival is None:
             raise RecordError("no arrival time")
         for name in ("answer", "end", "first_ring", "queue_entry"):
@@ -83,7 +85,7 @@ class CaptureContext:
         tz = self.pbx.tz
         date, hour, weekday = local_parts(b.arrival, tz)
         caller = normalize_number(b.caller, self.config.capture.default_region)
-        return Call(
+        call = Call(
             pbx=b.pbx,
             call_key=b.call_key,
             site=site_id,
@@ -108,6 +110,10 @@ class CaptureContext:
             local_hour=hour,
             local_weekday=weekday,
         )
+        problem = call_problem(call)  # what the store would refuse: one reject, not a failed batch
+        if problem is not None:
+            raise RecordError(problem)
+        return call
 
     @staticmethod
     def _answer(b: CallBuilder, outcome: Outcome) -> tuple[float | None, str | None]:

@@ -18,12 +18,13 @@ calls = sa.Table(
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
     sa.Column("pbx", sa.String(64), nullable=False),
-    sa.Column("call_key", sa.String(128), nullable=False),
+    # Asterisk's uniqueid and linkedid: up to 149 characters (AST_MAX_UNIQUEID)
+    sa.Column("call_key", sa.String(150), nullable=False),
     sa.Column("site", sa.String(32), nullable=False),
-    sa.Column("linkedid", sa.String(128)),
-    sa.Column("dialed", sa.String(32)),
+    sa.Column("linkedid", sa.String(150)),
+    sa.Column("dialed", sa.String(80)),  # an extension: up to 79 characters (AST_MAX_EXTENSION)
     sa.Column("caller_hash", sa.String(64)),
-    sa.Column("caller_raw", sa.String(64)),
+    sa.Column("caller_raw", sa.String(80)),
     sa.Column("caller_withheld", sa.Boolean, nullable=False, default=False),
     sa.Column("arrival", sa.Double, nullable=False),
     sa.Column("first_ring", sa.Double),
@@ -32,7 +33,7 @@ calls = sa.Table(
     sa.Column("end_time", sa.Double),
     sa.Column("time_to_answer", sa.Double),
     sa.Column("outcome", sa.String(16), nullable=False),
-    sa.Column("answered_by", sa.String(128)),
+    sa.Column("answered_by", sa.String(255)),  # a device, or "Application@context"
     sa.Column("in_hours", sa.Boolean, nullable=False),
     sa.Column("is_test", sa.Boolean, nullable=False, default=False),
     sa.Column("incomplete", sa.Boolean, nullable=False, default=False),

@@ -6,18 +6,27 @@ source (AMI > CEL > queue_log > CDR > generic CSV), then from the newer write; i
 (site, dialed number, caller) are kept when known and filled when missing. The merge is one SQL
 upsert, so several importers or listeners can write to one PostgreSQL at the same time without
 creating duplicates.
+
+What the database would refuse (a NUL byte, a value longer than its column, a time that is not a
+finite number) is found per call before the write (`row_problem`): such a call is refused with
+the reason and the others are written, on SQLite as on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.call import Call
 from monitor.store.models import calls
+
+log = logging.getLogger(__name__)
 
 CHUNK = 2000
 TIMING = (
@@ -33,11 +42,50 @@ class WriteCounts:
     imported: int = 0  # new calls
     merged: int = 0  # calls already stored from another source, now completed
     duplicates: int = 0  # calls already stored from the same source
+    refused: list[tuple[Call, str]] = field(default_factory=list)  # not written, with why
 
     def add(self, other: WriteCounts) -> None:
         self.imported += other.imported
         self.merged += other.merged
         self.duplicates += other.duplicates
+        self.refused.extend(other.refused)
+
+
+# The length limit of each text column of `calls`, and what a reason calls it.
+LIMITS = {c.name: c.type.length for c in calls.columns
+          if isinstance(c.type, sa.String) and c.type.length}
+LABELS = {"call_key": "call key (uniqueid)", "dialed": "dialed number",
+          "answered_by": "answering device", "caller_raw": "caller number",
+          "caller_hash": "caller pseudonym", "local_date": "local date", "end_time": "end"}
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL text holds no NUL nor surrogate
+
+
+def row_problem(row: dict[str, object]) -> str | None:
+    """Why the database would refuse this row of `calls`, or None when it can be stored."""
+    for name, value in row.items():
+        label = LABELS.get(name, name.replace("_", " "))
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                shown = _UNSTORABLE.sub("\ufffd", value)[:40]
+                return f'{label} holds a NUL byte or an invalid character: "{shown}"'
+            limit = LIMITS.get(name)
+            if limit is not None and len(value) > limit:
+                return (f"{label} is {len(value)} characters long, more than the {limit} the "
+                        f'store keeps: "{value[:40]}…"')
+        elif isinstance(value, float) and not math.isfinite(value):
+            return f'{label} is not a finite number: "{value}"'
+    return None
+
+
+def storable(text: str) -> str:
+    """`text` with what PostgreSQL cannot store in a text column (NUL, lone surrogates) shown as
+    U+FFFD: for rejected records and directory misses, kept as they were read."""
+    return _UNSTORABLE.sub("\ufffd", text) if _UNSTORABLE.search(text) else text
+
+
+def call_problem(call: Call) -> str | None:
+    """Why `call` cannot be stored as it is, or None."""
+    return row_problem(call_row(call))
 
 
 def call_row(call: Call) -> dict[str, object]:
@@ -137,12 +185,19 @@ def _write_chunk(connection: sa.Connection, stmt: sa.Insert, chunk: list[Call]) 
         if key in rows:
             counts.duplicates += 1
             continue
-        rows[key] = call_row(call)
+        row = call_row(call)
+        problem = row_problem(row)
+        if problem is not None:
+            log.warning("call %r of %s not stored: %s", call.call_key[:40], call.pbx, problem)
+            counts.refused.append((call, problem))
+            continue
+        rows[key] = row
         if key not in existing:
             counts.imported += 1
         elif existing[key] & int(call.source):
             counts.duplicates += 1
         else:
             counts.merged += 1
-    connection.execute(stmt, list(rows.values()))
+    if rows:
+        connection.execute(stmt, list(rows.values()))
     return counts

@@ -126,3 +126,20 @@ def test_complete_batch_record_fills_an_incomplete_precise_one(store: Store) -> 
         assert row.outcome == "answered" and not row.incomplete
         assert row.answer == BASE.answer
         assert row.sources == int(Source.AMI | Source.CDR)
+
+
+def test_a_call_the_database_would_refuse_is_refused_alone(store: Store) -> None:
+    """A NUL byte, a key longer than its column or a time that is not finite: that call is
+    refused with the reason before the write, the others of the chunk are written (PostgreSQL
+    aborted the whole transaction)."""
+    nul = dataclasses.replace(BASE, call_key="1790000000.2", answered_by="PJSIP/eps05-2\x0001")
+    long_key = dataclasses.replace(BASE, call_key="k" * 151)
+    nan = dataclasses.replace(BASE, call_key="1790000000.3", end=float("nan"))
+    counts = _write(store, nul, BASE, long_key, nan)
+    assert counts.imported == 1 and [row.call_key for row in _rows(store)] == [BASE.call_key]
+    assert [reason for _, reason in counts.refused] == [
+        'answering device holds a NUL byte or an invalid character: "PJSIP/eps05-2\ufffd01"',
+        'call key (uniqueid) is 151 characters long, more than the 150 the store keeps: "'
+        + "k" * 40 + '…"',
+        'end is not a finite number: "nan"',
+    ]
