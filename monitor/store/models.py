@@ -43,7 +43,8 @@ calls = sa.Table(
     sa.Column("local_date", sa.String(10), nullable=False),
     sa.Column("local_hour", sa.SmallInteger, nullable=False),
     sa.Column("local_weekday", sa.SmallInteger, nullable=False),
-    sa.UniqueConstraint("pbx", "call_key"),
+    # call_key first: PostgreSQL then always looks a key up by the index (migration 0009)
+    sa.UniqueConstraint("call_key", "pbx"),
     sa.Index("ix_calls_site_local_date", "site", "local_date"),
     sa.Index("ix_calls_arrival", "arrival"),
 )

@@ -51,9 +51,11 @@ class WriteCounts:
         self.refused.extend(other.refused)
 
 
-# The length limit of each text column of `calls`, and what a reason calls it.
-LIMITS = {c.name: c.type.length for c in calls.columns
-          if isinstance(c.type, sa.String) and c.type.length}
+# The text columns of `calls` with their length limits, its float columns, and what a reason
+# calls a column.
+_TEXT = tuple((c.name, getattr(c.type, "length", None)) for c in calls.columns
+              if isinstance(c.type, sa.String))
+_FLOATS = tuple(c.name for c in calls.columns if isinstance(c.type, sa.Float))
 LABELS = {"call_key": "call key (uniqueid)", "dialed": "dialed number",
           "answered_by": "answering device", "caller_raw": "caller number",
           "caller_hash": "caller pseudonym", "local_date": "local date", "end_time": "end"}
@@ -62,19 +64,26 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL text holds no NUL 
 
 def row_problem(row: dict[str, object]) -> str | None:
     """Why the database would refuse this row of `calls`, or None when it can be stored."""
-    for name, value in row.items():
-        label = LABELS.get(name, name.replace("_", " "))
-        if isinstance(value, str):
-            if _UNSTORABLE.search(value):
-                shown = _UNSTORABLE.sub("\ufffd", value)[:40]
-                return f'{label} holds a NUL byte or an invalid character: "{shown}"'
-            limit = LIMITS.get(name)
-            if limit is not None and len(value) > limit:
-                return (f"{label} is {len(value)} characters long, more than the {limit} the "
-                        f'store keeps: "{value[:40]}…"')
-        elif isinstance(value, float) and not math.isfinite(value):
-            return f'{label} is not a finite number: "{value}"'
+    for name, limit in _TEXT:
+        value = row[name]
+        if value is None:
+            continue
+        text = str(value)
+        if limit is not None and len(text) > limit:
+            return (f"{_label(name)} is {len(text)} characters long, more than the {limit} the "
+                    f'store keeps: "{text[:40]}…"')
+        if _UNSTORABLE.search(text):
+            shown = _UNSTORABLE.sub("\ufffd", text)[:40]
+            return f'{_label(name)} holds a NUL byte or an invalid character: "{shown}"'
+    for name in _FLOATS:
+        number = row[name]
+        if number is not None and not math.isfinite(number):  # type: ignore[arg-type]
+            return f'{_label(name)} is not a finite number: "{number}"'
     return None
+
+
+def _label(column: str) -> str:
+    return LABELS.get(column, column.replace("_", " "))
 
 
 def storable(text: str) -> str:
@@ -160,25 +169,45 @@ def write_calls(connection: sa.Connection, batch: Iterable[Call]) -> WriteCounts
     return counts
 
 
-def _existing_sources(connection: sa.Connection, chunk: Sequence[Call]) -> dict[tuple[str, str], int]:
-    found: dict[tuple[str, str], int] = {}
+Stored = tuple[int, float]  # sources, arrival of a stored call
+# PostgreSQL: one statement per chunk and PBX, the keys as one array, never prepared (below).
+_PG_EXISTING = ("SELECT call_key, sources, arrival FROM calls "
+                "WHERE call_key = ANY(%(keys)s) AND pbx = %(pbx)s")
+
+
+def _existing(connection: sa.Connection, chunk: Sequence[Call]) -> dict[tuple[str, str], Stored]:
+    """(sources, arrival) of the chunk's calls already stored.
+
+    On PostgreSQL, one query per PBX and chunk with the keys as one array parameter, run without
+    a prepared statement: psycopg prepares a statement run five times, and PostgreSQL may then
+    keep a plan made while the table was small (a sequential scan), which made a long import
+    quadratic. Planned each time, it is an index lookup once the table is large. On SQLite, lists
+    of 500 keys."""
+    found: dict[tuple[str, str], Stored] = {}
     by_pbx: dict[str, list[str]] = {}
     for call in chunk:
         by_pbx.setdefault(call.pbx, []).append(call.call_key)
     for pbx, keys in by_pbx.items():
-        for start in range(0, len(keys), 500):
-            rows = connection.execute(
-                sa.select(calls.c.call_key, calls.c.sources).where(
-                    calls.c.pbx == pbx, calls.c.call_key.in_(keys[start : start + 500])
-                )
-            )
-            found.update({(pbx, key): sources for key, sources in rows})
+        if connection.dialect.name == "postgresql":
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(_PG_EXISTING, {"keys": keys, "pbx": pbx}, prepare=False)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        else:
+            rows = []
+            for start in range(0, len(keys), 500):
+                rows.extend(connection.execute(
+                    sa.select(calls.c.call_key, calls.c.sources, calls.c.arrival).where(
+                        calls.c.pbx == pbx, calls.c.call_key.in_(keys[start:start + 500]))))
+        found.update({(pbx, key): (sources, arrival) for key, sources, arrival in rows})
     return found
 
 
 def _write_chunk(connection: sa.Connection, stmt: sa.Insert, chunk: list[Call]) -> WriteCounts:
     counts = WriteCounts()
-    existing = _existing_sources(connection, chunk)
+    existing = _existing(connection, chunk)
     rows: dict[tuple[str, str], dict[str, object]] = {}
     for call in chunk:
         key = (call.pbx, call.call_key)
@@ -194,7 +223,7 @@ def _write_chunk(connection: sa.Connection, stmt: sa.Insert, chunk: list[Call]) 
         rows[key] = row
         if key not in existing:
             counts.imported += 1
-        elif existing[key] & int(call.source):
+        elif existing[key][0] & int(call.source):
             counts.duplicates += 1
         else:
             counts.merged += 1
