@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ingest.finalize import CaptureContext
-from ingest.records import Miss, RecordError, Reject, Skipped, UnknownSiteError
+from ingest.records import Miss, RecordError, Reject, Skipped, UnknownSiteError, unexpected
 from monitor.call import Call, CallBuilder, Outcome
 from monitor.store import Store
 from monitor.store.models import directory_misses, import_batches, rejected_records
@@ -212,6 +212,9 @@ def parse_file(
             continue
         except RecordError as exc:
             rejects.append(Reject(item.line, str(exc), "\n".join(item.raw)))
+            continue
+        except Exception as exc:  # one call never costs the others
+            rejects.append(Reject(item.line, unexpected(exc), "\n".join(item.raw)))
             continue
         found.append(call)
         gaps.add_call(call)

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 
 from ingest.cdr_layout import CdrRow, CdrStats, Clock, LayoutChooser, RowReader
 from ingest.finalize import CaptureContext
-from ingest.records import Reject, Skipped
+from ingest.records import Reject, Skipped, unexpected
 from ingest.site_map import device_of, looks_like_did
 from monitor.call import CallBuilder, Outcome, Source
 
@@ -74,7 +74,8 @@ def parse_cdr(
     in file order.
     """
     stats = CdrStats() if stats is None else stats
-    reader = RowReader(LayoutChooser(layout), Clock(None if usegmtime else ctx.pbx.tz), stats)
+    reader = RowReader(LayoutChooser(layout), Clock(None if usegmtime else ctx.pbx.tz), stats,
+                       ctx.window)
     with _gc_paused():
         reader.read(lines)
         items = _assemble(_Assembler(ctx, reader.rejected), _grouped(reader.rows), stats)
@@ -101,7 +102,10 @@ def _assemble(assembler: _Assembler, groups: list[tuple[str, list[CdrRow]]],
     """Build every group, counting what became of its rows."""
     items: list[CallBuilder | Reject | Skipped] = []
     for key, rows in groups:
-        item = assembler.build(key, rows)
+        try:
+            item = assembler.build(key, rows)
+        except Exception as exc:  # one call never costs the others
+            item = Reject(min(r.line for r in rows), unexpected(exc), "\n".join(_raw(rows)))
         if isinstance(item, Skipped):
             stats.skipped_rows += len(rows)
             stats.skipped_lines.extend(r.line for r in rows)

@@ -24,7 +24,8 @@ from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from ingest.records import Reject
+from ingest.plausible import TimeWindow
+from ingest.records import Reject, unexpected
 from monitor.timeutil import local_candidates, local_to_epoch
 
 FIELDS = (
@@ -293,8 +294,9 @@ class CdrStats:
 class RowReader:
     """Splits, checks and converts rows; keeps good rows as tuples and bad ones as Rejects."""
 
-    def __init__(self, chooser: LayoutChooser, clock: Clock, stats: CdrStats) -> None:
-        self.chooser, self.clock, self.stats = chooser, clock, stats
+    def __init__(self, chooser: LayoutChooser, clock: Clock, stats: CdrStats,
+                 window: TimeWindow | None = None) -> None:
+        self.chooser, self.clock, self.stats, self.window = chooser, clock, stats, window
         self.rows: list[CdrRow] = []
         self.rejects: list[Reject] = []
         self.rejected: dict[str, int] = {}  # linkedid/uniqueid/channel of a bad row -> its line
@@ -329,11 +331,17 @@ class RowReader:
 
     def add(self, number: int, text: str, fields: list[str], layout: Layout) -> None:
         """Check one split row and keep it as a CdrRow, or reject it with the reason."""
+        try:
+            self._add(number, text, fields, layout)
+        except Exception as exc:  # one row never costs the others
+            self.reject(number, unexpected(exc), text)
+
+    def _add(self, number: int, text: str, fields: list[str], layout: Layout) -> None:
         self._widths.add(layout.width)
         v = layout.read(fields)
         (acc, src, dst, dctx, chan, dchan, app, data, t_start, t_answer, t_end, dur, bill,
          disp, uid, lid, seq) = v
-        if not (dur.isdigit() and bill.isdigit()) and (problem := _bad_seconds(dur, bill)):
+        if not (_digits(dur) and _digits(bill)) and (problem := _bad_seconds(dur, bill)):
             problem += self.chooser.hint(layout, fields)
             return self.reject(number, problem, text, lid or uid or chan)
         name, read, seen = "start", self.clock.read, self.clock.seen
@@ -343,10 +351,14 @@ class RowReader:
             answer = (seen.get(t_answer) or read(t_answer, "", start)) if t_answer else None
             name = "end"
             end = seen.get(t_end) or read(t_end, "", start)
-        except ValueError:
-            problem = f'bad {name} time "{v[_POS[name]]}": expected YYYY-MM-DD HH:MM:SS'
-            problem += self.chooser.hint(layout, fields)
+        except (ValueError, OverflowError):  # not a time, or a year no zone can convert
+            problem = self._time_problem(name, v[_POS[name]]) + self.chooser.hint(layout, fields)
             return self.reject(number, problem, text, lid or uid or chan)
+        window = self.window
+        if window is not None and not (window.earliest <= start <= window.latest
+                                       and end <= window.latest):
+            name, shown = ("start", t_start) if window.problem(start, "") else ("end", t_end)
+            return self.reject(number, window.outside(name, shown), text, lid or uid or chan)
         if end < start or (answer is not None and not start <= answer <= end):
             problem = _bad_order(start, answer, end, v) or "times out of order"
             return self.reject(number, problem, text, lid or uid or chan)
@@ -354,8 +366,15 @@ class RowReader:
         self.rows.append(_new(CdrRow, (
             number, text, _intern(acc), src, _intern(dst), _intern(dctx), chan, dchan,
             _intern(app), _intern(data), start, answer, end, int(dur), _intern(disp), uid,
-            uid if lid == uid else lid, int(seq) if seq.isdigit() else -1,
+            uid if lid == uid else lid, int(seq) if _digits(seq) else -1,
         )))
+
+    def _time_problem(self, name: str, text: str) -> str:
+        """Why a time could not be read: outside the plausible window, or not a time."""
+        if self.window is not None and looks_like_date(text) and _digits(text[:4]) \
+                and self.window.year_outside(int(text[:4])):
+            return self.window.outside(name, text)
+        return f'bad {name} time "{text}": expected YYYY-MM-DD HH:MM:SS'
 
     def reject(self, number: int, reason: str, text: str, key: str = "") -> None:
         self.stats.rejected_rows += 1
@@ -372,15 +391,18 @@ def split_problem(exc: csv.Error, length: int) -> str:
     return f"bad quoting: {exc}; the line was cut or edited"
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit also accepts '²' and other digits int() refuses."""
+    return text.isdigit() and text.isascii()
+
+
 def _bad_seconds(duration: str, billsec: str) -> str | None:
     """Why duration or billsec is not a count of seconds, or None when both are."""
     for name, value in (("duration", duration), ("billsec", billsec)):
-        try:
-            seconds = int(value)
-        except ValueError:
-            return f'{name} "{value}" is not a whole number of seconds'
-        if seconds < 0:
+        if value.startswith("-") and _digits(value[1:]):
             return f'negative {name} "{value}"'
+        if not _digits(value):
+            return f'{name} "{value}" is not a whole number of seconds'
     return None
 
 

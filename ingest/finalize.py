@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config import Config, PbxSettings
+from ingest.plausible import TimeWindow
 from ingest.records import Miss, RecordError, UnknownSiteError
 from ingest.site_map import SiteMap, looks_like_did
 from monitor.calendar import SiteCalendar
@@ -19,6 +20,8 @@ from monitor.timeutil import epoch_to_local, local_parts
 
 # Tolerance for clock jitter between legs (e.g. CEL events of two channels a few µs apart).
 _EPSILON = 0.001
+_TIMES = ("arrival", "answer", "end", "first_ring", "queue_entry", "other_answer",
+          "machine_answer")
 
 
 @dataclass
@@ -28,6 +31,7 @@ class CaptureContext:
     sites: SiteMap
     calendar: SiteCalendar
     pseudonymizer: Pseudonymizer | None
+    window: TimeWindow  # times outside it are rejects (capture.plausible_from, …)
 
     @classmethod
     def create(cls, config: Config, pbx_name: str | None = None) -> CaptureContext:
@@ -38,8 +42,9 @@ class CaptureContext:
                 f'PBX "{pbx_name}" is not in {config.directory / "settings.toml"}; '
                 f"known PBXs: {', '.join(config.pbxs)}."
             )
+        window = TimeWindow.from_settings(config.capture, config.directory / "settings.toml")
         return cls(config, config.pbxs[pbx_name], SiteMap.build(config, pbx_name),
-                   SiteCalendar(config), pseudonymizer_for(config.capture))
+                   SiteCalendar(config), pseudonymizer_for(config.capture), window)
 
     def site_of(self, b: CallBuilder) -> str:
         site = b.site or self.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context)
@@ -72,6 +77,10 @@ class CaptureContext:
         for a value the store would refuse, e.g. a field longer than its column)."""
         if b.arrival is None:
             raise RecordError("no arrival time")
+        for name in _TIMES:
+            value = getattr(b, name)
+            if value is not None:
+                self.window.check(value, name.replace("_", " "))
         for name in ("answer", "end", "first_ring", "queue_entry"):
             value = getattr(b, name)
             if value is not None and value < b.arrival - _EPSILON:

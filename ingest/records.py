@@ -49,6 +49,13 @@ def no_site_reason(dialed: str | None, queue: str | None = None, context: str | 
     return " / ".join(parts or ["nothing dialed"]) + " of no configured site"
 
 
+def unexpected(exc: BaseException) -> str:
+    """The reject reason of a record that raised an error no parser foresaw: the record is kept
+    and the batch goes on; the error is a defect of qualiphone to report."""
+    return (f"could not be read: unexpected {type(exc).__name__} ({str(exc)[:200]}); please "
+            "report this line to the qualiphone maintainers")
+
+
 class RecordError(ValueError):
     """A record that cannot become a call; the message is the reason kept with it."""
 
