@@ -17,23 +17,20 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ingest.finalize import CaptureContext
+from ingest.lines import LineReader, SourceFileError, open_source
 from ingest.records import Miss, RecordError, Reject, Skipped, UnknownSiteError, unexpected
 from monitor.call import Call, CallBuilder, Outcome
 from monitor.store import Store
 from monitor.store.models import directory_misses, import_batches, rejected_records
 from monitor.store.writer import WriteCounts, storable, write_calls
 
+__all__ = ["BatchResult", "DirectoryGaps", "FileParse", "LineReader", "Parser",
+           "SourceFileError", "parse_file", "run_batch", "write_misses"]
+
 Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
                   Iterator[CallBuilder | Reject | Skipped]]
 MAX_SKIP_REASONS = 20  # distinct reasons of skipped calls kept per file; further ones only counted
-
-
-class SourceFileError(Exception):
-    """A file that cannot be read at all (missing, unreadable, a directory)."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
-        super().__init__(f"{path}: {reason}")
+PROBE_LINES = 100  # lines all rejected as unreadable before a file is refused as another kind
 
 
 @dataclass
@@ -53,19 +50,13 @@ class BatchResult:
 
 
 def file_checksum(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of the file as it is on disk (compressed, if it is)."""
     digest = hashlib.sha256()
     size = 0
-    try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-                size += len(chunk)
-    except FileNotFoundError:
-        raise SourceFileError(path, "no such file; check the path") from None
-    except IsADirectoryError:
-        raise SourceFileError(path, "is a directory; give the file inside it") from None
-    except PermissionError:
-        raise SourceFileError(path, "permission denied; make it readable by this user") from None
+    with open_source(path) as (_, raw, _):
+        while chunk := raw.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
     return digest.hexdigest(), size
 
 
@@ -150,76 +141,93 @@ class SkipCount:
             self.reasons[item.reason] += 1
 
 
-class LineReader:
-    """Numbered, UTF-8-decoded lines of a file.
+class FileParse:
+    """One file read through a parser: iterate it for the file's Calls (finalized) and Rejects,
+    in the order the parser gives them. Skipped calls, directory gaps and counts are kept here.
 
-    Bytes that are not UTF-8 (a caller name written in another encoding) are replaced by U+FFFD
-    and the line is kept: the fields qualiphone reads are ASCII, so dropping the line would lose
-    a real call. NUL bytes (a crash can leave runs of them in a log file; PostgreSQL stores no
-    NUL in text) are replaced the same way. Such lines are counted in `replaced`; a field that
-    matters and is damaged is rejected by the parser with its own reason.
-    """
+    A file whose first PROBE_LINES non-blank lines are all rejected as unreadable (none a call,
+    a skipped call or an "unknown site"), or all of whose lines are, is not of the kind the
+    parser reads (a CDR file given to `ingest cel`, binary data): a SourceFileError refuses it
+    whole instead of storing a reject per line."""
 
-    def __init__(self, path: Path, on_bytes: Callable[[int], None] | None = None) -> None:
-        self.path = path
-        self.lines = 0
-        self.replaced = 0
-        self.skipped = SkipCount()  # filled by parse_file with the parser's Skipped items
-        self.gaps = DirectoryGaps()  # filled by parse_file
-        self._on_bytes = on_bytes
+    def __init__(self, path: Path, parser: Parser, ctx: CaptureContext, kind: str = "",
+                 on_bytes: Callable[[int], None] | None = None) -> None:
+        self.path, self.parser, self.ctx, self.kind = path, parser, ctx, kind
+        self.reader = LineReader(path, on_bytes)
+        self.skipped = SkipCount()
+        self.gaps = DirectoryGaps()
+        self.calls = 0
+        self.rejected = 0
+        self._recognised = False
+        self._first: list[Reject] = []
 
-    def __iter__(self) -> Iterator[tuple[int, str]]:
-        with self.path.open("rb") as fh:
-            for number, data in enumerate(fh, start=1):
-                self.lines = number
-                if self._on_bytes is not None:
-                    self._on_bytes(len(data))
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError:
-                    self.replaced += 1
-                    text = data.decode("utf-8", errors="replace").replace("\0", "\ufffd")
-                else:
-                    if "\0" in text:
-                        self.replaced += 1
-                        text = text.replace("\0", "\ufffd")
-                yield number, text.rstrip("\r\n")
+    def __iter__(self) -> Iterator[Call | Reject]:
+        for item in self.parser(self.reader, self.ctx):
+            if isinstance(item, Reject):
+                self.rejected += 1
+                self._probe(item)
+                yield item
+                continue
+            self._recognised = True
+            if isinstance(item, Skipped):
+                self.skipped.add(item)
+                if item.miss is not None:
+                    self.gaps.add_miss(item.miss, item.line, rejected=False)
+                continue
+            out = self._finalize(item)
+            if isinstance(out, Reject):
+                self.rejected += 1
+            else:
+                self.calls += 1
+                self.gaps.add_call(out)
+            yield out
+        if not self._recognised and self.rejected and self.rejected >= self.reader.nonblank:
+            raise self._refusal(whole=True)
+
+    def _finalize(self, item: CallBuilder) -> Call | Reject:
+        try:
+            return self.ctx.finalize(item)
+        except UnknownSiteError as exc:
+            self.gaps.add_miss(exc.miss, item.line, rejected=True)
+            return Reject(item.line, str(exc), "\n".join(item.raw), exc.miss)
+        except RecordError as exc:
+            return Reject(item.line, str(exc), "\n".join(item.raw))
+        except Exception as exc:  # one call never costs the others
+            return Reject(item.line, unexpected(exc), "\n".join(item.raw))
+
+    def _probe(self, reject: Reject) -> None:
+        """Refuse the file once PROBE_LINES lines are read and every one was rejected."""
+        if self._recognised or reject.miss is not None:
+            self._recognised = True
+            return
+        if len(self._first) < 3:
+            self._first.append(reject)
+        if self.rejected >= max(PROBE_LINES, self.reader.nonblank):
+            raise self._refusal(whole=False)
+
+    def _refusal(self, whole: bool) -> SourceFileError:
+        n = self.rejected
+        which = ("only line was" if n == 1 else f"{n} lines were") if whole else \
+            f"first {n} lines were"
+        shown = "; ".join(f"line {r.line}: {r.reason[:150]}" for r in self._first)
+        return SourceFileError(self.path, (
+            f"does not read as a {self.kind or 'such'} file: its {which} all rejected "
+            f"({shown}); nothing was stored. Check that the command fits the file (ingest cdr, "
+            "cel, queue-log, csv --mapping) and the PBX's settings (--pbx, cdr_layout)"))
 
 
 def parse_file(
     path: Path, parser: Parser, ctx: CaptureContext, on_bytes: Callable[[int], None] | None = None
-) -> tuple[list[Call], list[Reject], LineReader]:
-    """Parse and finalize a whole file: (calls, rejects, the reader's counts, skipped calls
-    included in `reader.skipped`). Never raises per record."""
-    reader = LineReader(path, on_bytes)
+) -> tuple[list[Call], list[Reject], FileParse]:
+    """Parse and finalize a whole file: (calls, rejects by line, the parse with its counts,
+    skipped calls and directory gaps). Never raises per record."""
+    parse = FileParse(path, parser, ctx, on_bytes=on_bytes)
     found: list[Call] = []
     rejects: list[Reject] = []
-    gaps = reader.gaps
-    for item in parser(reader, ctx):
-        if isinstance(item, Reject):
-            rejects.append(item)
-            continue
-        if isinstance(item, Skipped):
-            reader.skipped.add(item)
-            if item.miss is not None:
-                gaps.add_miss(item.miss, item.line, rejected=False)
-            continue
-        try:
-            call = ctx.finalize(item)
-        except UnknownSiteError as exc:
-            rejects.append(Reject(item.line, str(exc), "\n".join(item.raw), exc.miss))
-            gaps.add_miss(exc.miss, item.line, rejected=True)
-            continue
-        except RecordError as exc:
-            rejects.append(Reject(item.line, str(exc), "\n".join(item.raw)))
-            continue
-        except Exception as exc:  # one call never costs the others
-            rejects.append(Reject(item.line, unexpected(exc), "\n".join(item.raw)))
-            continue
-        found.append(call)
-        gaps.add_call(call)
+    for item in parse:
+        (rejects if isinstance(item, Reject) else found).append(item)  # type: ignore[arg-type]
     rejects.sort(key=lambda r: r.line or 0)
-    return found, rejects, reader
+    return found, rejects, parse
 
 
 def run_batch(
@@ -239,11 +247,16 @@ def run_batch(
         if on_bytes:
             on_bytes(size)
         return BatchResult(path, None, skipped_as=previous, seconds=time.time() - started)
-    found, rejects, reader = parse_file(path, parser, ctx, on_bytes)
+    parse = FileParse(path, parser, ctx, kind, on_bytes)
+    found, rejects = [], []
+    for item in parse:
+        (rejects if isinstance(item, Reject) else found).append(item)  # type: ignore[arg-type]
+    rejects.sort(key=lambda r: r.line or 0)
+    reader = parse.reader
     lines = reader.lines
     result = BatchResult(path, None, rows_read=lines, calls_seen=len(found), rejected=len(rejects),
-                         replaced=reader.replaced, skipped=reader.skipped.total,
-                         skipped_reasons=reader.skipped.reasons, gaps=reader.gaps)
+                         replaced=reader.replaced, skipped=parse.skipped.total,
+                         skipped_reasons=parse.skipped.reasons, gaps=parse.gaps)
     with store.engine.begin() as conn:
         earlier = [row[0] for row in conn.execute(sa.select(import_batches.c.id).where(same_file))]
         result.batch_id = conn.execute(
@@ -261,7 +274,7 @@ def run_batch(
                  "reason": storable(r.reason), "raw": storable(r.raw), "created_at": now}
                 for r in rejects
             ])
-        write_misses(conn, result.batch_id, ctx.pbx.name, reader.gaps)
+        write_misses(conn, result.batch_id, ctx.pbx.name, parse.gaps)
         if earlier:
             _supersede(conn, earlier)
         conn.execute(

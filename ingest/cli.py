@@ -45,6 +45,7 @@ def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Pa
                 "no such file; check the path"
             raise click.ClickException(f"{path}: {reason}")
     results: list[BatchResult] = []
+    refused: list[str] = []
     console = Console(stderr=True)
     total = sum(p.stat().st_size for p in paths)
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
@@ -57,13 +58,17 @@ def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Pa
                 results.append(run_batch(app.store, kind, path, parser, ctx,
                                          on_bytes=lambda n: progress.advance(task, n),
                                          again=again))
-            except SourceFileError as exc:
-                raise click.ClickException(str(exc)) from None
+            except SourceFileError as exc:  # unreadable, damaged or of another kind: refused
+                refused.append(str(exc))
             except RecordError as exc:  # a file-level problem, e.g. a header not as mapped
-                raise click.ClickException(f"{path}: {exc}") from None
+                refused.append(f"{path}: {exc}")
     for r in results:
         _summary(r, app.config.directory)
         _gap_warning(r)
+    if refused:  # the other files are imported; the exit status says that some were not
+        for message in refused[:-1]:
+            click.echo(f"Error: {message}", err=True)
+        raise click.ClickException(refused[-1])
 
 
 def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
