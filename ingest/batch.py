@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ingest.finalize import CaptureContext
-from ingest.lines import LineReader, SourceFileError, open_source
+from ingest.lines import HeldLine, LineReader, SourceFileError, open_source
 from ingest.records import Miss, RecordError, Reject, Skipped, UnknownSiteError, unexpected
 from monitor.call import Call, CallBuilder, Outcome
 from monitor.store import Store
@@ -31,6 +31,8 @@ Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
                   Iterator[CallBuilder | Reject | Skipped]]
 MAX_SKIP_REASONS = 20  # distinct reasons of skipped calls kept per file; further ones only counted
 PROBE_LINES = 100  # lines all rejected as unreadable before a file is refused as another kind
+CUT_LINE = ("the last line has no end of line: it was cut while the PBX wrote it, and a "
+            "compressed (rotated) file does not grow")
 
 
 @dataclass
@@ -47,6 +49,7 @@ class BatchResult:
     skipped_reasons: Counter[str] = field(default_factory=Counter)  # first MAX_SKIP_REASONS reasons
     seconds: float = 0.0
     gaps: DirectoryGaps = field(default_factory=lambda: DirectoryGaps())
+    held: HeldLine | None = None  # the last line, still being written: not read this time
 
 
 def file_checksum(path: Path) -> tuple[str, int]:
@@ -181,6 +184,10 @@ class FileParse:
                 self.calls += 1
                 self.gaps.add_call(out)
             yield out
+        if self.reader.cut is not None:
+            number, text = self.reader.cut
+            self.rejected += 1
+            yield Reject(number, CUT_LINE, text)
         if not self._recognised and self.rejected and self.rejected >= self.reader.nonblank:
             raise self._refusal(whole=True)
 
@@ -256,7 +263,8 @@ def run_batch(
     lines = reader.lines
     result = BatchResult(path, None, rows_read=lines, calls_seen=len(found), rejected=len(rejects),
                          replaced=reader.replaced, skipped=parse.skipped.total,
-                         skipped_reasons=parse.skipped.reasons, gaps=parse.gaps)
+                         skipped_reasons=parse.skipped.reasons, gaps=parse.gaps,
+                         held=reader.held)
     with store.engine.begin() as conn:
         earlier = [row[0] for row in conn.execute(sa.select(import_batches.c.id).where(same_file))]
         result.batch_id = conn.execute(

@@ -83,7 +83,12 @@ def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
         f"rejected {r.rejected} ({r.seconds:.1f} s)"
     )
     if r.replaced:
-        click.echo(f"  {r.replaced} lines had bytes that are not UTF-8 (kept, shown as \ufffd)")
+        click.echo(f"  {r.replaced} lines had bytes that are not UTF-8 or NUL bytes (kept, shown "
+                   "as \ufffd)")
+    if r.held is not None:
+        click.echo(f"  held back line {r.held.number} ({r.held.size} bytes): it has no end of "
+                   "line yet (the PBX is writing it); it is read when the file is imported "
+                   "again after it grows (if the file is complete, end it with a newline)")
     if r.rejected:
         click.echo(f"  list the rejected records: qualiphone ingest rejects --batch {r.batch_id}")
     if r.skipped:

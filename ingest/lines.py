@@ -7,8 +7,9 @@
   file, a ZIP archive (an Excel workbook) or zstd data is refused with the fix.
 * Bytes that are not UTF-8 and NUL bytes become U+FFFD (see `LineReader`).
 * A last line without its end of line is being written by Asterisk: it is held back (`held`),
-  neither read nor counted, so that the next import of the grown file reads it whole. In a
-  compressed file, which no longer grows, it is read: the parser rejects it if it is cut.
+  neither read nor counted, so that the next import of the grown file reads it whole. A
+  compressed file no longer grows: its cut last line is kept aside (`cut`) for the importer to
+  keep as a reject, never read as a short row.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ class LineReader:
         self.nonblank = 0  # lines with something else than white space
         self.replaced = 0
         self.held: HeldLine | None = None
+        self.cut: tuple[int, str] | None = None  # a compressed file's cut last line
         self.compression: str | None = None
         self.hold_partial = hold_partial
         self._on_bytes = on_bytes
@@ -135,9 +137,11 @@ class LineReader:
             progress.advance(len(data))
             if number == 1 and data.startswith(BOM):
                 data = data[len(BOM):]
-            if not data.endswith(b"\n") and self.hold_partial and self.compression is None:
-                if count:
+            if not data.endswith(b"\n") and self.hold_partial:
+                if count and self.compression is None:
                     self.held = HeldLine(number, len(data))
+                elif count:
+                    self.cut = (number, self._decode(data, count))
                 return
             text = self._decode(data, count)
             if count:
