@@ -13,26 +13,43 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from ingest.finalize import CaptureContext
 from ingest.lines import HeldLine, LineReader, SourceFileError, open_source
 from ingest.records import Miss, RecordError, Reject, Skipped, UnknownSiteError, unexpected
+from ingest.spool import Spool
 from monitor.call import Call, CallBuilder, Outcome
 from monitor.store import Store
 from monitor.store.models import directory_misses, import_batches, rejected_records
-from monitor.store.writer import WriteCounts, storable, write_calls
+from monitor.store.writer import ROW_KEYS, WriteCounts, call_row, storable, write_rows
 
-__all__ = ["BatchResult", "DirectoryGaps", "FileParse", "LineReader", "Parser",
+__all__ = ["BatchResult", "DirectoryGaps", "FileParse", "Found", "LineReader", "Parser",
            "SourceFileError", "parse_file", "run_batch", "write_misses"]
 
 Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
                   Iterator[CallBuilder | Reject | Skipped]]
 MAX_SKIP_REASONS = 20  # distinct reasons of skipped calls kept per file; further ones only counted
 PROBE_LINES = 100  # lines all rejected as unreadable before a file is refused as another kind
+SPOOL_ITEMS = 20_000  # calls and rejects held in memory between the parse and the write
 CUT_LINE = ("the last line has no end of line: it was cut while the PBX wrote it, and a "
             "compressed (rotated) file does not grow")
+
+
+# What the spool keeps: a call as (its row's values, line, raw), a reject as (None, line, raw,
+# reason).
+Spooled = tuple[tuple[object, ...] | None, int | None, str] | \
+    tuple[None, int | None, str, str]
+
+
+class Found(NamedTuple):
+    """A call read from a file, with where it was read (for a reject if the store refuses it)."""
+
+    call: Call
+    line: int | None
+    raw: str
 
 
 @dataclass
@@ -154,9 +171,9 @@ class FileParse:
     whole instead of storing a reject per line."""
 
     def __init__(self, path: Path, parser: Parser, ctx: CaptureContext, kind: str = "",
-                 on_bytes: Callable[[int], None] | None = None) -> None:
+                 on_bytes: Callable[[int], None] | None = None, limit: int | None = None) -> None:
         self.path, self.parser, self.ctx, self.kind = path, parser, ctx, kind
-        self.reader = LineReader(path, on_bytes)
+        self.reader = LineReader(path, on_bytes, limit=limit)
         self.skipped = SkipCount()
         self.gaps = DirectoryGaps()
         self.calls = 0
@@ -164,7 +181,7 @@ class FileParse:
         self._recognised = False
         self._first: list[Reject] = []
 
-    def __iter__(self) -> Iterator[Call | Reject]:
+    def __iter__(self) -> Iterator[Found | Reject]:
         for item in self.parser(self.reader, self.ctx):
             if isinstance(item, Reject):
                 self.rejected += 1
@@ -180,10 +197,11 @@ class FileParse:
             out = self._finalize(item)
             if isinstance(out, Reject):
                 self.rejected += 1
+                yield out
             else:
                 self.calls += 1
                 self.gaps.add_call(out)
-            yield out
+                yield Found(out, item.line, "\n".join(item.raw))
         if self.reader.cut is not None:
             number, text = self.reader.cut
             self.rejected += 1
@@ -232,7 +250,10 @@ def parse_file(
     found: list[Call] = []
     rejects: list[Reject] = []
     for item in parse:
-        (rejects if isinstance(item, Reject) else found).append(item)  # type: ignore[arg-type]
+        if isinstance(item, Reject):
+            rejects.append(item)
+        else:
+            found.append(item.call)
     rejects.sort(key=lambda r: r.line or 0)
     return found, rejects, parse
 
@@ -246,42 +267,57 @@ def run_batch(
     batches of the same file are marked superseded, their rejects and misses replaced."""
     started = time.time()
     checksum, size = file_checksum(path)
-    same_file = sa.and_(import_batches.c.kind == kind, import_batches.c.pbx == ctx.pbx.name,
-                        import_batches.c.checksum == checksum, import_batches.c.status == "done")
     with store.engine.begin() as conn:
-        previous = conn.execute(sa.select(import_batches.c.id).where(same_file).limit(1)).scalar()
+        previous = conn.execute(sa.select(import_batches.c.id).where(
+            _same_file(kind, ctx.pbx.name, checksum)).limit(1)).scalar()
     if previous is not None and not again:
         if on_bytes:
             on_bytes(size)
         return BatchResult(path, None, skipped_as=previous, seconds=time.time() - started)
-    parse = FileParse(path, parser, ctx, kind, on_bytes)
-    found, rejects = [], []
-    for item in parse:
-        (rejects if isinstance(item, Reject) else found).append(item)  # type: ignore[arg-type]
-    rejects.sort(key=lambda r: r.line or 0)
-    reader = parse.reader
-    lines = reader.lines
-    result = BatchResult(path, None, rows_read=lines, calls_seen=len(found), rejected=len(rejects),
-                         replaced=reader.replaced, skipped=parse.skipped.total,
-                         skipped_reasons=parse.skipped.reasons, gaps=parse.gaps,
-                         held=reader.held)
+    parse = FileParse(path, parser, ctx, kind, on_bytes, limit=size)
+    with Spool[Spooled](SPOOL_ITEMS) as spool:
+        for item in parse:
+            if isinstance(item, Found):
+                spool.append((tuple(call_row(item.call).values()), item.line, item.raw))
+            else:
+                spool.append((None, item.line, item.raw, item.reason))
+        result = _write_batch(store, kind, path, ctx, parse, spool, (checksum, size), again)
+    result.seconds = time.time() - started
+    return result
+
+
+def _write_batch(store: Store, kind: str, path: Path, ctx: CaptureContext, parse: FileParse,
+                 spool: Spool[Spooled], file: tuple[str, int], again: bool) -> BatchResult:
+    """Write what a file gave in one transaction: calls, rejects (with the calls the store
+    refused), directory misses, and the batch with its counts."""
+    reader, started = parse.reader, time.time()
+    result = BatchResult(path, None, rows_read=reader.lines, calls_seen=parse.calls,
+                         rejected=parse.rejected, replaced=reader.replaced,
+                         skipped=parse.skipped.total, skipped_reasons=parse.skipped.reasons,
+                         gaps=parse.gaps, held=reader.held)
+    checksum, size = file
     with store.engine.begin() as conn:
-        earlier = [row[0] for row in conn.execute(sa.select(import_batches.c.id).where(same_file))]
+        earlier = [row[0] for row in conn.execute(sa.select(import_batches.c.id).where(
+            _same_file(kind, ctx.pbx.name, checksum)))] if again else []
         result.batch_id = conn.execute(
             sa.insert(import_batches).values(
                 kind=kind, pbx=ctx.pbx.name, path=str(path), checksum=checksum, size=size,
-                started_at=started, status="running", rows_read=lines, calls_seen=len(found),
-                imported=0, merged=0, duplicates=0, rejected=len(rejects),
+                started_at=started, status="running", rows_read=reader.lines,
+                calls_seen=parse.calls, imported=0, merged=0, duplicates=0,
+                rejected=parse.rejected,
             ).returning(import_batches.c.id)
         ).scalar_one()
-        result.counts = write_calls(conn, found)
-        if rejects:
-            now = time.time()
-            conn.execute(sa.insert(rejected_records), [
-                {"batch_id": result.batch_id, "path": storable(str(path)), "line": r.line,
-                 "reason": storable(r.reason), "raw": storable(r.raw), "created_at": now}
-                for r in rejects
-            ])
+        for chunk in spool.chunks():
+            found = [item for item in chunk if item[0] is not None]
+            counts = write_rows(conn, [dict(zip(ROW_KEYS, item[0], strict=True))
+                                       for item in found])  # type: ignore[arg-type]
+            rejects = [Reject(item[1], item[3], item[2]) for item in chunk  # type: ignore[misc]
+                       if item[0] is None]
+            rejects.extend(Reject(found[i][1], reason, found[i][2]) for i, reason in counts.refused_at)
+            result.rejected += len(counts.refused_at)
+            counts.refused_at = []
+            result.counts.add(counts)
+            _write_rejects(conn, result.batch_id, path, rejects)
         write_misses(conn, result.batch_id, ctx.pbx.name, parse.gaps)
         if earlier:
             _supersede(conn, earlier)
@@ -289,10 +325,25 @@ def run_batch(
             sa.update(import_batches).where(import_batches.c.id == result.batch_id).values(
                 status="done", finished_at=time.time(), imported=result.counts.imported,
                 merged=result.counts.merged, duplicates=result.counts.duplicates,
+                rejected=result.rejected,
             )
         )
-    result.seconds = time.time() - started
     return result
+
+
+def _same_file(kind: str, pbx: str, checksum: str) -> sa.ColumnElement[bool]:
+    return sa.and_(import_batches.c.kind == kind, import_batches.c.pbx == pbx,
+                   import_batches.c.checksum == checksum, import_batches.c.status == "done")
+
+
+def _write_rejects(conn: sa.Connection, batch_id: int, path: Path, rejects: list[Reject]) -> None:
+    if rejects:
+        now = time.time()
+        conn.execute(sa.insert(rejected_records), [
+            {"batch_id": batch_id, "path": storable(str(path)), "line": r.line,
+             "reason": storable(r.reason), "raw": storable(r.raw), "created_at": now}
+            for r in rejects
+        ])
 
 
 def write_misses(conn: sa.Connection, batch_id: int, pbx: str, gaps: DirectoryGaps) -> None:

@@ -211,7 +211,8 @@ def rejects(app: AppContext, batch_id: int | None, limit: int) -> None:
     Example:
       qualiphone ingest rejects --batch 3
     """
-    query = sa.select(rejected_records).order_by(rejected_records.c.id).limit(limit)
+    r = rejected_records.c
+    query = sa.select(rejected_records).order_by(r.batch_id, r.line, r.id).limit(limit)
     if batch_id is not None:
         query = query.where(rejected_records.c.batch_id == batch_id)
     table = Table()

@@ -102,7 +102,7 @@ class LineReader:
     """
 
     def __init__(self, path: Path, on_bytes: Callable[[int], None] | None = None, *,
-                 hold_partial: bool = True) -> None:
+                 hold_partial: bool = True, limit: int | None = None) -> None:
         self.path = path
         self.lines = 0
         self.nonblank = 0  # lines with something else than white space
@@ -111,6 +111,7 @@ class LineReader:
         self.cut: tuple[int, str] | None = None  # a compressed file's cut last line
         self.compression: str | None = None
         self.hold_partial = hold_partial
+        self.limit = limit  # bytes of a plain file read (its size when the import began)
         self._on_bytes = on_bytes
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
@@ -133,22 +134,40 @@ class LineReader:
 
     def _lines(self, stream: BinaryIO, progress: _Progress,
                count: bool) -> Iterator[tuple[int, str]]:
+        left = self.limit if self.limit is not None and self.compression is None else -1
+        advance = progress.advance if progress.on_bytes is not None else None
+        hold = self.hold_partial
         for number, data in enumerate(stream, start=1):
-            progress.advance(len(data))
+            if left >= 0:  # the file grows while it is read: read what it was
+                if left == 0:
+                    return
+                data, left = data[:left], max(left - len(data), 0)
+            if advance is not None:
+                advance(len(data))
             if number == 1 and data.startswith(BOM):
                 data = data[len(BOM):]
-            if not data.endswith(b"\n") and self.hold_partial:
-                if count and self.compression is None:
-                    self.held = HeldLine(number, len(data))
-                elif count:
-                    self.cut = (number, self._decode(data, count))
+            if hold and not data.endswith(b"\n"):
+                self._cut(number, data, count)
                 return
-            text = self._decode(data, count)
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = self._decode(data, count)
+            else:
+                if "\0" in text:
+                    text = self._decode(data, count)
             if count:
                 self.lines = number
-                if not text.isspace() and text:
+                if text and not text.isspace():
                     self.nonblank += 1
             yield number, text.rstrip("\r\n")
+
+    def _cut(self, number: int, data: bytes, count: bool) -> None:
+        """The last line has no end of line: held back, or kept aside (compressed file)."""
+        if count and self.compression is None:
+            self.held = HeldLine(number, len(data))
+        elif count:
+            self.cut = (number, self._decode(data, count))
 
     def _decode(self, data: bytes, count: bool) -> str:
         try:

@@ -24,6 +24,9 @@ class Reject:
     raw: str
     miss: Miss | None = None  # set when the record was refused as "unknown site"
 
+    def __reduce__(self) -> tuple[type[Reject], tuple[object, ...]]:
+        return Reject, (self.line, self.reason, self.raw, self.miss)  # quick to spool
+
 
 @dataclass(frozen=True, slots=True)
 class Skipped:

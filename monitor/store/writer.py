@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from monitor.call import Call
+from monitor.call import Call, Outcome, Source
 from monitor.store.models import calls
 
 log = logging.getLogger(__name__)
+Row = dict[str, object]  # a row of `calls`, as call_row makes it
 
 CHUNK = 2000
 TIMING = (
@@ -43,12 +44,14 @@ class WriteCounts:
     merged: int = 0  # calls already stored from another source, now completed
     duplicates: int = 0  # calls already stored from the same source
     refused: list[tuple[Call, str]] = field(default_factory=list)  # not written, with why
+    refused_at: list[tuple[int, str]] = field(default_factory=list)  # the same, by row index
 
     def add(self, other: WriteCounts) -> None:
         self.imported += other.imported
         self.merged += other.merged
         self.duplicates += other.duplicates
         self.refused.extend(other.refused)
+        self.refused_at.extend(other.refused_at)
 
 
 # The text columns of `calls` with their length limits, its float columns, and what a reason
@@ -62,7 +65,7 @@ LABELS = {"call_key": "call key (uniqueid)", "dialed": "dialed number",
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL text holds no NUL nor surrogate
 
 
-def row_problem(row: dict[str, object]) -> str | None:
+def row_problem(row: Row) -> str | None:
     """Why the database would refuse this row of `calls`, or None when it can be stored."""
     for name, limit in _TEXT:
         value = row[name]
@@ -97,7 +100,7 @@ def call_problem(call: Call) -> str | None:
     return row_problem(call_row(call))
 
 
-def call_row(call: Call) -> dict[str, object]:
+def call_row(call: Call) -> Row:
     return {
         "pbx": call.pbx,
         "call_key": call.call_key,
@@ -125,6 +128,10 @@ def call_row(call: Call) -> dict[str, object]:
         "local_hour": call.local_hour,
         "local_weekday": call.local_weekday,
     }
+
+
+ROW_KEYS = tuple(call_row(Call(pbx="", call_key="", site="", arrival=0.0,
+                                outcome=Outcome.ANSWERED, source=Source.CSV)))
 
 
 def _upsert(dialect: str) -> sa.Insert:
@@ -155,17 +162,21 @@ def _upsert(dialect: str) -> sa.Insert:
 
 
 def write_calls(connection: sa.Connection, batch: Iterable[Call]) -> WriteCounts:
-    """Upsert calls in chunks inside the caller's transaction; count new/merged/duplicate."""
+    """Upsert calls in chunks inside the caller's transaction; count new/merged/duplicate; the
+    calls the store cannot take are in `refused` with the reason."""
+    found = list(batch)
+    counts = write_rows(connection, [call_row(call) for call in found])
+    counts.refused = [(found[index], reason) for index, reason in counts.refused_at]
+    return counts
+
+
+def write_rows(connection: sa.Connection, rows: Sequence[Row]) -> WriteCounts:
+    """`write_calls` for calls already turned into rows (`call_row`); the rows refused are in
+    `refused_at`, by their index in `rows`."""
     counts = WriteCounts()
     stmt = _upsert(connection.dialect.name)
-    chunk: list[Call] = []
-    for call in batch:
-        chunk.append(call)
-        if len(chunk) >= CHUNK:
-            counts.add(_write_chunk(connection, stmt, chunk))
-            chunk = []
-    if chunk:
-        counts.add(_write_chunk(connection, stmt, chunk))
+    for start in range(0, len(rows), CHUNK):
+        counts.add(_write_chunk(connection, stmt, rows[start:start + CHUNK], start))
     return counts
 
 
@@ -175,7 +186,7 @@ _PG_EXISTING = ("SELECT call_key, sources, arrival FROM calls "
                 "WHERE call_key = ANY(%(keys)s) AND pbx = %(pbx)s")
 
 
-def _existing(connection: sa.Connection, chunk: Sequence[Call]) -> dict[tuple[str, str], Stored]:
+def _existing(connection: sa.Connection, chunk: Sequence[Row]) -> dict[tuple[str, str], Stored]:
     """(sources, arrival) of the chunk's calls already stored.
 
     On PostgreSQL, one query per PBX and chunk with the keys as one array parameter, run without
@@ -185,48 +196,48 @@ def _existing(connection: sa.Connection, chunk: Sequence[Call]) -> dict[tuple[st
     of 500 keys."""
     found: dict[tuple[str, str], Stored] = {}
     by_pbx: dict[str, list[str]] = {}
-    for call in chunk:
-        by_pbx.setdefault(call.pbx, []).append(call.call_key)
+    for row in chunk:
+        by_pbx.setdefault(row["pbx"], []).append(row["call_key"])  # type: ignore[arg-type]
     for pbx, keys in by_pbx.items():
         if connection.dialect.name == "postgresql":
             cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
                 cursor.execute(_PG_EXISTING, {"keys": keys, "pbx": pbx}, prepare=False)
-                rows = cursor.fetchall()
+                stored = cursor.fetchall()
             finally:
                 cursor.close()
         else:
-            rows = []
+            stored = []
             for start in range(0, len(keys), 500):
-                rows.extend(connection.execute(
+                stored.extend(connection.execute(
                     sa.select(calls.c.call_key, calls.c.sources, calls.c.arrival).where(
                         calls.c.pbx == pbx, calls.c.call_key.in_(keys[start:start + 500]))))
-        found.update({(pbx, key): (sources, arrival) for key, sources, arrival in rows})
+        found.update({(pbx, key): (sources, arrival) for key, sources, arrival in stored})
     return found
 
 
-def _write_chunk(connection: sa.Connection, stmt: sa.Insert, chunk: list[Call]) -> WriteCounts:
+def _write_chunk(connection: sa.Connection, stmt: sa.Insert, chunk: Sequence[Row],
+                 offset: int) -> WriteCounts:
     counts = WriteCounts()
     existing = _existing(connection, chunk)
-    rows: dict[tuple[str, str], dict[str, object]] = {}
-    for call in chunk:
-        key = (call.pbx, call.call_key)
-        if key in rows:
+    kept: dict[tuple[str, str], Row] = {}
+    for index, row in enumerate(chunk, start=offset):
+        key = (str(row["pbx"]), str(row["call_key"]))
+        if key in kept:
             counts.duplicates += 1
             continue
-        row = call_row(call)
         problem = row_problem(row)
         if problem is not None:
-            log.warning("call %r of %s not stored: %s", call.call_key[:40], call.pbx, problem)
-            counts.refused.append((call, problem))
+            log.warning("call %r of %s not stored: %s", key[1][:40], key[0], problem)
+            counts.refused_at.append((index, problem))
             continue
-        rows[key] = row
+        kept[key] = row
         if key not in existing:
             counts.imported += 1
-        elif existing[key][0] & int(call.source):
+        elif existing[key][0] & row["sources"]:  # type: ignore[operator]
             counts.duplicates += 1
         else:
             counts.merged += 1
-    if rows:
-        connection.execute(stmt, list(rows.values()))
+    if kept:
+        connection.execute(stmt, list(kept.values()))
     return counts
