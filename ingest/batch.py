@@ -33,6 +33,7 @@ Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
                   Iterator[CallBuilder | Reject | Skipped]]
 MAX_SKIP_REASONS = 20  # distinct reasons of skipped calls kept per file; further ones only counted
 PROBE_LINES = 100  # lines all rejected as unreadable before a file is refused as another kind
+MAX_EXAMPLES = 3  # calls stored apart named in the summary
 SPOOL_ITEMS = 20_000  # calls and rejects held in memory between the parse and the write
 CUT_LINE = ("the last line has no end of line: it was cut while the PBX wrote it, and a "
             "compressed (rotated) file does not grow")
@@ -67,6 +68,8 @@ class BatchResult:
     seconds: float = 0.0
     gaps: DirectoryGaps = field(default_factory=lambda: DirectoryGaps())
     held: HeldLine | None = None  # the last line, still being written: not read this time
+    split_examples: list[tuple[int | None, str, str]] = field(default_factory=list)  # line,
+    # key, the key it is stored under: calls that had the id of another call (first few)
 
 
 def file_checksum(path: Path) -> tuple[str, int]:
@@ -315,7 +318,10 @@ def _write_batch(store: Store, kind: str, path: Path, ctx: CaptureContext, parse
                        if item[0] is None]
             rejects.extend(Reject(found[i][1], reason, found[i][2]) for i, reason in counts.refused_at)
             result.rejected += len(counts.refused_at)
-            counts.refused_at = []
+            room = MAX_EXAMPLES - len(result.split_examples)
+            result.split_examples.extend((found[i][1], key, new) for i, key, new in
+                                         counts.split_at[:max(room, 0)])
+            counts.refused_at, counts.split_at = [], []
             result.counts.add(counts)
             _write_rejects(conn, result.batch_id, path, rejects)
         write_misses(conn, result.batch_id, ctx.pbx.name, parse.gaps)

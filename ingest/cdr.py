@@ -61,6 +61,7 @@ def reached_person(rows: Iterable[CdrRow]) -> bool:
     return any(r.lastapp.lower() in PERSON_APPS for r in rows)
 MACHINE_SECONDS = 1.0  # an answer this close to its row's start was the dialplan's
 _LOCAL_DEPTH = 3  # Local channels chained into Local channels, followed this deep
+RUN_GAP = 3600.0  # seconds without a row of an id before its next rows are another call
 
 
 def parse_cdr(
@@ -128,7 +129,7 @@ def _assemble(assembler: _Assembler, groups: list[tuple[str, list[CdrRow]]],
               stats: CdrStats) -> list[CallBuilder | Reject | Skipped]:
     """Build every group, counting what became of its rows."""
     items: list[CallBuilder | Reject | Skipped] = []
-    for key, rows in groups:
+    for key, rows in _runs_apart(assembler, groups):
         try:
             item = assembler.build(key, rows)
         except Exception as exc:  # one call never costs the others
@@ -145,6 +146,31 @@ def _assemble(assembler: _Assembler, groups: list[tuple[str, list[CdrRow]]],
             stats.call_rows += len(rows)
         items.append(item)
     return items
+
+
+def _runs_apart(assembler: _Assembler, groups: list[tuple[str, list[CdrRow]]]
+                ) -> list[tuple[str, list[CdrRow]]]:
+    """Split a group of one id whose rows fall into runs far apart in time: a row starting
+    more than RUN_GAP after all earlier rows of its id ended is another call that reused the id
+    (a restart, another PBX). Shorter gaps are one call's (a caller waiting in a queue between
+    two members' rings has no row). The largest run comes first: it keeps the id; the writer
+    stores the others apart (KEY@ARRIVAL). A group with a rejected row is not split: that row
+    may have bridged the gap."""
+    out = []
+    for key, rows in groups:
+        if "@" in key or assembler.rejected.get(key) is not None or len(rows) < 2:
+            out.append((key, rows))
+            continue
+        runs: list[list[CdrRow]] = []
+        until = float("-inf")
+        for row in rows:  # in time order (_grouped)
+            if row.start > until + RUN_GAP:
+                runs.append([])
+            runs[-1].append(row)
+            until = max(until, row.end)
+        runs.sort(key=lambda run: (-len(run), run[0].start))
+        out.extend((key, run) for run in runs)
+    return out
 
 
 def _is_local(channel: str, half: str) -> bool:

@@ -7,6 +7,12 @@ source (AMI > CEL > queue_log > CDR > generic CSV), then from the newer write; i
 upsert, so several importers or listeners can write to one PostgreSQL at the same time without
 creating duplicates.
 
+Two calls can share a key (a PBX restarted without a systemname reuses a uniqueid; an export's
+id column may not be unique): a call whose key is stored for a call of another arrival (more
+than SAME_SOURCE_SECONDS apart from the same source, OTHER_SOURCE_SECONDS from another) is
+another call, stored apart under `KEY@ARRIVAL` (`apart_key`) and counted in `split`, never
+merged into the first.
+
 What the database would refuse (a NUL byte, a value longer than its column, a time that is not a
 finite number) is found per call before the write (`row_problem`): such a call is refused with
 the reason and the others are written, on SQLite as on PostgreSQL.
@@ -30,6 +36,8 @@ log = logging.getLogger(__name__)
 Row = dict[str, object]  # a row of `calls`, as call_row makes it
 
 CHUNK = 2000
+SAME_SOURCE_SECONDS = 2.0  # one source, one call: arrivals further apart are two calls
+OTHER_SOURCE_SECONDS = 3600.0  # two sources of one call: arrivals further apart are two calls
 TIMING = (
     "arrival", "first_ring", "queue_entry", "answer", "end_time", "time_to_answer", "outcome",
     "answered_by", "in_hours", "incomplete", "resolution", "local_date", "local_hour",
@@ -43,15 +51,19 @@ class WriteCounts:
     imported: int = 0  # new calls
     merged: int = 0  # calls already stored from another source, now completed
     duplicates: int = 0  # calls already stored from the same source
+    split: int = 0  # calls that had the key of another call: stored apart (`apart_key`)
     refused: list[tuple[Call, str]] = field(default_factory=list)  # not written, with why
     refused_at: list[tuple[int, str]] = field(default_factory=list)  # the same, by row index
+    split_at: list[tuple[int, str, str]] = field(default_factory=list)  # index, key, new key
 
     def add(self, other: WriteCounts) -> None:
         self.imported += other.imported
         self.merged += other.merged
         self.duplicates += other.duplicates
+        self.split += other.split
         self.refused.extend(other.refused)
         self.refused_at.extend(other.refused_at)
+        self.split_at.extend(other.split_at)
 
 
 # The text columns of `calls` with their length limits, its float columns, and what a reason
@@ -59,6 +71,7 @@ class WriteCounts:
 _TEXT = tuple((c.name, getattr(c.type, "length", None)) for c in calls.columns
               if isinstance(c.type, sa.String))
 _FLOATS = tuple(c.name for c in calls.columns if isinstance(c.type, sa.Float))
+LIMITS_KEY = int(calls.c.call_key.type.length)  # type: ignore[attr-defined]
 LABELS = {"call_key": "call key (uniqueid)", "dialed": "dialed number",
           "answered_by": "answering device", "caller_raw": "caller number",
           "caller_hash": "caller pseudonym", "local_date": "local date", "end_time": "end"}
@@ -216,28 +229,63 @@ def _existing(connection: sa.Connection, chunk: Sequence[Row]) -> dict[tuple[str
     return found
 
 
+def another_call(row: Row, sources: int, arrival: float) -> bool:
+    """Whether `row` is another call than the one stored with its key (`sources`, `arrival`):
+    one source reads a call's arrival the same way every time (SAME_SOURCE_SECONDS), two sources
+    disagree by seconds, a queue entry after an IVR by minutes (OTHER_SOURCE_SECONDS)."""
+    gap = abs(row["arrival"] - arrival)  # type: ignore[operator]
+    same = bool(sources & row["sources"])  # type: ignore[operator]
+    return gap > (SAME_SOURCE_SECONDS if same else OTHER_SOURCE_SECONDS)
+
+
+def apart_key(key: str, arrival: float) -> str:
+    """The key of a call stored apart from another call that has its key: `KEY@ARRIVAL`
+    (whole UTC seconds), the same at every import of the file."""
+    suffix = f"@{int(arrival)}"
+    return key[:LIMITS_KEY - len(suffix)] + suffix
+
+
 def _write_chunk(connection: sa.Connection, stmt: sa.Insert, chunk: Sequence[Row],
                  offset: int) -> WriteCounts:
     counts = WriteCounts()
     existing = _existing(connection, chunk)
     kept: dict[tuple[str, str], Row] = {}
+    apart: list[Row] = []
     for index, row in enumerate(chunk, start=offset):
         key = (str(row["pbx"]), str(row["call_key"]))
-        if key in kept:
-            counts.duplicates += 1
-            continue
         problem = row_problem(row)
         if problem is not None:
             log.warning("call %r of %s not stored: %s", key[1][:40], key[0], problem)
             counts.refused_at.append((index, problem))
             continue
-        kept[key] = row
-        if key not in existing:
-            counts.imported += 1
-        elif existing[key][0] & row["sources"]:  # type: ignore[operator]
-            counts.duplicates += 1
-        else:
-            counts.merged += 1
+        earlier = kept.get(key)
+        seen = existing.get(key) if earlier is None else (earlier["sources"], earlier["arrival"])
+        if seen is not None and another_call(row, *seen):  # type: ignore[arg-type]
+            new_key = apart_key(key[1], row["arrival"])  # type: ignore[arg-type]
+            counts.split += 1
+            counts.split_at.append((index, key[1], new_key))
+            apart.append(row | {"call_key": new_key})
+            continue
+        _keep(counts, kept, key, row, existing)
+    if apart:
+        existing = _existing(connection, apart)
+        for row in apart:
+            _keep(counts, kept, (str(row["pbx"]), str(row["call_key"])), row, existing)
     if kept:
         connection.execute(stmt, list(kept.values()))
     return counts
+
+
+def _keep(counts: WriteCounts, kept: dict[tuple[str, str], Row], key: tuple[str, str], row: Row,
+          existing: dict[tuple[str, str], Stored]) -> None:
+    """Count a row as new, merged into a stored call or a duplicate, and keep it to write."""
+    if key in kept:  # the same call twice in one chunk: the first is written
+        counts.duplicates += 1
+        return
+    kept[key] = row
+    if key not in existing:
+        counts.imported += 1
+    elif existing[key][0] & row["sources"]:  # type: ignore[operator]
+        counts.duplicates += 1
+    else:
+        counts.merged += 1

@@ -431,3 +431,72 @@ def test_rows_of_one_call_far_apart_in_the_file_are_still_one_call(
     assert result.counts.imported == 3_001 and result.rejected == 0
     call = calls[str(long_call[0]["uniqueid"])]
     assert (call.answer - call.arrival, call.end_time - call.arrival) == (12.0, 9000.0)
+
+
+# --- item 7: two calls sharing an id are told apart, not merged -----------------------------
+
+def test_two_cdr_calls_sharing_a_uniqueid_are_stored_apart(
+        store: Store, capture: CaptureContext, tmp_path: Path) -> None:
+    """Two calls 1 h 48 apart with the same uniqueid became one call of 1 h 48."""
+    first = [leg(A1, end=12, seq=1), leg(A2, answer=12, end=200, seq=2)]
+    later = leg(A2, start=6480, answer=6490, end=6540, seq=3)  # 11:48, same uniqueid
+    path = write_lines(tmp_path / "Master.csv", [first[0], later, first[1]])
+    result = cdr_import(store, capture, path)
+    uid = str(first[0]["uniqueid"])
+    calls = stored(store)
+    assert set(calls) == {uid, f"{uid}@{int(T0) + 6480}"} and result.rejected == 0
+    assert calls[uid].end_time - calls[uid].arrival == 200
+    other = calls[f"{uid}@{int(T0) + 6480}"]
+    assert (other.arrival, other.answer - other.arrival) == (T0 + 6480, 10.0)
+    assert result.counts.split == 1 and result.split_examples == [
+        (2, uid, f"{uid}@{int(T0) + 6480}")]
+
+
+def test_generic_csv_rows_sharing_a_key_are_stored_apart_exact_copies_are_duplicates(
+        store: Store, capture: CaptureContext, tmp_path: Path) -> None:
+    lines = [CSV_HEADER, csv_row("a1"), csv_row("a1", "05/10/2026 10:30:00",
+                                                 end="05/10/2026 10:34:00"), csv_row("a1")]
+    result = import_file(store, capture, "csv", write_lines(tmp_path / "export.csv", lines))
+    later = int(dt.datetime(2026, 10, 5, 8, 30, tzinfo=dt.UTC).timestamp())
+    assert set(stored(store)) == {"a1", f"a1@{later}"}
+    assert (result.counts.imported, result.counts.duplicates, result.counts.split) == (2, 1, 1)
+    again = tmp_path / "again.csv"  # the same calls again: nothing new
+    write_lines(again, [*lines, ""])
+    second = import_file(store, capture, "csv", again)
+    assert (second.counts.imported, second.counts.duplicates) == (0, 3)
+
+
+def test_a_cel_linkedid_reused_after_its_end_is_another_call(
+        store: Store, capture: CaptureContext, tmp_path: Path) -> None:
+    reused = [line.replace(f"{T0 + 3600:.6f}"[:10], f"{int(T0) + 3600}")
+              for line in cel_call(T0 + 3600, 1)]
+    reused = [line.replace(f'"{int(T0) + 3600}.1"', f'"{int(T0)}.1"') for line in reused]
+    result = import_file(store, capture, "cel", write_lines(tmp_path / "cel.csv",
+                                                             [*cel_call(T0, 1), *reused]))
+    assert set(stored(store)) == {f"{int(T0)}.1", f"{int(T0)}.1@{int(T0) + 3600}"}
+    assert result.counts.split == 1
+
+
+def test_a_call_of_another_file_with_the_same_id_is_stored_apart(
+        store: Store, capture: CaptureContext, tmp_path: Path) -> None:
+    """Across batches (Asterisk restarted without systemname and reused a uniqueid)."""
+    (row,) = call_rows(1)
+    cdr_import(store, capture, write_lines(tmp_path / "one.csv", [row]))
+    moved = row | {k: str(row[k]).replace("2026-10-05", "2026-10-06") for k in
+                   ("start", "answer", "end")}
+    result = cdr_import(store, capture, write_lines(tmp_path / "two.csv", [moved]))
+    uid = str(row["uniqueid"])
+    assert set(stored(store)) == {uid, f"{uid}@{int(T0) + 86400}"}
+    assert (result.counts.imported, result.counts.merged, result.counts.split) == (1, 0, 1)
+
+
+def test_cli_says_which_calls_were_stored_apart(tmp_path: Path) -> None:
+    lines = [CSV_HEADER, csv_row("a1"), csv_row("a1", "05/10/2026 10:30:00",
+                                                 end="05/10/2026 10:34:00")]
+    path = write_lines(tmp_path / "export.csv", lines)
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'q.db'}", "ingest", "csv",
+                                      "--mapping", "example-export", str(path)])
+    later = int(dt.datetime(2026, 10, 5, 8, 30, tzinfo=dt.UTC).timestamp())
+    assert result.exit_code == 0, result.output
+    assert ("  1 call had the id of another call (another arrival): stored apart as ID@ARRIVAL, "
+            f'e.g. line 3: "a1" -> "a1@{later}"; two calls of the PBX share an id') in result.output
