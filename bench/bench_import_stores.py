@@ -14,11 +14,15 @@ import argparse
 import functools
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's code, not
+# an installed qualiphone
 
 from config import load_config
 from ingest.batch import run_batch

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from ingest.drop import BatchError, DropResult, drop_batch
 from ingest.finalize import CaptureContext
 from ingest.lines import HeldLine, LineReader, SourceFileError, open_source
 from ingest.records import Miss, RecordError, Reject, Skipped, UnknownSiteError, unexpected
@@ -26,8 +27,9 @@ from monitor.store import Store
 from monitor.store.models import directory_misses, import_batches, rejected_records
 from monitor.store.writer import ROW_KEYS, WriteCounts, call_row, storable, write_rows
 
-__all__ = ["BatchResult", "DirectoryGaps", "FileParse", "Found", "LineReader", "Parser",
-           "SourceFileError", "parse_file", "run_batch", "write_misses"]
+__all__ = ["BatchError", "BatchResult", "DirectoryGaps", "DropResult", "FileParse", "Found",
+           "LineReader", "Parser", "SourceFileError", "drop_batch", "parse_file", "run_batch",
+           "write_misses"]
 
 Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
                   Iterator[CallBuilder | Reject | Skipped]]
@@ -312,8 +314,8 @@ def _write_batch(store: Store, kind: str, path: Path, ctx: CaptureContext, parse
         ).scalar_one()
         for chunk in spool.chunks():
             found = [item for item in chunk if item[0] is not None]
-            counts = write_rows(conn, [dict(zip(ROW_KEYS, item[0], strict=True))
-                                       for item in found])  # type: ignore[arg-type]
+            counts = write_rows(conn, [dict(zip(ROW_KEYS, item[0], strict=True))  # type: ignore[arg-type]
+                                       for item in found], result.batch_id)
             rejects = [Reject(item[1], item[3], item[2]) for item in chunk  # type: ignore[misc]
                        if item[0] is None]
             rejects.extend(Reject(found[i][1], reason, found[i][2]) for i, reason in counts.refused_at)

@@ -207,6 +207,38 @@ def csv(app: AppContext, paths: tuple[Path, ...], pbx: str | None, mapping: str,
 
 
 @ingest.command()
+@click.option("--batch", "batch_id", type=int, required=True,
+              help="The import batch to drop (qualiphone store batches lists them).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def drop(app: AppContext, batch_id: int, yes: bool) -> None:
+    """Drop an import batch: its calls, rejected records and directory misses.
+
+    The calls it merged into (also given by other files or by the listener) are rebuilt as the
+    other batches give them; the calls only it gave are removed. The file can then be imported
+    again (after fixing it, or with the right --pbx or --layout).
+
+    \b
+    Example:
+      qualiphone ingest drop --batch 7
+    """
+    from ingest.drop import BatchError, describe_batch, drop_batch
+
+    try:
+        batch = describe_batch(app.store, batch_id)
+        if not yes:
+            click.confirm(f"Drop batch {batch_id} ({batch.kind}, {batch.path}: {batch.imported} "
+                          f"calls imported, {batch.merged} merged, {batch.rejected} rejected)?",
+                          abort=True)
+        done = drop_batch(app.store, batch_id)
+    except BatchError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"batch {batch_id} ({done.path}) dropped: {done.removed} calls removed, "
+               f"{done.restored} calls restored as the other batches give them, {done.rejects} "
+               f"rejected records and {done.misses} directory misses removed")
+
+
+@ingest.command()
 @click.option("--batch", "batch_id", type=int, default=None, help="Only this import batch.")
 @click.option("--limit", type=int, default=200, show_default=True)
 @pass_app

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from config.loader import WEEKDAYS
+from monitor.store.contributions import purge_contributions
 from monitor.store.models import calls, import_batches, rejected_records
 from qualiphone.context import AppContext, format_option, pass_app
 
@@ -89,6 +90,7 @@ def purge(app: AppContext, days: int | None, dry_run: bool) -> None:
         ).scalar()
         if not dry_run:
             conn.execute(sa.delete(calls).where(calls.c.arrival < cutoff))
+            purge_contributions(conn, cutoff)  # what each batch gave them: personal data too
             conn.execute(sa.delete(rejected_records).where(rejected_records.c.created_at < cutoff))
     verb = "would remove" if dry_run else "removed"
     click.echo(f"{verb} {n_calls} calls and {n_rej} rejected records older than {keep} days")
@@ -104,11 +106,13 @@ def batches(app: AppContext) -> None:
       qualiphone store batches
     """
     table = Table()
-    for col in ("batch", "kind", "file", "when", "read", "imported", "merged", "dupl.", "rejected"):
+    for col in ("batch", "kind", "file", "when", "read", "imported", "merged", "dupl.", "rejected",
+                "status"):
         table.add_column(col)
     with app.store.engine.connect() as conn:
         for row in conn.execute(sa.select(import_batches).order_by(import_batches.c.id)):
             when = dt.datetime.fromtimestamp(row.started_at).strftime("%Y-%m-%d %H:%M")
             table.add_row(str(row.id), row.kind, row.path, when, str(row.rows_read),
-                          str(row.imported), str(row.merged), str(row.duplicates), str(row.rejected))
+                          str(row.imported), str(row.merged), str(row.duplicates), str(row.rejected),
+                          row.status)
     Console(width=160).print(table)

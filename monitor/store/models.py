@@ -102,3 +102,27 @@ directory_misses = sa.Table(
     sa.Column("last_arrival", sa.Double),
     sa.Index("ix_directory_misses_batch_id", "batch_id"),
 )
+
+
+# What each write gave each call, so that an import batch can be dropped and the calls it merged
+# into restored (`monitor.store.contributions`): one row per distinct content a source wrote for
+# a call (the columns of `calls`, `digest` a hash of them), and one link per batch that wrote
+# it (batch_id NULL: the live capture, or the calls stored before contributions were kept).
+call_contributions = sa.Table(
+    "call_contributions",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    *(sa.Column(c.name, c.type, nullable=c.nullable) for c in calls.columns if c.name != "id"),
+    sa.Column("digest", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("call_key", "pbx", "digest"),
+)
+
+contribution_batches = sa.Table(
+    "contribution_batches",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("contribution_id", sa.BigInteger, nullable=False),
+    sa.Column("batch_id", sa.Integer),
+    sa.Index("ix_contribution_batches_batch_id", "batch_id"),
+    sa.Index("ix_contribution_batches_contribution_id", "contribution_id"),
+)

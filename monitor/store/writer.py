@@ -30,6 +30,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.call import Call, Outcome, Source
+from monitor.store.contributions import record
+from monitor.store.lookup import rows_by_key
 from monitor.store.models import calls
 
 log = logging.getLogger(__name__)
@@ -147,7 +149,8 @@ ROW_KEYS = tuple(call_row(Call(pbx="", call_key="", site="", arrival=0.0,
                                 outcome=Outcome.ANSWERED, source=Source.CSV)))
 
 
-def _upsert(dialect: str) -> sa.Insert:
+def upsert_statement(dialect: str) -> sa.Insert:
+    """The merge of a row into `calls` (also used to rebuild calls from their contributions)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(calls)
     new, old = stmt.excluded, calls.c
@@ -174,58 +177,41 @@ def _upsert(dialect: str) -> sa.Insert:
     return stmt.on_conflict_do_update(index_elements=["pbx", "call_key"], set_=values)
 
 
-def write_calls(connection: sa.Connection, batch: Iterable[Call]) -> WriteCounts:
+def write_calls(connection: sa.Connection, batch: Iterable[Call],
+                batch_id: int | None = None) -> WriteCounts:
     """Upsert calls in chunks inside the caller's transaction; count new/merged/duplicate; the
-    calls the store cannot take are in `refused` with the reason."""
+    calls the store cannot take are in `refused` with the reason. What each call was given is
+    kept as a contribution of `batch_id` (None: the live capture), for `ingest drop`."""
     found = list(batch)
-    counts = write_rows(connection, [call_row(call) for call in found])
+    counts = write_rows(connection, [call_row(call) for call in found], batch_id)
     counts.refused = [(found[index], reason) for index, reason in counts.refused_at]
     return counts
 
 
-def write_rows(connection: sa.Connection, rows: Sequence[Row]) -> WriteCounts:
+def write_rows(connection: sa.Connection, rows: Sequence[Row],
+               batch_id: int | None = None) -> WriteCounts:
     """`write_calls` for calls already turned into rows (`call_row`); the rows refused are in
     `refused_at`, by their index in `rows`."""
     counts = WriteCounts()
-    stmt = _upsert(connection.dialect.name)
+    stmt = upsert_statement(connection.dialect.name)
     for start in range(0, len(rows), CHUNK):
-        counts.add(_write_chunk(connection, stmt, rows[start:start + CHUNK], start))
+        counts.add(_write_chunk(connection, stmt, rows[start:start + CHUNK], start, batch_id))
     return counts
 
 
 Stored = tuple[int, float]  # sources, arrival of a stored call
-# PostgreSQL: one statement per chunk and PBX, the keys as one array, never prepared (below).
-_PG_EXISTING = ("SELECT call_key, sources, arrival FROM calls "
-                "WHERE call_key = ANY(%(keys)s) AND pbx = %(pbx)s")
 
 
 def _existing(connection: sa.Connection, chunk: Sequence[Row]) -> dict[tuple[str, str], Stored]:
-    """(sources, arrival) of the chunk's calls already stored.
-
-    On PostgreSQL, one query per PBX and chunk with the keys as one array parameter, run without
-    a prepared statement: psycopg prepares a statement run five times, and PostgreSQL may then
-    keep a plan made while the table was small (a sequential scan), which made a long import
-    quadratic. Planned each time, it is an index lookup once the table is large. On SQLite, lists
-    of 500 keys."""
+    """(sources, arrival) of the chunk's calls already stored (monitor.store.lookup)."""
     found: dict[tuple[str, str], Stored] = {}
     by_pbx: dict[str, list[str]] = {}
     for row in chunk:
-        by_pbx.setdefault(row["pbx"], []).append(row["call_key"])  # type: ignore[arg-type]
+        by_pbx.setdefault(str(row["pbx"]), []).append(str(row["call_key"]))
     for pbx, keys in by_pbx.items():
-        if connection.dialect.name == "postgresql":
-            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.execute(_PG_EXISTING, {"keys": keys, "pbx": pbx}, prepare=False)
-                stored = cursor.fetchall()
-            finally:
-                cursor.close()
-        else:
-            stored = []
-            for start in range(0, len(keys), 500):
-                stored.extend(connection.execute(
-                    sa.select(calls.c.call_key, calls.c.sources, calls.c.arrival).where(
-                        calls.c.pbx == pbx, calls.c.call_key.in_(keys[start:start + 500]))))
-        found.update({(pbx, key): (sources, arrival) for key, sources, arrival in stored})
+        for key, sources, arrival in rows_by_key(connection, calls,
+                                                 ("call_key", "sources", "arrival"), pbx, keys):
+            found[(pbx, str(key))] = (int(sources), float(arrival))  # type: ignore[call-overload,arg-type]
     return found
 
 
@@ -246,7 +232,7 @@ def apart_key(key: str, arrival: float) -> str:
 
 
 def _write_chunk(connection: sa.Connection, stmt: sa.Insert, chunk: Sequence[Row],
-                 offset: int) -> WriteCounts:
+                 offset: int, batch_id: int | None) -> WriteCounts:
     counts = WriteCounts()
     existing = _existing(connection, chunk)
     kept: dict[tuple[str, str], Row] = {}
@@ -273,6 +259,7 @@ def _write_chunk(connection: sa.Connection, stmt: sa.Insert, chunk: Sequence[Row
             _keep(counts, kept, (str(row["pbx"]), str(row["call_key"])), row, existing)
     if kept:
         connection.execute(stmt, list(kept.values()))
+        record(connection, list(kept.values()), batch_id)
     return counts
 
 

@@ -500,3 +500,163 @@ def test_cli_says_which_calls_were_stored_apart(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert ("  1 call had the id of another call (another arrival): stored apart as ID@ARRIVAL, "
             f'e.g. line 3: "a1" -> "a1@{later}"; two calls of the PBX share an id') in result.output
+
+
+# --- item 10: a batch can be dropped, and the calls it merged into come back -----------------
+
+def _rows_of(store: Store) -> dict[str, dict[str, object]]:
+    import sqlalchemy as sa
+
+    from monitor.store.models import calls
+
+    with store.engine.connect() as conn:
+        return {r.call_key: {k: v for k, v in r._mapping.items() if k != "id"}
+                for r in conn.execute(sa.select(calls))}
+
+
+def _count(store: Store, table: object, batch: int) -> int:
+    import sqlalchemy as sa
+
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)  # type: ignore[arg-type]
+                                .where(table.c.batch_id == batch)).scalar_one())  # type: ignore[attr-defined]
+
+
+def test_drop_removes_a_batch_calls_rejects_and_misses(store: Store, capture: CaptureContext,
+                                                       tmp_path: Path) -> None:
+    from ingest.batch import drop_batch
+    from monitor.store.models import directory_misses, rejected_records
+
+    good, stranger = call_rows(2)
+    stranger.update(dst="0188888888", dcontext="from-trunk")  # a DID of no site: a reject
+    path = write_lines(tmp_path / "Master.csv", [good, '"only","three","columns"', stranger])
+    first = cdr_import(store, capture, path)
+    assert first.rejected == 2 and _count(store, directory_misses, first.batch_id) == 1
+    dropped = drop_batch(store, first.batch_id)
+    assert (dropped.removed, dropped.restored, dropped.rejects, dropped.misses) == (1, 0, 2, 1)
+    assert stored(store) == {} and rejects(store) == []
+    assert _count(store, rejected_records, first.batch_id) == 0
+    again = cdr_import(store, capture, path)  # a dropped file is imported anew
+    assert again.skipped_as is None and again.counts.imported == 1
+
+
+@pytest.mark.parametrize("dropped", ["cel", "cdr"])
+def test_drop_gives_back_the_calls_the_batch_merged_into(
+        store: Store, capture: CaptureContext, tmp_path: Path, dropped: str,
+        sqlite_store: Store) -> None:
+    """A call stored by CDR then merged by CEL (the CEL timing wins): dropping the CEL batch
+    gives back the CDR call exactly; dropping the CDR batch leaves the call as CEL alone gives
+    it. A call only the dropped batch gave is gone."""
+    from ingest.batch import drop_batch
+
+    shared = call_rows(1)[0] | {"uniqueid": f"{int(T0)}.1", "linkedid": f"{int(T0)}.1"}
+    cdr_path = write_lines(tmp_path / "Master.csv", [shared])
+    cel_path = write_lines(tmp_path / "cel.csv", [*cel_call(T0, 1), *cel_call(T0 + 600, 7)])
+    order = [("cdr", cdr_path), ("cel", cel_path)]
+    alone = sqlite_store  # the other source imported alone, for comparison
+    kept = next((kind, path) for kind, path in order if kind != dropped)
+    import_file(alone, capture, *kept)
+    expected = _rows_of(alone)
+    batches = {kind: import_file(store, capture, kind, path).batch_id for kind, path in order}
+    merged = _rows_of(store)
+    assert merged[f"{int(T0)}.1"]["sources"] == 2 | 8 and len(merged) == 2
+    result = drop_batch(store, batches[dropped])
+    assert _rows_of(store) == expected
+    assert (result.removed, result.restored) == ((1, 1) if dropped == "cel" else (0, 1))
+
+
+def test_drop_refuses_what_it_cannot_undo(store: Store, capture: CaptureContext,
+                                          tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from ingest.batch import BatchError, drop_batch
+    from monitor.store.models import contribution_batches, import_batches
+
+    with pytest.raises(BatchError, match='no import batch 99; list them: qualiphone store batches'):
+        drop_batch(store, 99)
+    batch = cdr_import(store, capture, write_lines(tmp_path / "Master.csv", call_rows(1))).batch_id
+    drop_batch(store, batch)
+    with pytest.raises(BatchError, match=f"batch {batch} is already dropped"):
+        drop_batch(store, batch)
+    old = cdr_import(store, capture, write_lines(tmp_path / "old.csv", call_rows(1))).batch_id
+    with store.engine.begin() as conn:  # as if imported before the store kept contributions
+        conn.execute(sa.delete(contribution_batches).where(contribution_batches.c.batch_id == old))
+        session = conn.execute(sa.insert(import_batches).values(
+            kind="ami", pbx="paris-eps", path="ami://pbx:5038", checksum="session-1", size=0,
+            started_at=0.0, status="live", rows_read=0, calls_seen=0, imported=0, merged=0,
+            duplicates=0, rejected=0).returning(import_batches.c.id)).scalar_one()
+    with pytest.raises(BatchError, match=f"batch {old} was imported before qualiphone kept"):
+        drop_batch(store, old)
+    with pytest.raises(BatchError, match=f"batch {session} is a listener session"):
+        drop_batch(store, session)
+
+
+def test_cli_drop_asks_then_says_what_it_did(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "Master.csv", [*call_rows(2), '"bad"'])
+    db = ["--db", f"sqlite:///{tmp_path / 'q.db'}"]
+    runner = CliRunner()
+    assert runner.invoke(cli, [*db, "ingest", "cdr", str(path)]).exit_code == 0
+    kept = runner.invoke(cli, [*db, "ingest", "drop", "--batch", "1"], input="n\n")
+    assert kept.exit_code == 1 and "Aborted" in kept.output
+    assert (f"Drop batch 1 (cdr, {path}: 2 calls imported, 0 merged, 1 rejected)? [y/N]"
+            in kept.output)
+    done = runner.invoke(cli, [*db, "ingest", "drop", "--batch", "1", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert done.output == (f"batch 1 ({path}) dropped: 2 calls removed, 0 calls restored as the "
+                           "other batches give them, 1 rejected records and 0 directory misses "
+                           "removed\n")
+    again = runner.invoke(cli, [*db, "ingest", "drop", "--batch", "1", "--yes"])
+    assert again.exit_code == 1 and "Error: batch 1 is already dropped" in again.output
+
+
+def test_a_reclassified_call_stays_reclassified_when_a_batch_is_dropped(
+        store: Store, tmp_path: Path) -> None:
+    """`sites reclassify` changes stored calls; what the batches gave must change with them,
+    or dropping another batch would bring the old outcome back."""
+    import dataclasses
+
+    import sqlalchemy as sa
+
+    from ingest.reclassify import reclassify
+    from monitor.call import Outcome, Source
+    from monitor.store.contributions import drop
+    from monitor.store.models import calls
+    from monitor.store.writer import write_calls
+    from tests.monitor.test_writer import BASE
+
+    unknown = dataclasses.replace(BASE, outcome=Outcome.UNKNOWN_DEVICE, answered_by="PJSIP/999")
+    cel = dataclasses.replace(unknown, source=Source.CEL, arrival=BASE.arrival + 0.2,
+                              resolution=1e-6)
+    with store.engine.begin() as conn:
+        write_calls(conn, [unknown], batch_id=1)
+        write_calls(conn, [cel], batch_id=2)
+    directory = tmp_path / "config"
+    shutil.copytree(SHIPPED_DIR, directory)
+    sites = directory / "sites.toml"
+    sites.write_text(sites.read_text(encoding="utf-8").replace(
+        '"PJSIP/eps05-*"', '"PJSIP/eps05-*", "PJSIP/999"'), encoding="utf-8")
+    assert reclassify(store.engine, load_config(directory)) == {("unknown_device", "answered"): 1}
+    with store.engine.begin() as conn:
+        drop(conn, 2)
+        row = conn.execute(sa.select(calls)).one()
+    assert (row.outcome, row.arrival, row.time_to_answer) == ("answered", BASE.arrival, 15.0)
+
+
+def test_purge_removes_what_the_batches_gave_the_purged_calls(tmp_path: Path) -> None:
+    """Contributions keep caller pseudonyms: a retention purge must remove them with the calls."""
+    import sqlalchemy as sa
+
+    from monitor.store.models import call_contributions, contribution_batches
+
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    path = write_lines(tmp_path / "Master.csv", call_rows(2))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", db, "ingest", "cdr", str(path)]).exit_code == 0
+    out = runner.invoke(cli, ["--db", db, "store", "purge", "--older-than", "1"], input="y\n")
+    assert out.exit_code == 0, out.output
+    store = open_store(db)
+    with store.engine.connect() as conn:
+        left = [conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                for t in (call_contributions, contribution_batches)]
+    store.dispose()
+    assert left == [0, 0]
