@@ -145,9 +145,9 @@ class DirectoryGaps:
             out.append(f"answered by a machine outside the message and voicemail contexts: "
                        f"{top(machines)}")
         numbers: Counter[str] = Counter()
-        for (dialed, queue, context, rejected), n in self.misses.items():
+        for (dialed, queue, context, rejected), miss in self.misses.items():
             if rejected:
-                numbers[dialed or queue or context or "?"] += n.calls
+                numbers[dialed or queue or context or "?"] += miss.calls
         if numbers:
             out.append(f"dialed numbers of no site (calls kept as rejects): {top(numbers)}")
         return out

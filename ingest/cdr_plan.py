@@ -57,7 +57,7 @@ class _Tokens:
         get = self._getters.get(layout.name)
         if get is None:
             missing = layout.width  # `fields` gets one "" at that position
-            get = self._getters[layout.name] = itemgetter(*(
+            get = self._getters[layout.name] = itemgetter(*(  # type: ignore[arg-type]
                 layout.columns.index(f) if f in layout.columns else missing
                 for f in ("channel", "dstchannel", "uniqueid", "linkedid")))
         fields.append("")

@@ -86,10 +86,11 @@ def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
         click.echo(f"  {r.replaced} lines had bytes that are not UTF-8 or NUL bytes (kept, shown "
                    "as \ufffd)")
     if r.counts.split:
-        n = r.counts.split
-        shown = ", ".join(f'line {line}: "{key}" -> "{new}"' for line, key, new in r.split_examples)
-        click.echo(f"  {n} call{'s' if n > 1 else ''} had the id of another call (another "
-                   f"arrival): stored apart as ID@ARRIVAL, e.g. {shown}; two calls of the PBX "
+        apart = r.counts.split
+        examples = ", ".join(f'line {line}: "{key}" -> "{new}"'
+                             for line, key, new in r.split_examples)
+        click.echo(f"  {apart} call{'s' if apart > 1 else ''} had the id of another call (another "
+                   f"arrival): stored apart as ID@ARRIVAL, e.g. {examples}; two calls of the PBX "
                    "share an id")
     if r.held is not None:
         click.echo(f"  held back line {r.held.number} ({r.held.size} bytes): it has no end of "

@@ -22,15 +22,27 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 BOM = b"\xef\xbb\xbf"
+def _gzip(raw: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, gzip.GzipFile(fileobj=raw))
+
+
+def _bzip2(raw: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, bz2.BZ2File(raw))
+
+
+def _xz(raw: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, lzma.LZMAFile(raw))
+
+
 # First bytes -> (name, opener of the decompressed stream, closed by `open_source`); None:
 # refused with the message.
 _COMPRESSED: dict[bytes, tuple[str, Callable[[BinaryIO], BinaryIO] | None]] = {
-    b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw)),  # type: ignore[dict-item]
-    b"BZh": ("bzip2", lambda raw: bz2.BZ2File(raw)),  # type: ignore[dict-item]
-    b"\xfd7zXZ\x00": ("xz", lambda raw: lzma.LZMAFile(raw)),  # type: ignore[dict-item]  # noqa: SIM115
+    b"\x1f\x8b": ("gzip", _gzip),
+    b"BZh": ("bzip2", _bzip2),
+    b"\xfd7zXZ\x00": ("xz", _xz),
     b"\x28\xb5\x2f\xfd": ("zstd", None),
 }
 _REFUSED = {

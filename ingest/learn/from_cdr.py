@@ -71,4 +71,4 @@ def _answered(rows: list[CdrRow], arrival: float) -> list[tuple[str, float | Non
         device = device_of(r.dstchannel)
         target.setdefault(device, r.answer - arrival)
     found = real or local
-    return sorted(found.items(), key=lambda kv: kv[1])
+    return sorted(found.items(), key=lambda kv: kv[1] or 0.0)

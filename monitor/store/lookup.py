@@ -26,7 +26,7 @@ def rows_by_key(conn: sa.Connection, table: sa.Table, columns: Sequence[str], pb
                "WHERE call_key = ANY(%(keys)s) AND pbx = %(pbx)s")
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(sql, {"keys": list(keys), "pbx": pbx}, prepare=False)
+            cursor.execute(sql, {"keys": list(keys), "pbx": pbx}, prepare=False)  # type: ignore[call-arg]
             return [tuple(row) for row in cursor.fetchall()]
         finally:
             cursor.close()
