@@ -186,8 +186,10 @@ def test_the_plausible_window_is_a_setting(store: Store, tmp_path: Path) -> None
     directory = tmp_path / "config"
     shutil.copytree(SHIPPED_DIR, directory)
     settings = directory / "settings.toml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(
-        "[capture]\n", "[capture]\nplausible_from = 1969-01-01\n"), encoding="utf-8")
+    text = settings.read_text(encoding="utf-8")
+    assert "\nplausible_from = 2000-01-01\n" in text
+    settings.write_text(text.replace("\nplausible_from = 2000-01-01\n",
+                                     "\nplausible_from = 1969-01-01\n"), encoding="utf-8")
     ctx = CaptureContext.create(load_config(directory))
     row = call_rows(1)[0]
     for name in ("start", "answer", "end"):
@@ -209,9 +211,10 @@ def test_a_wrong_plausible_window_setting_names_the_key(tmp_path: Path, line: st
     directory = tmp_path / "config"
     shutil.copytree(SHIPPED_DIR, directory)
     settings = directory / "settings.toml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(
-        "[capture]\n", f"[capture]\n{line}\n"), encoding="utf-8")
     key = line.split(" = ")[0]
+    text = "\n".join(row for row in settings.read_text(encoding="utf-8").splitlines()
+                     if not row.startswith(f"{key} ="))
+    settings.write_text(text.replace("[capture]\n", f"[capture]\n{line}\n"), encoding="utf-8")
     with pytest.raises(ConfigError) as error:
         load_config(directory)
     assert str(error.value) == f"{settings}: key capture.{key} is {shown}; expected {expected}."
