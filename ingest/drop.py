@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from monitor.store import Store
 from monitor.store.contributions import drop
 from monitor.store.models import (
+    call_contributions,
     contribution_batches,
     directory_misses,
     import_batches,
@@ -49,8 +50,10 @@ def describe_batch(store: Store, batch_id: int) -> sa.Row:
             raise BatchError(f"batch {batch_id} is a listener session ({batch.path}), not a "
                              "file import: its calls are the live capture's and stay; its "
                              "rejected records are listed by qualiphone ingest rejects")
-        kept = conn.execute(sa.select(contribution_batches.c.id).where(
-            contribution_batches.c.batch_id == batch_id).limit(1)).first()
+        kept = conn.execute(sa.select(call_contributions.c.id).where(
+            call_contributions.c.batch_id == batch_id).limit(1)).first() or \
+            conn.execute(sa.select(contribution_batches.c.id).where(
+                contribution_batches.c.batch_id == batch_id).limit(1)).first()
     if kept is None and batch.imported + batch.merged + batch.duplicates > 0:
         raise BatchError(
             f"batch {batch_id} was imported before qualiphone kept what each batch wrote "

@@ -52,6 +52,7 @@ class FuzzSource:
     parser: Callable[[Config], Parser]
     simulated: Callable[[Path, Config], list[str]]  # lines from a simulated month's directory
     real: tuple[str, ...] = ()  # glob patterns of real recordings under data/real
+    rate: float = 0.2  # share of lines mutated by default: about half the calls left untouched
 
 
 def _cdr_parser(config: Config) -> Parser:
@@ -110,9 +111,9 @@ SOURCES: dict[str, FuzzSource] = {
     "queue_log": FuzzSource("queue_log", "queue_log", "|", 0, _queue_log_parser,
                             lambda month, config: _read(month / "queue_log"),
                             ("queue_log/*/*.txt",)),
-    "cel": FuzzSource("cel", "cel", ",", 0, _cel_parser,
+    "cel": FuzzSource("cel", "cel", ",", 0, _cel_parser,  # a call is 20 to 40 CEL lines
                       lambda month, config: _read(month / "cel-custom" / "Master.csv"),
-                      ("cel/*/*.csv",)),
+                      ("cel/*/*.csv",), rate=0.03),
     "csv": FuzzSource("csv", "csv", ";", 1, _csv_parser, csv_from_truth),
 }
 

@@ -106,15 +106,18 @@ directory_misses = sa.Table(
 
 # What each write gave each call, so that an import batch can be dropped and the calls it merged
 # into restored (`monitor.store.contributions`): one row per distinct content a source wrote for
-# a call (the columns of `calls`, `digest` a hash of them), and one link per batch that wrote
-# it (batch_id NULL: the live capture, or the calls stored before contributions were kept).
+# a call (the columns of `calls`, `digest` a hash of them), owned by the batch that first wrote
+# it (batch_id NULL: the live capture, or a call stored before contributions were kept), and one
+# link per other batch that wrote the same content again.
 call_contributions = sa.Table(
     "call_contributions",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
     *(sa.Column(c.name, c.type, nullable=c.nullable) for c in calls.columns if c.name != "id"),
     sa.Column("digest", sa.BigInteger, nullable=False),
+    sa.Column("batch_id", sa.Integer),
     sa.UniqueConstraint("call_key", "pbx", "digest"),
+    sa.Index("ix_call_contributions_batch_id", "batch_id"),
 )
 
 contribution_batches = sa.Table(

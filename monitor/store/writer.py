@@ -253,13 +253,15 @@ def _write_chunk(connection: sa.Connection, stmt: sa.Insert, chunk: Sequence[Row
             apart.append(row | {"call_key": new_key})
             continue
         _keep(counts, kept, key, row, existing)
+    known = set(existing)
     if apart:
         existing = _existing(connection, apart)
+        known |= set(existing)
         for row in apart:
             _keep(counts, kept, (str(row["pbx"]), str(row["call_key"])), row, existing)
     if kept:
         connection.execute(stmt, list(kept.values()))
-        record(connection, list(kept.values()), batch_id)
+        record(connection, list(kept.values()), batch_id, known)
     return counts
 
 

@@ -573,7 +573,7 @@ def test_drop_refuses_what_it_cannot_undo(store: Store, capture: CaptureContext,
     import sqlalchemy as sa
 
     from ingest.batch import BatchError, drop_batch
-    from monitor.store.models import contribution_batches, import_batches
+    from monitor.store.models import call_contributions, import_batches
 
     with pytest.raises(BatchError, match='no import batch 99; list them: qualiphone store batches'):
         drop_batch(store, 99)
@@ -583,7 +583,8 @@ def test_drop_refuses_what_it_cannot_undo(store: Store, capture: CaptureContext,
         drop_batch(store, batch)
     old = cdr_import(store, capture, write_lines(tmp_path / "old.csv", call_rows(1))).batch_id
     with store.engine.begin() as conn:  # as if imported before the store kept contributions
-        conn.execute(sa.delete(contribution_batches).where(contribution_batches.c.batch_id == old))
+        conn.execute(sa.update(call_contributions).where(call_contributions.c.batch_id == old)
+                     .values(batch_id=None))
         session = conn.execute(sa.insert(import_batches).values(
             kind="ami", pbx="paris-eps", path="ami://pbx:5038", checksum="session-1", size=0,
             started_at=0.0, status="live", rows_read=0, calls_seen=0, imported=0, merged=0,
@@ -663,3 +664,26 @@ def test_purge_removes_what_the_batches_gave_the_purged_calls(tmp_path: Path) ->
                 for t in (call_contributions, contribution_batches)]
     store.dispose()
     assert left == [0, 0]
+
+
+@pytest.mark.parametrize("first", [1, 2])
+def test_drop_keeps_what_another_import_of_the_same_calls_gave(
+        store: Store, capture: CaptureContext, tmp_path: Path, first: int) -> None:
+    """A grown file imported again writes its calls again (the same rows: kept once, with a
+    link per batch). Dropping either import keeps the calls the other one has."""
+    from ingest.batch import drop_batch
+
+    rows = call_rows(3)
+    path = write_lines(tmp_path / "Master.csv", rows[:2])
+    one = cdr_import(store, capture, path).batch_id
+    write_lines(path, rows)  # the file grew
+    two = cdr_import(store, capture, path).batch_id
+    before = _rows_of(store)
+    batches = {1: one, 2: two}
+    dropped = drop_batch(store, batches[first])
+    left = {str(r["uniqueid"]) for r in (rows if first == 1 else rows[:2])}
+    assert set(_rows_of(store)) == left
+    assert all(_rows_of(store)[key] == before[key] for key in left)
+    assert (dropped.removed, dropped.restored) == ((0, 2) if first == 1 else (1, 2))
+    drop_batch(store, batches[3 - first])
+    assert stored(store) == {}

@@ -1,5 +1,6 @@
-"""What each import batch wrote for each call (call_contributions, contribution_batches), so
-that `qualiphone ingest drop --batch N` can remove a batch and restore the calls it merged into.
+"""What each import batch wrote for each call (call_contributions, owned by the batch that first
+wrote that content; contribution_batches, the other batches that wrote the same), so that
+`qualiphone ingest drop --batch N` can remove a batch and restore the calls it merged into.
 The calls already stored become contributions of no batch (kept by every drop).
 
 Revision ID: 0010
@@ -56,6 +57,7 @@ def upgrade() -> None:
         sa.Column("local_hour", sa.SmallInteger, nullable=False),
         sa.Column("local_weekday", sa.SmallInteger, nullable=False),
         sa.Column("digest", sa.BigInteger, nullable=False),
+        sa.Column("batch_id", sa.Integer),
         sa.PrimaryKeyConstraint("id", name="pk_call_contributions"),
         sa.UniqueConstraint("call_key", "pbx", "digest",
                             name="uq_call_contributions_call_key_pbx_digest"),
@@ -67,20 +69,20 @@ def upgrade() -> None:
         sa.Column("batch_id", sa.Integer),
         sa.PrimaryKeyConstraint("id", name="pk_contribution_batches"),
     )
+    op.create_index("ix_call_contributions_batch_id", "call_contributions", ["batch_id"])
     op.create_index("ix_contribution_batches_batch_id", "contribution_batches", ["batch_id"])
     op.create_index("ix_contribution_batches_contribution_id", "contribution_batches",
                     ["contribution_id"])
     columns = ", ".join(CALL_COLUMNS)
     # Each stored call, as it is, is a contribution of no batch (digest 0: there is one per
-    # call); its link has no batch either.
-    op.execute(f"INSERT INTO call_contributions ({columns}, digest) "
-               f"SELECT {columns}, 0 FROM calls")
-    op.execute("INSERT INTO contribution_batches (contribution_id, batch_id) "
-               "SELECT id, NULL FROM call_contributions")
+    # call), which no drop removes.
+    op.execute(f"INSERT INTO call_contributions ({columns}, digest, batch_id) "
+               f"SELECT {columns}, 0, NULL FROM calls")
 
 
 def downgrade() -> None:
     op.drop_index("ix_contribution_batches_contribution_id", table_name="contribution_batches")
     op.drop_index("ix_contribution_batches_batch_id", table_name="contribution_batches")
     op.drop_table("contribution_batches")
+    op.drop_index("ix_call_contributions_batch_id", table_name="call_contributions")
     op.drop_table("call_contributions")
