@@ -36,7 +36,7 @@ Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
 MAX_SKIP_REASONS = 20  # distinct reasons of skipped calls kept per file; further ones only counted
 PROBE_LINES = 100  # lines all rejected as unreadable before a file is refused as another kind
 MAX_EXAMPLES = 3  # calls stored apart named in the summary
-SPOOL_ITEMS = 20_000  # calls and rejects held in memory between the parse and the write
+SPOOL_ITEMS = 50_000  # calls and rejects held in memory between the parse and the write
 CUT_LINE = ("the last line has no end of line: it was cut while the PBX wrote it, and a "
             "compressed (rotated) file does not grow")
 
@@ -216,7 +216,7 @@ class FileParse:
 
     def _finalize(self, item: CallBuilder) -> Call | Reject:
         try:
-            return self.ctx.finalize(item)
+            return self.ctx.finalize(item, check_store=False)  # the writer checks, once
         except UnknownSiteError as exc:
             self.gaps.add_miss(exc.miss, item.line, rejected=True)
             return Reject(item.line, str(exc), "\n".join(item.raw), exc.miss)

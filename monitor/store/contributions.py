@@ -43,10 +43,12 @@ def record(conn: sa.Connection, rows: Sequence[Row], batch_id: int | None,
     are new rows of this batch, inserted without a lookup)."""
     if not rows:
         return
+    from monitor.store.writer import execute_many
+
     stamped = [row | {"digest": digest(row), "batch_id": batch_id} for row in rows]
     insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
         call_contributions).on_conflict_do_nothing(index_elements=["call_key", "pbx", "digest"])
-    conn.execute(insert, stamped)
+    execute_many(conn, "contributions", insert, stamped)
     again = {(str(r["pbx"]), str(r["call_key"]), r["digest"]) for r in stamped
              if (str(r["pbx"]), str(r["call_key"])) in known}
     if not again or batch_id is None:
