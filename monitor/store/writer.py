@@ -228,7 +228,8 @@ def execute_many(connection: sa.Connection, name: str, stmt: sa.ClauseElement,
     compiled = _COMPILED.get((dialect.name, name))
     if compiled is None:
         done = stmt.compile(dialect=dialect, column_keys=list(rows[0]))
-        positions = tuple(done.positiontup) if done.positional and done.positiontup else None
+        order = getattr(done, "positiontup", None) if getattr(done, "positional", False) else None
+        positions = tuple(order) if order else None
         compiled = _COMPILED[(dialect.name, name)] = (done.string, positions)
     sql, positions = compiled
     if positions:  # qmark (SQLite): tuples in the statement's order
