@@ -36,7 +36,7 @@ Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
 MAX_SKIP_REASONS = 20  # distinct reasons of skipped calls kept per file; further ones only counted
 PROBE_LINES = 100  # lines all rejected as unreadable before a file is refused as another kind
 MAX_EXAMPLES = 3  # calls stored apart named in the summary
-SPOOL_ITEMS = 50_000  # calls and rejects held in memory between the parse and the write
+SPOOL_ITEMS = 20_000  # calls and rejects held in memory between the parse and the write
 CUT_LINE = ("the last line has no end of line: it was cut while the PBX wrote it, and a "
             "compressed (rotated) file does not grow")
 
