@@ -54,6 +54,10 @@ class CaptureSettings:
     pseudonym_key_file: str = ""
     retention_days: int = 400
     default_region: str = "FR"
+    # Times outside [plausible_from, now + plausible_days_ahead] are rejected at import: a PBX
+    # clock gone wrong (1970, 2099) must not become calls.
+    plausible_from: dt.date = dt.date(2000, 1, 1)
+    plausible_days_ahead: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -344,6 +348,28 @@ def _rate(r: TableReader, name: str, default: float) -> float:
     return float(value)
 
 
+def _past_date(r: TableReader, name: str, default: dt.date) -> dt.date:
+    """A date not after today: a TOML date (2000-01-01) or the same as a string."""
+    expected = "a date not after today, e.g. 2000-01-01"
+    value = r.get(name, (dt.date, str), expected, default)
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(r.path, r.key(name), value, expected) from None
+    if isinstance(value, dt.datetime) or value > dt.date.today():
+        raise ConfigError(r.path, r.key(name), value, expected)
+    return value
+
+
+def _bounded(r: TableReader, name: str, default: float, low: float, high: float) -> float:
+    expected = f"a number from {low:g} to {high:g}"
+    value = r.get(name, (int, float), expected, default)
+    if not low <= value <= high:  # also refuses nan
+        raise ConfigError(r.path, r.key(name), value, expected)
+    return float(value)
+
+
 def _parse_settings(
     path: Path, data: dict[str, Any]
 ) -> tuple[Targets, CaptureSettings, dict[str, PbxSettings], Hours]:
@@ -369,6 +395,8 @@ def _parse_settings(
         pseudonym_key_file=c.get("pseudonym_key_file", str, "a file path", ""),
         retention_days=c.whole("retention_days", 400, 1),
         default_region=c.get("default_region", str, 'a region code such as "FR"', "FR"),
+        plausible_from=_past_date(c, "plausible_from", dt.date(2000, 1, 1)),
+        plausible_days_ahead=_bounded(c, "plausible_days_ahead", 1.0, 0.0, 366.0),
     )
     pbxs = {}
     pbx_tables = as_table(path, "pbx", data.get("pbx", {}), "one or more [pbx.NAME] tables")

@@ -13,16 +13,23 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import sqlalchemy as sa
 
+from ingest.drop import BatchError, DropResult, drop_batch
 from ingest.finalize import CaptureContext
-from ingest.records import Miss, RecordError, Reject, Skipped, UnknownSiteError
+from ingest.lines import HeldLine, LineReader, SourceFileError, open_source
+from ingest.records import Miss, RecordError, Reject, Skipped, UnknownSiteError, unexpected
+from ingest.spool import Spool
 from monitor.call import Call, CallBuilder, Outcome
 from monitor.store import Store
 from monitor.store.models import directory_misses, import_batches, rejected_records
-from monitor.store.writer import WriteCounts, write_calls
+from monitor.store.writer import ROW_KEYS, WriteCounts, call_row, storable, write_rows
+
+__all__ = ["BatchError", "BatchResult", "DirectoryGaps", "DropResult", "FileParse", "FileParser",
+           "Found", "LineReader", "Parser", "SourceFileError", "drop_batch", "parse_file", "run_batch",
+           "write_misses"]
 
 Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
                   Iterator[CallBuilder | Reject | Skipped]]
@@ -36,23 +43,44 @@ class WrittenCalls(Protocol):
     def write(self, connection: sa.Connection) -> WriteCounts: ...
 
 
+class ParsedCounts(Protocol):
+    """What a whole-file parser counted: lines read, lines with U+FFFD, skipped calls and
+    directory gaps."""
+
+    lines: int
+    replaced: int
+    skipped: SkipCount
+    gaps: DirectoryGaps
+
+
 @runtime_checkable
 class FileParser(Protocol):
-    """A parser that reads the whole file itself (the columnar importers of `ingest.columnar`):
-    it returns what `parse_file` returns, its calls as `WrittenCalls`."""
+    """A parser that reads the whole file itself (the columnar importers of `ingest.columnar`,
+    chosen with `--columnar`): its calls come back as `WrittenCalls`."""
 
     def parse_file(self, path: Path, ctx: CaptureContext, on_bytes: Callable[[int], None] | None
-                   ) -> tuple[WrittenCalls, list[Reject], LineReader]: ...
+                   ) -> tuple[WrittenCalls, list[Reject], ParsedCounts]: ...
 
 MAX_SKIP_REASONS = 20  # distinct reasons of skipped calls kept per file; further ones only counted
+PROBE_LINES = 100  # lines all rejected as unreadable before a file is refused as another kind
+MAX_EXAMPLES = 3  # calls stored apart named in the summary
+SPOOL_ITEMS = 20_000  # calls and rejects held in memory between the parse and the write
+CUT_LINE = ("the last line has no end of line: it was cut while the PBX wrote it, and a "
+            "compressed (rotated) file does not grow")
 
 
-class SourceFileError(Exception):
-    """A file that cannot be read at all (missing, unreadable, a directory)."""
+# What the spool keeps: a call as (its row's values, line, raw), a reject as (None, line, raw,
+# reason).
+Spooled = tuple[tuple[object, ...] | None, int | None, str] | \
+    tuple[None, int | None, str, str]
 
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
-        super().__init__(f"{path}: {reason}")
+
+class Found(NamedTuple):
+    """A call read from a file, with where it was read (for a reject if the store refuses it)."""
+
+    call: Call
+    line: int | None
+    raw: str
 
 
 @dataclass
@@ -69,22 +97,19 @@ class BatchResult:
     skipped_reasons: Counter[str] = field(default_factory=Counter)  # first MAX_SKIP_REASONS reasons
     seconds: float = 0.0
     gaps: DirectoryGaps = field(default_factory=lambda: DirectoryGaps())
+    held: HeldLine | None = None  # the last line, still being written: not read this time
+    split_examples: list[tuple[int | None, str, str]] = field(default_factory=list)  # line,
+    # key, the key it is stored under: calls that had the id of another call (first few)
 
 
 def file_checksum(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of the file as it is on disk (compressed, if it is)."""
     digest = hashlib.sha256()
     size = 0
-    try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-                size += len(chunk)
-    except FileNotFoundError:
-        raise SourceFileError(path, "no such file; check the path") from None
-    except IsADirectoryError:
-        raise SourceFileError(path, "is a directory; give the file inside it") from None
-    except PermissionError:
-        raise SourceFileError(path, "permission denied; make it readable by this user") from None
+    with open_source(path) as (_, raw, _):
+        while chunk := raw.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
     return digest.hexdigest(), size
 
 
@@ -169,68 +194,101 @@ class SkipCount:
             self.reasons[item.reason] += 1
 
 
-class LineReader:
-    """Numbered, UTF-8-decoded lines of a file.
+class FileParse:
+    """One file read through a parser: iterate it for the file's Calls (finalized) and Rejects,
+    in the order the parser gives them. Skipped calls, directory gaps and counts are kept here.
 
-    Bytes that are not UTF-8 (a caller name written in another encoding) are replaced by U+FFFD
-    and the line is kept: the fields qualiphone reads are ASCII, so dropping the line would lose
-    a real call. Such lines are counted in `replaced`; a field that matters and is damaged is
-    rejected by the parser with its own reason.
-    """
+    A file whose first PROBE_LINES non-blank lines are all rejected as unreadable (none a call,
+    a skipped call or an "unknown site"), or all of whose lines are, is not of the kind the
+    parser reads (a CDR file given to `ingest cel`, binary data): a SourceFileError refuses it
+    whole instead of storing a reject per line."""
 
-    def __init__(self, path: Path, on_bytes: Callable[[int], None] | None = None) -> None:
-        self.path = path
-        self.lines = 0
-        self.replaced = 0
-        self.skipped = SkipCount()  # filled by parse_file with the parser's Skipped items
-        self.gaps = DirectoryGaps()  # filled by parse_file
-        self._on_bytes = on_bytes
+    def __init__(self, path: Path, parser: Parser, ctx: CaptureContext, kind: str = "",
+                 on_bytes: Callable[[int], None] | None = None, limit: int | None = None) -> None:
+        self.path, self.parser, self.ctx, self.kind = path, parser, ctx, kind
+        self.reader = LineReader(path, on_bytes, limit=limit)
+        self.skipped = SkipCount()
+        self.gaps = DirectoryGaps()
+        self.calls = 0
+        self.rejected = 0
+        self._recognised = False
+        self._first: list[Reject] = []
 
-    def __iter__(self) -> Iterator[tuple[int, str]]:
-        with self.path.open("rb") as fh:
-            for number, data in enumerate(fh, start=1):
-                self.lines = number
-                if self._on_bytes is not None:
-                    self._on_bytes(len(data))
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError:
-                    self.replaced += 1
-                    text = data.decode("utf-8", errors="replace")
-                yield number, text.rstrip("\r\n")
+    def __iter__(self) -> Iterator[Found | Reject]:
+        for item in self.parser(self.reader, self.ctx):
+            if isinstance(item, Reject):
+                self.rejected += 1
+                self._probe(item)
+                yield item
+                continue
+            self._recognised = True
+            if isinstance(item, Skipped):
+                self.skipped.add(item)
+                if item.miss is not None:
+                    self.gaps.add_miss(item.miss, item.line, rejected=False)
+                continue
+            out = self._finalize(item)
+            if isinstance(out, Reject):
+                self.rejected += 1
+                yield out
+            else:
+                self.calls += 1
+                self.gaps.add_call(out)
+                yield Found(out, item.line, "\n".join(item.raw))
+        if self.reader.cut is not None:
+            number, text = self.reader.cut
+            self.rejected += 1
+            yield Reject(number, CUT_LINE, text)
+        if not self._recognised and self.rejected and self.rejected >= self.reader.nonblank:
+            raise self._refusal(whole=True)
+
+    def _finalize(self, item: CallBuilder) -> Call | Reject:
+        try:
+            return self.ctx.finalize(item, check_store=False)  # the writer checks, once
+        except UnknownSiteError as exc:
+            self.gaps.add_miss(exc.miss, item.line, rejected=True)
+            return Reject(item.line, str(exc), "\n".join(item.raw), exc.miss)
+        except RecordError as exc:
+            return Reject(item.line, str(exc), "\n".join(item.raw))
+        except Exception as exc:  # one call never costs the others
+            return Reject(item.line, unexpected(exc), "\n".join(item.raw))
+
+    def _probe(self, reject: Reject) -> None:
+        """Refuse the file once PROBE_LINES lines are read and every one was rejected."""
+        if self._recognised or reject.miss is not None:
+            self._recognised = True
+            return
+        if len(self._first) < 3:
+            self._first.append(reject)
+        if self.rejected >= max(PROBE_LINES, self.reader.nonblank):
+            raise self._refusal(whole=False)
+
+    def _refusal(self, whole: bool) -> SourceFileError:
+        n = self.rejected
+        which = ("only line was" if n == 1 else f"{n} lines were") if whole else \
+            f"first {n} lines were"
+        shown = "; ".join(f"line {r.line}: {r.reason[:150]}" for r in self._first)
+        return SourceFileError(self.path, (
+            f"does not read as a {self.kind or 'such'} file: its {which} all rejected "
+            f"({shown}); nothing was stored. Check that the command fits the file (ingest cdr, "
+            "cel, queue-log, csv --mapping) and the PBX's settings (--pbx, cdr_layout)"))
 
 
 def parse_file(
     path: Path, parser: Parser, ctx: CaptureContext, on_bytes: Callable[[int], None] | None = None
-) -> tuple[list[Call], list[Reject], LineReader]:
-    """Parse and finalize a whole file: (calls, rejects, the reader's counts, skipped calls
-    included in `reader.skipped`). Never raises per record."""
-    reader = LineReader(path, on_bytes)
+) -> tuple[list[Call], list[Reject], FileParse]:
+    """Parse and finalize a whole file: (calls, rejects by line, the parse with its counts,
+    skipped calls and directory gaps). Never raises per record."""
+    parse = FileParse(path, parser, ctx, on_bytes=on_bytes)
     found: list[Call] = []
     rejects: list[Reject] = []
-    gaps = reader.gaps
-    for item in parser(reader, ctx):
+    for item in parse:
         if isinstance(item, Reject):
             rejects.append(item)
-            continue
-        if isinstance(item, Skipped):
-            reader.skipped.add(item)
-            if item.miss is not None:
-                gaps.add_miss(item.miss, item.line, rejected=False)
-            continue
-        try:
-            call = ctx.finalize(item)
-        except UnknownSiteError as exc:
-            rejects.append(Reject(item.line, str(exc), "\n".join(item.raw), exc.miss))
-            gaps.add_miss(exc.miss, item.line, rejected=True)
-            continue
-        except RecordError as exc:
-            rejects.append(Reject(item.line, str(exc), "\n".join(item.raw)))
-            continue
-        found.append(call)
-        gaps.add_call(call)
+        else:
+            found.append(item.call)
     rejects.sort(key=lambda r: r.line or 0)
-    return found, rejects, reader
+    return found, rejects, parse
 
 
 def run_batch(
@@ -242,40 +300,104 @@ def run_batch(
     batches of the same file are marked superseded, their rejects and misses replaced."""
     started = time.time()
     checksum, size = file_checksum(path)
-    same_file = sa.and_(import_batches.c.kind == kind, import_batches.c.pbx == ctx.pbx.name,
-                        import_batches.c.checksum == checksum, import_batches.c.status == "done")
     with store.engine.begin() as conn:
-        previous = conn.execute(sa.select(import_batches.c.id).where(same_file).limit(1)).scalar()
+        previous = conn.execute(sa.select(import_batches.c.id).where(
+            _same_file(kind, ctx.pbx.name, checksum)).limit(1)).scalar()
     if previous is not None and not again:
         if on_bytes:
             on_bytes(size)
         return BatchResult(path, None, skipped_as=previous, seconds=time.time() - started)
-    found: list[Call] | WrittenCalls
     if isinstance(parser, FileParser):
-        found, rejects, reader = parser.parse_file(path, ctx, on_bytes)
-    else:
-        found, rejects, reader = parse_file(path, parser, ctx, on_bytes)
-    lines = reader.lines
-    result = BatchResult(path, None, rows_read=lines, calls_seen=len(found), rejected=len(rejects),
-                         replaced=reader.replaced, skipped=reader.skipped.total,
-                         skipped_reasons=reader.skipped.reasons, gaps=reader.gaps)
+        result = _columnar_batch(store, kind, path, parser, ctx, on_bytes, (checksum, size), again)
+        result.seconds = time.time() - started
+        return result
+    parse = FileParse(path, parser, ctx, kind, on_bytes, limit=size)
+    with Spool[Spooled](SPOOL_ITEMS) as spool:
+        for item in parse:
+            if isinstance(item, Found):
+                spool.append((tuple(call_row(item.call).values()), item.line, item.raw))
+            else:
+                spool.append((None, item.line, item.raw, item.reason))
+        result = _write_batch(store, kind, path, ctx, parse, spool, (checksum, size), again)
+    result.seconds = time.time() - started
+    return result
+
+
+def _write_batch(store: Store, kind: str, path: Path, ctx: CaptureContext, parse: FileParse,
+                 spool: Spool[Spooled], file: tuple[str, int], again: bool) -> BatchResult:
+    """Write what a file gave in one transaction: calls, rejects (with the calls the store
+    refused), directory misses, and the batch with its counts."""
+    reader, started = parse.reader, time.time()
+    result = BatchResult(path, None, rows_read=reader.lines, calls_seen=parse.calls,
+                         rejected=parse.rejected, replaced=reader.replaced,
+                         skipped=parse.skipped.total, skipped_reasons=parse.skipped.reasons,
+                         gaps=parse.gaps, held=reader.held)
+    checksum, size = file
     with store.engine.begin() as conn:
-        earlier = [row[0] for row in conn.execute(sa.select(import_batches.c.id).where(same_file))]
+        earlier = [row[0] for row in conn.execute(sa.select(import_batches.c.id).where(
+            _same_file(kind, ctx.pbx.name, checksum)))] if again else []
         result.batch_id = conn.execute(
             sa.insert(import_batches).values(
                 kind=kind, pbx=ctx.pbx.name, path=str(path), checksum=checksum, size=size,
-                started_at=started, status="running", rows_read=lines, calls_seen=len(found),
-                imported=0, merged=0, duplicates=0, rejected=len(rejects),
+                started_at=started, status="running", rows_read=reader.lines,
+                calls_seen=parse.calls, imported=0, merged=0, duplicates=0,
+                rejected=parse.rejected,
             ).returning(import_batches.c.id)
         ).scalar_one()
-        result.counts = write_calls(conn, found) if isinstance(found, list) else found.write(conn)
-        if rejects:
-            now = time.time()
-            conn.execute(sa.insert(rejected_records), [
-                {"batch_id": result.batch_id, "path": str(path), "line": r.line,
-                 "reason": r.reason, "raw": r.raw, "created_at": now} for r in rejects
-            ])
-        write_misses(conn, result.batch_id, ctx.pbx.name, reader.gaps)
+        for chunk in spool.chunks():
+            found = [item for item in chunk if item[0] is not None]
+            counts = write_rows(conn, [dict(zip(ROW_KEYS, item[0], strict=True))  # type: ignore[arg-type]
+                                       for item in found], result.batch_id)
+            rejects = [Reject(item[1], item[3], item[2]) for item in chunk  # type: ignore[misc]
+                       if item[0] is None]
+            rejects.extend(Reject(found[i][1], reason, found[i][2]) for i, reason in counts.refused_at)
+            result.rejected += len(counts.refused_at)
+            room = MAX_EXAMPLES - len(result.split_examples)
+            result.split_examples.extend((found[i][1], key, new) for i, key, new in
+                                         counts.split_at[:max(room, 0)])
+            counts.refused_at, counts.split_at = [], []
+            result.counts.add(counts)
+            _write_rejects(conn, result.batch_id, path, rejects)
+        write_misses(conn, result.batch_id, ctx.pbx.name, parse.gaps)
+        if earlier:
+            _supersede(conn, earlier)
+        conn.execute(
+            sa.update(import_batches).where(import_batches.c.id == result.batch_id).values(
+                status="done", finished_at=time.time(), imported=result.counts.imported,
+                merged=result.counts.merged, duplicates=result.counts.duplicates,
+                rejected=result.rejected,
+            )
+        )
+    return result
+
+
+def _columnar_batch(store: Store, kind: str, path: Path, parser: FileParser, ctx: CaptureContext,
+                    on_bytes: Callable[[int], None] | None, file: tuple[str, int],
+                    again: bool) -> BatchResult:
+    """The columnar importers' batch: the file parsed whole, its calls written in bulk. It keeps
+    no contributions (such a batch cannot be dropped) and the store's per-row refusals do not
+    apply to it: see `ingest.columnar`."""
+    started = time.time()
+    found, rejects, counts = parser.parse_file(path, ctx, on_bytes)
+    result = BatchResult(path, None, rows_read=counts.lines, calls_seen=len(found),
+                         rejected=len(rejects), replaced=counts.replaced,
+                         skipped=counts.skipped.total, skipped_reasons=counts.skipped.reasons,
+                         gaps=counts.gaps)
+    checksum, size = file
+    with store.engine.begin() as conn:
+        earlier = [row[0] for row in conn.execute(sa.select(import_batches.c.id).where(
+            _same_file(kind, ctx.pbx.name, checksum)))] if again else []
+        result.batch_id = conn.execute(
+            sa.insert(import_batches).values(
+                kind=kind, pbx=ctx.pbx.name, path=str(path), checksum=checksum, size=size,
+                started_at=started, status="running", rows_read=counts.lines,
+                calls_seen=len(found), imported=0, merged=0, duplicates=0,
+                rejected=len(rejects),
+            ).returning(import_batches.c.id)
+        ).scalar_one()
+        result.counts = found.write(conn)
+        _write_rejects(conn, result.batch_id, path, rejects)
+        write_misses(conn, result.batch_id, ctx.pbx.name, counts.gaps)
         if earlier:
             _supersede(conn, earlier)
         conn.execute(
@@ -284,14 +406,32 @@ def run_batch(
                 merged=result.counts.merged, duplicates=result.counts.duplicates,
             )
         )
-    result.seconds = time.time() - started
     return result
+
+
+def _same_file(kind: str, pbx: str, checksum: str) -> sa.ColumnElement[bool]:
+    return sa.and_(import_batches.c.kind == kind, import_batches.c.pbx == pbx,
+                   import_batches.c.checksum == checksum, import_batches.c.status == "done")
+
+
+def _write_rejects(conn: sa.Connection, batch_id: int, path: Path, rejects: list[Reject]) -> None:
+    if rejects:
+        now = time.time()
+        conn.execute(sa.insert(rejected_records), [
+            {"batch_id": batch_id, "path": storable(str(path)), "line": r.line,
+             "reason": storable(r.reason), "raw": storable(r.raw), "created_at": now}
+            for r in rejects
+        ])
 
 
 def write_misses(conn: sa.Connection, batch_id: int, pbx: str, gaps: DirectoryGaps) -> None:
     """Keep the identifiers that matched no site, counted, with the batch."""
+    def text(value: str | None) -> str | None:
+        return None if value is None else storable(value)
+
     rows = [
-        {"batch_id": batch_id, "pbx": pbx, "dialed": dialed, "queue": queue, "context": context,
+        {"batch_id": batch_id, "pbx": pbx, "dialed": text(dialed), "queue": text(queue),
+         "context": text(context),
          "rejected": rejected, "calls": n.calls, "first_line": n.first_line,
          "first_arrival": n.first_arrival, "last_arrival": n.last_arrival}
         for (dialed, queue, context, rejected), n in gaps.misses.items()

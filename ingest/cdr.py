@@ -6,11 +6,12 @@ kelysaina recording) is *detected* and read as layout "19-custom", not rejected.
 checked on its own: a bad row yields a Reject and marks its call incomplete; the call itself is
 rejected only when no row of its caller is left.
 
-Grouping: the whole input is read first, since rows are written when Party A hangs up, not in
-call order (reference §5.2). Rows are grouped by linkedid (newcdrcolumns), else by the Party A
-uniqueid (loguniqueid), else by channel name and overlapping times (fragile: the call key is then
-`<channel>@<start epoch>`). Without linkedid, the rows of a `Local/…;2` half join the call whose
-row dialed its `;1` half.
+Grouping: rows are written when Party A hangs up, not in call order (reference §5.2), so a
+first pass over the input (`ingest.cdr_plan`) finds the line after which no more rows can join
+a call; the second groups a call's rows then, with bounded memory. Rows are grouped by linkedid
+(newcdrcolumns), else by the Party A uniqueid (loguniqueid), else by channel name and overlapping
+times (fragile: the call key is then `<channel>@<start epoch>`). Without linkedid, the rows of a
+`Local/…;2` half join the call whose row dialed its `;1` half.
 
 Per call (reference §5.3, §5.4, §8): the caller is the linkedid's own channel, else the first
 channel that is not a Local channel; calls from staff devices and Local channels are internal or
@@ -34,8 +35,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from ingest.cdr_layout import CdrRow, CdrStats, Clock, LayoutChooser, RowReader
+from ingest.cdr_plan import plan
 from ingest.finalize import CaptureContext
-from ingest.records import Reject, Skipped
+from ingest.records import Reject, Skipped, unexpected
 from ingest.site_map import device_of, looks_like_did
 from monitor.call import CallBuilder, Outcome, Source
 
@@ -59,6 +61,7 @@ def reached_person(rows: Iterable[CdrRow]) -> bool:
     return any(r.lastapp.lower() in PERSON_APPS for r in rows)
 MACHINE_SECONDS = 1.0  # an answer this close to its row's start was the dialplan's
 _LOCAL_DEPTH = 3  # Local channels chained into Local channels, followed this deep
+RUN_GAP = 3600.0  # seconds without a row of an id before its next rows are another call
 
 
 def parse_cdr(
@@ -70,17 +73,43 @@ def parse_cdr(
 
     `layout` is "auto" or a name of `ingest.cdr_layout.REQUESTS`; `usegmtime` says the times
     are UTC (cdr.conf usegmtime=yes) instead of the PBX's local time; `stats`, when given, is
-    filled with what became of every line. Rejects come first, then calls (and skipped calls)
-    in file order.
+    filled with what became of every line. The input is read twice (`ingest.cdr_plan`; a
+    LineReader replays its file, other inputs are kept in a list): a row's reject comes as its
+    line is read, a call as soon as its last row is, so memory holds only the calls still open.
     """
-    stats = CdrStats() if stats is None else stats
-    reader = RowReader(LayoutChooser(layout), Clock(None if usegmtime else ctx.pbx.tz), stats)
+    stats = CdrStats(keep_lines=False) if stats is None else stats
+    first, second = _two_passes(lines)
+    planned = plan(first, layout)
+    chooser = LayoutChooser(layout)
+    chooser.fixed.update(planned.layouts)  # decided by the first pass: no row is held here
+    reader = RowReader(chooser, Clock(None if usegmtime else ctx.pbx.tz), stats, ctx.window)
+    assembler = _Assembler(ctx, reader.rejected)
+    open_calls: dict[int, list[CdrRow]] = {}
+    component_of, closes, read_line = planned.component_of, planned.closes, reader.read_line
     with _gc_paused():
-        reader.read(lines)
-        items = _assemble(_Assembler(ctx, reader.rejected), _grouped(reader.rows), stats)
-        reader.rows.clear()  # the calls keep their raw lines; the rest can go now
-    yield from reader.rejects
-    yield from items
+        for number, text in second:
+            for row in read_line(number, text):
+                open_calls.setdefault(component_of(row.line), []).append(row)
+            if reader.rejects:
+                yield from reader.take_rejects()
+            done = closes(number)
+            if done is not None and (rows := open_calls.pop(done, None)):
+                yield from _assemble(assembler, _grouped(rows), stats)
+        for row in reader.finish():  # none unless the input changed between the two passes
+            open_calls.setdefault(planned.component_of(row.line), []).append(row)
+        yield from reader.take_rejects()
+        for rows in open_calls.values():
+            yield from _assemble(assembler, _grouped(rows), stats)
+
+
+def _two_passes(lines: Iterable[tuple[int, str]]
+                ) -> tuple[Iterable[tuple[int, str]], Iterable[tuple[int, str]]]:
+    """The input for the first pass and for the second."""
+    replay = getattr(lines, "replay", None)
+    if callable(replay):
+        return replay(), lines
+    kept = lines if isinstance(lines, list | tuple) else list(lines)
+    return kept, kept
 
 
 @contextmanager
@@ -100,11 +129,15 @@ def _assemble(assembler: _Assembler, groups: list[tuple[str, list[CdrRow]]],
               stats: CdrStats) -> list[CallBuilder | Reject | Skipped]:
     """Build every group, counting what became of its rows."""
     items: list[CallBuilder | Reject | Skipped] = []
-    for key, rows in groups:
-        item = assembler.build(key, rows)
+    for key, rows in _runs_apart(assembler, groups):
+        try:
+            item = assembler.build(key, rows)
+        except Exception as exc:  # one call never costs the others
+            item = Reject(min(r.line for r in rows), unexpected(exc), "\n".join(_raw(rows)))
         if isinstance(item, Skipped):
             stats.skipped_rows += len(rows)
-            stats.skipped_lines.extend(r.line for r in rows)
+            if stats.keep_lines:
+                stats.skipped_lines.extend(r.line for r in rows)
         elif isinstance(item, Reject):
             stats.rejected_calls += 1
             stats.rejected_call_rows += len(rows)
@@ -113,6 +146,31 @@ def _assemble(assembler: _Assembler, groups: list[tuple[str, list[CdrRow]]],
             stats.call_rows += len(rows)
         items.append(item)
     return items
+
+
+def _runs_apart(assembler: _Assembler, groups: list[tuple[str, list[CdrRow]]]
+                ) -> list[tuple[str, list[CdrRow]]]:
+    """Split a group of one id whose rows fall into runs far apart in time: a row starting
+    more than RUN_GAP after all earlier rows of its id ended is another call that reused the id
+    (a restart, another PBX). Shorter gaps are one call's (a caller waiting in a queue between
+    two members' rings has no row). The largest run comes first: it keeps the id; the writer
+    stores the others apart (KEY@ARRIVAL). A group with a rejected row is not split: that row
+    may have bridged the gap."""
+    out = []
+    for key, rows in groups:
+        if "@" in key or assembler.rejected.get(key) is not None or len(rows) < 2:
+            out.append((key, rows))
+            continue
+        runs: list[list[CdrRow]] = []
+        until = float("-inf")
+        for row in rows:  # in time order (_grouped)
+            if row.start > until + RUN_GAP:
+                runs.append([])
+            runs[-1].append(row)
+            until = max(until, row.end)
+        runs.sort(key=lambda run: (-len(run), run[0].start))
+        out.extend((key, run) for run in runs)
+    return out
 
 
 def _is_local(channel: str, half: str) -> bool:

@@ -24,7 +24,8 @@ from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from ingest.records import Reject
+from ingest.plausible import TimeWindow
+from ingest.records import Reject, unexpected
 from monitor.timeutil import local_candidates, local_to_epoch
 
 FIELDS = (
@@ -212,7 +213,7 @@ class Clock:
     through `monitor.timeutil.local_to_epoch` with the caller's hints.
     """
 
-    SEEN_LIMIT = 1 << 16
+    SEEN_LIMIT = 1 << 12  # both caches are cleared when full: memory stays flat on a big file
 
     def __init__(self, tz: ZoneInfo | None) -> None:
         self.tz = tz
@@ -239,6 +240,8 @@ class Clock:
         if len(prefix) != 16 or prefix[4] != "-" or prefix[7] != "-" or prefix[10] != " " \
                 or prefix[13] != ":":
             raise ValueError(prefix)
+        if len(self._minutes) >= self.SEEN_LIMIT:
+            self._minutes.clear()
         naive = dt.datetime.strptime(prefix, "%Y-%m-%d %H:%M")
         if self.tz is None:
             epoch = float(calendar.timegm(naive.timetuple()))
@@ -287,55 +290,85 @@ class CdrStats:
     rejected_calls: int = 0
     rejected_call_rows: int = 0
     layouts: dict[int, str] = field(default_factory=dict)  # column count -> layout name
-    skipped_lines: list[int] = field(default_factory=list)
+    skipped_lines: list[int] = field(default_factory=list)  # when keep_lines (tests)
+    keep_lines: bool = True
 
 
 class RowReader:
-    """Splits, checks and converts rows; keeps good rows as tuples and bad ones as Rejects."""
+    """Splits, checks and converts rows; good rows become CdrRow tuples, bad ones Rejects (in
+    `rejects`, until the caller takes them)."""
 
-    def __init__(self, chooser: LayoutChooser, clock: Clock, stats: CdrStats) -> None:
-        self.chooser, self.clock, self.stats = chooser, clock, stats
-        self.rows: list[CdrRow] = []
+    def __init__(self, chooser: LayoutChooser, clock: Clock, stats: CdrStats,
+                 window: TimeWindow | None = None) -> None:
+        self.chooser, self.clock, self.stats, self.window = chooser, clock, stats, window
+        self.rows: list[CdrRow] = []  # filled by `read` only
         self.rejects: list[Reject] = []
         self.rejected: dict[str, int] = {}  # linkedid/uniqueid/channel of a bad row -> its line
         self._widths: set[int] = set()
+        self._splitter = RowSplitter()
 
     def read(self, lines: Iterable[tuple[int, str]]) -> None:
-        splitter, chooser, stats = RowSplitter(), self.chooser, self.stats
-        fixed, add = chooser.fixed, self.add
+        """Read a whole input, keeping its good rows in `rows`."""
+        rows = self.rows
         for number, text in lines:
-            stats.lines += 1
-            if not text or text.isspace():
-                stats.blank += 1
-                continue
-            try:
-                fields = splitter.split(text)
-            except csv.Error as exc:
-                self.reject(number, f"bad quoting: {exc}; the line was cut or edited", text)
-                continue
-            found = fixed.get(len(fields))
-            if found is not None:
-                add(number, text, fields, found)
-            elif len(fields) in chooser.allowed:
-                for (n, t, f), lay in chooser.feed((number, text, fields)):
-                    add(n, t, f, lay)
-            else:
-                self.reject(number, f"wrong column count: {len(fields)} columns, "
-                            f"{chooser.expected()}; check cdr.conf or pass --layout", text)
-        for (n, t, f), lay in chooser.flush():
-            add(n, t, f, lay)
-        stats.rows = len(self.rows)
-        stats.layouts = {w: chooser.fixed[w].name for w in sorted(self._widths)}
+            rows.extend(self.read_line(number, text))
+        rows.extend(self.finish())
 
-    def add(self, number: int, text: str, fields: list[str], layout: Layout) -> None:
-        """Check one split row and keep it as a CdrRow, or reject it with the reason."""
+    def read_line(self, number: int, text: str) -> list[CdrRow]:
+        """The good rows one line gives: none, its own, or the rows of its column count held
+        until that count's layout was decided."""
+        stats, chooser = self.stats, self.chooser
+        stats.lines += 1
+        if not text or text.isspace():
+            stats.blank += 1
+            return []
+        try:
+            fields = self._splitter.split(text)
+        except csv.Error as exc:
+            self.reject(number, split_problem(exc, len(text)), text)
+            return []
+        found = chooser.fixed.get(len(fields))
+        if found is not None:
+            row = self.add(number, text, fields, found)
+            return [] if row is None else [row]
+        if len(fields) in chooser.allowed:
+            return [row for (n, t, f), lay in chooser.feed((number, text, fields))
+                    if (row := self.add(n, t, f, lay)) is not None]
+        self.reject(number, f"wrong column count: {len(fields)} columns, "
+                    f"{chooser.expected()}; check cdr.conf or pass --layout", text)
+        return []
+
+    def finish(self) -> list[CdrRow]:
+        """The rows still held at the end of the input; the layouts go into the stats."""
+        rows = [row for (n, t, f), lay in self.chooser.flush()
+                if (row := self.add(n, t, f, lay)) is not None]
+        self.stats.layouts = {w: self.chooser.fixed[w].name for w in sorted(self._widths)}
+        return rows
+
+    def take_rejects(self) -> list[Reject]:
+        taken, self.rejects = self.rejects, []
+        return taken
+
+    def add(self, number: int, text: str, fields: list[str], layout: Layout) -> CdrRow | None:
+        """Check one split row: its CdrRow, or None when it is rejected (with the reason)."""
+        try:
+            row = self._add(number, text, fields, layout)
+        except Exception as exc:  # one row never costs the others
+            self.reject(number, unexpected(exc), text)
+            return None
+        if row is not None:
+            self.stats.rows += 1
+        return row
+
+    def _add(self, number: int, text: str, fields: list[str], layout: Layout) -> CdrRow | None:
         self._widths.add(layout.width)
         v = layout.read(fields)
         (acc, src, dst, dctx, chan, dchan, app, data, t_start, t_answer, t_end, dur, bill,
          disp, uid, lid, seq) = v
-        if not (dur.isdigit() and bill.isdigit()) and (problem := _bad_seconds(dur, bill)):
+        if not (_digits(dur) and _digits(bill)) and (problem := _bad_seconds(dur, bill)):
             problem += self.chooser.hint(layout, fields)
-            return self.reject(number, problem, text, lid or uid or chan)
+            self.reject(number, problem, text, lid or uid or chan)
+            return None
         name, read, seen = "start", self.clock.read, self.clock.seen
         try:
             start = seen.get(t_start) or read(t_start, uid)
@@ -343,19 +376,33 @@ class RowReader:
             answer = (seen.get(t_answer) or read(t_answer, "", start)) if t_answer else None
             name = "end"
             end = seen.get(t_end) or read(t_end, "", start)
-        except ValueError:
-            problem = f'bad {name} time "{v[_POS[name]]}": expected YYYY-MM-DD HH:MM:SS'
-            problem += self.chooser.hint(layout, fields)
-            return self.reject(number, problem, text, lid or uid or chan)
+        except (ValueError, OverflowError):  # not a time, or a year no zone can convert
+            problem = self._time_problem(name, v[_POS[name]]) + self.chooser.hint(layout, fields)
+            self.reject(number, problem, text, lid or uid or chan)
+            return None
+        window = self.window
+        if window is not None and not (window.earliest <= start <= window.latest
+                                       and end <= window.latest):
+            name, shown = ("start", t_start) if window.problem(start, "") else ("end", t_end)
+            self.reject(number, window.outside(name, shown), text, lid or uid or chan)
+            return None
         if end < start or (answer is not None and not start <= answer <= end):
             problem = _bad_order(start, answer, end, v) or "times out of order"
-            return self.reject(number, problem, text, lid or uid or chan)
+            self.reject(number, problem, text, lid or uid or chan)
+            return None
         # Fields shared by many rows are interned; linkedid shares uniqueid's string when equal.
-        self.rows.append(_new(CdrRow, (
+        return _new(CdrRow, (  # type: ignore[no-any-return]
             number, text, _intern(acc), src, _intern(dst), _intern(dctx), chan, dchan,
             _intern(app), _intern(data), start, answer, end, int(dur), _intern(disp), uid,
-            uid if lid == uid else lid, int(seq) if seq.isdigit() else -1,
-        )))
+            uid if lid == uid else lid, int(seq) if _digits(seq) else -1,
+        ))
+
+    def _time_problem(self, name: str, text: str) -> str:
+        """Why a time could not be read: outside the plausible window, or not a time."""
+        if self.window is not None and looks_like_date(text) and _digits(text[:4]) \
+                and self.window.year_outside(int(text[:4])):
+            return self.window.outside(name, text)
+        return f'bad {name} time "{text}": expected YYYY-MM-DD HH:MM:SS'
 
     def reject(self, number: int, reason: str, text: str, key: str = "") -> None:
         self.stats.rejected_rows += 1
@@ -364,15 +411,26 @@ class RowReader:
             self.rejected.setdefault(key, number)
 
 
+def split_problem(exc: csv.Error, length: int) -> str:
+    """The reject reason of a line the csv module cannot split."""
+    if "field larger than field limit" in str(exc):
+        return (f"a field longer than {csv.field_size_limit():,} characters (the line has "
+                f"{length:,}): not a Master.csv row")
+    return f"bad quoting: {exc}; the line was cut or edited"
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit also accepts '²' and other digits int() refuses."""
+    return text.isdigit() and text.isascii()
+
+
 def _bad_seconds(duration: str, billsec: str) -> str | None:
     """Why duration or billsec is not a count of seconds, or None when both are."""
     for name, value in (("duration", duration), ("billsec", billsec)):
-        try:
-            seconds = int(value)
-        except ValueError:
-            return f'{name} "{value}" is not a whole number of seconds'
-        if seconds < 0:
+        if value.startswith("-") and _digits(value[1:]):
             return f'negative {name} "{value}"'
+        if not _digits(value):
+            return f'{name} "{value}" is not a whole number of seconds'
     return None
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from ingest.cdr import PERSON_APPS
 from ingest.cel_read import CelRecord, in_time_order, read_cel_csv, read_cel_table
 from ingest.finalize import CaptureContext
-from ingest.records import Reject, Skipped
+from ingest.records import Reject, Skipped, unexpected
 from ingest.site_map import device_of
 from monitor.call import CallBuilder, Outcome, Source
 from monitor.pseudonym import normalize_number
@@ -44,14 +44,14 @@ def parse_cel(lines: Iterable[tuple[int, str]],
               ctx: CaptureContext) -> Iterator[CallBuilder | Reject | Skipped]:
     """cel_custom CSV lines to calls; bad rows become rejects and the file goes on; a call of no
     configured switchboard becomes a Skipped with its reason."""
-    return cel_to_calls(read_cel_csv(lines, ctx.pbx.tz), ctx)
+    return cel_to_calls(read_cel_csv(lines, ctx.pbx.tz, ctx.window), ctx)
 
 
 def parse_cel_table(lines: Iterable[tuple[int, str]],
                     ctx: CaptureContext) -> Iterator[CallBuilder | Reject | Skipped]:
     """A psql dump of a CEL table to calls; its rows may come in any order."""
     records: list[CelRecord] = []
-    for item in read_cel_table(lines):
+    for item in read_cel_table(lines, window=ctx.window):
         if isinstance(item, Reject):
             yield item
         else:
@@ -76,9 +76,19 @@ def cel_to_calls(records: Iterable[CelRecord | Reject],
         group.append(item)
         if item.eventtype == "LINKEDID_END":
             del open_calls[key]
-            yield from _call(group, ctx, incomplete=False)
+            yield from _guarded(group, ctx, incomplete=False)
     for group in open_calls.values():
-        yield from _call(group, ctx, incomplete=True)
+        yield from _guarded(group, ctx, incomplete=True)
+
+
+def _guarded(group: list[CelRecord], ctx: CaptureContext, *,
+             incomplete: bool) -> list[CallBuilder | Reject | Skipped]:
+    """The call of one group; an error nobody foresaw is that call's reject, not the file's."""
+    try:
+        return list(_call(group, ctx, incomplete=incomplete))
+    except Exception as exc:  # one call never costs the others
+        lines = [r.line for r in group if r.line is not None]
+        return [Reject(min(lines, default=None), unexpected(exc), "\n".join(r.raw for r in group))]
 
 
 def _call(group: list[CelRecord], ctx: CaptureContext, *,
@@ -238,7 +248,7 @@ def hangupcause(extra: str) -> int | None:
     if text.startswith("{"):
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read
             return None
         value = data.get("hangupcause") if isinstance(data, dict) else None
     elif text:
@@ -255,7 +265,7 @@ def dialstatus(extra: str) -> str:
     if text.startswith("{"):
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read
             return ""
         return str(data.get("dialstatus", "")) if isinstance(data, dict) else ""
     parts = text.split(",")

@@ -17,17 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ingest.records import RecordError, Reject
+from ingest.plausible import TimeWindow
+from ingest.records import RecordError, Reject, unexpected
 from monitor.timeutil import local_to_epoch
 
 # The de-facto cel_custom mapping (reference §7): 20 columns, all quoted.
 CSV_COLUMNS = 20
-_EPOCH = re.compile(r"\d{1,12}(\.\d{1,9})?")
+_EPOCH = re.compile(r"\d{1,12}(\.\d{1,9})?", re.ASCII)
 _LOCAL_FORMATS = (("%Y-%m-%d %H:%M:%S.%f", 1e-6), ("%Y-%m-%d %H:%M:%S", 1.0))
-_UNIQUEID_EPOCH = re.compile(r"(?:.*-)?(\d{9,12})\.\d+")
+_UNIQUEID_EPOCH = re.compile(r"(?:.*-)?(\d{9,12})\.\d+", re.ASCII)
 _TABLE_TIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?"
-    r"\s*(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?"
+    r"\s*(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?", re.ASCII
 )
 _TABLE_RULE = re.compile(r"[-+|\s]+")
 _TABLE_FOOTER = re.compile(r"\(\d+ rows?\)")
@@ -68,22 +69,25 @@ class CelRecord:
     raw: str = field(default="", compare=False, repr=False)
 
 
-def read_cel_csv(lines: Iterable[tuple[int, str]], tz: ZoneInfo) -> Iterator[CelRecord | Reject]:
+def read_cel_csv(lines: Iterable[tuple[int, str]], tz: ZoneInfo,
+                 window: TimeWindow | None = None) -> Iterator[CelRecord | Reject]:
     """cel_custom rows in the 20-column order of reference §7; blank lines are skipped.
 
     `eventtime` is `<epoch>.<usec>` (dateformat unset) or a local time
-    `YYYY-MM-DD HH:MM:SS[.ffffff]` in `tz` (dateformat set).
+    `YYYY-MM-DD HH:MM:SS[.ffffff]` in `tz` (dateformat set); outside `window`, a reject.
     """
     for number, text in lines:
         if not text.strip():
             continue
         try:
-            yield _csv_record(number, text, tz)
+            yield _csv_record(number, text, tz, window)
         except RecordError as exc:
             yield Reject(number, str(exc), text)
+        except Exception as exc:  # one line never costs the others
+            yield Reject(number, unexpected(exc), text)
 
 
-def _csv_record(number: int, text: str, tz: ZoneInfo) -> CelRecord:
+def _csv_record(number: int, text: str, tz: ZoneInfo, window: TimeWindow | None) -> CelRecord:
     try:
         fields = next(csv.reader([text], strict=True))
     except csv.Error as exc:
@@ -99,6 +103,8 @@ def _csv_record(number: int, text: str, tz: ZoneInfo) -> CelRecord:
      appname, appdata, _amaflags, accountcode, uniqueid, linkedid, peer, userfield, _userdeftype,
      extra) = fields
     when, resolution = _csv_time(eventtime, uniqueid, tz)
+    if window is not None:
+        window.check(when, "eventtime", None if _EPOCH.fullmatch(eventtime.strip()) else eventtime)
     return CelRecord(eventtype, when, cid_name, cid_num, cid_ani, cid_dnid, exten, context,
                      channel, appname, appdata, accountcode, uniqueid, linkedid, peer, userfield,
                      extra, resolution, number, text)
@@ -116,7 +122,10 @@ def _csv_time(text: str, uniqueid: str, tz: ZoneInfo) -> tuple[float, float]:
             continue
         # A uniqueid starts with the channel's creation second: it picks the right occurrence
         # of a local time repeated when clocks go back (monitor.timeutil's DST rule).
-        return local_to_epoch(naive, tz, prefer_after=uniqueid_epoch(uniqueid)), resolution
+        try:
+            return local_to_epoch(naive, tz, prefer_after=uniqueid_epoch(uniqueid)), resolution
+        except (OverflowError, ValueError):  # a year no zone can convert (0001, 9999)
+            break
     raise RecordError(
         f'bad eventtime "{text}": expected epoch seconds with microseconds ("1718000015.240101") '
         'or a local time "YYYY-MM-DD HH:MM:SS.ffffff"; leave dateformat unset in cel.conf'
@@ -129,8 +138,8 @@ def uniqueid_epoch(uniqueid: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def read_cel_table(lines: Iterable[tuple[int, str]],
-                   naive_tz: ZoneInfo | None = None) -> Iterator[CelRecord | Reject]:
+def read_cel_table(lines: Iterable[tuple[int, str]], naive_tz: ZoneInfo | None = None,
+                   window: TimeWindow | None = None) -> Iterator[CelRecord | Reject]:
     """A `|`-separated CEL table with a header row naming the columns (psql output).
 
     Accepts psql's aligned output (optional `---+---` rule and `(N rows)` footer) and tables
@@ -155,9 +164,14 @@ def read_cel_table(lines: Iterable[tuple[int, str]],
                 return
             continue
         try:
-            yield _table_record(header, _cells(stripped, framed), number, text, naive_tz)
+            record = _table_record(header, _cells(stripped, framed), number, text, naive_tz)
+            if window is not None:
+                window.check(record.eventtime, "eventtime")
+            yield record
         except RecordError as exc:
             yield Reject(number, str(exc), text)
+        except Exception as exc:  # one line never costs the others
+            yield Reject(number, unexpected(exc), text)
 
 
 def _cells(stripped: str, framed: bool) -> list[str]:
@@ -192,14 +206,14 @@ def table_time(text: str, naive_tz: ZoneInfo | None = None, hint: float | None =
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     try:
         moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
-    except ValueError:
+        whole = calendar.timegm(moment.timetuple())
+        if sign:
+            offset = int(off_h) * 3600 + int(off_m or 0) * 60
+            whole -= offset if sign == "+" else -offset
+        elif naive_tz is not None and not zulu:
+            whole = int(local_to_epoch(moment, naive_tz, prefer_after=hint))
+    except (ValueError, OverflowError):
         raise RecordError(f'bad eventtime "{text}": not a real date and time') from None
-    whole = calendar.timegm(moment.timetuple())
-    if sign:
-        offset = int(off_h) * 3600 + int(off_m or 0) * 60
-        whole -= offset if sign == "+" else -offset
-    elif naive_tz is not None and not zulu:
-        whole = int(local_to_epoch(moment, naive_tz, prefer_after=hint))
     return float(f"{whole}.{(fraction or '').ljust(6, '0')}")
 
 

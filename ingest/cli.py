@@ -31,10 +31,12 @@ def ingest() -> None:
 _again = click.option("--again", is_flag=True,
                       help="Import files already imported (after a change of sites.toml): their "
                            "calls are read anew and merged, the earlier batch's rejects replaced.")
-_reference = click.option(
-    "--reference", is_flag=True, envvar="QUALIPHONE_REFERENCE_IMPORT",
-    help="Use the reference (line by line) importer instead of the columnar one; the stored "
-         "calls, rejects and counts are the same [env QUALIPHONE_REFERENCE_IMPORT=1].")
+_columnar = click.option(
+    "--columnar", is_flag=True, envvar="QUALIPHONE_COLUMNAR_IMPORT",
+    help="Experimental: the columnar importer (faster on large files, same calls on ordinary "
+         "files) instead of the hardened line-by-line one. Its batches cannot be dropped, and "
+         "it reads neither compressed files nor a line still being written; see README "
+         "[env QUALIPHONE_COLUMNAR_IMPORT=1].")
 
 
 def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Parser | FileParser,
@@ -49,6 +51,7 @@ def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Pa
                 "no such file; check the path"
             raise click.ClickException(f"{path}: {reason}")
     results: list[BatchResult] = []
+    refused: list[str] = []
     console = Console(stderr=True)
     total = sum(p.stat().st_size for p in paths)
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
@@ -61,13 +64,17 @@ def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Pa
                 results.append(run_batch(app.store, kind, path, parser, ctx,
                                          on_bytes=lambda n: progress.advance(task, n),
                                          again=again))
-            except SourceFileError as exc:
-                raise click.ClickException(str(exc)) from None
+            except SourceFileError as exc:  # unreadable, damaged or of another kind: refused
+                refused.append(str(exc))
             except RecordError as exc:  # a file-level problem, e.g. a header not as mapped
-                raise click.ClickException(f"{path}: {exc}") from None
+                refused.append(f"{path}: {exc}")
     for r in results:
         _summary(r, app.config.directory)
         _gap_warning(r)
+    if refused:  # the other files are imported; the exit status says that some were not
+        for message in refused[:-1]:
+            click.echo(f"Error: {message}", err=True)
+        raise click.ClickException(refused[-1])
 
 
 def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
@@ -82,7 +89,19 @@ def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
         f"rejected {r.rejected} ({r.seconds:.1f} s)"
     )
     if r.replaced:
-        click.echo(f"  {r.replaced} lines had bytes that are not UTF-8 (kept, shown as \ufffd)")
+        click.echo(f"  {r.replaced} lines had bytes that are not UTF-8 or NUL bytes (kept, shown "
+                   "as \ufffd)")
+    if r.counts.split:
+        apart = r.counts.split
+        examples = ", ".join(f'line {line}: "{key}" -> "{new}"'
+                             for line, key, new in r.split_examples)
+        click.echo(f"  {apart} call{'s' if apart > 1 else ''} had the id of another call (another "
+                   f"arrival): stored apart as ID@ARRIVAL, e.g. {examples}; two calls of the PBX "
+                   "share an id")
+    if r.held is not None:
+        click.echo(f"  held back line {r.held.number} ({r.held.size} bytes): it has no end of "
+                   "line yet (the PBX is writing it); it is read when the file is imported "
+                   "again after it grows (if the file is complete, end it with a newline)")
     if r.rejected:
         click.echo(f"  list the rejected records: qualiphone ingest rejects --batch {r.batch_id}")
     if r.skipped:
@@ -122,10 +141,10 @@ def _gap_warning(r: BatchResult) -> None:
               help="Times are UTC (cdr.conf usegmtime=yes) or the PBX's local time "
                    "[default: cdr_usegmtime of the PBX].")
 @_again
-@_reference
+@_columnar
 @pass_app
 def cdr(app: AppContext, paths: tuple[Path, ...], pbx: str | None, layout: str | None,
-        usegmtime: bool | None, again: bool, reference: bool) -> None:
+        usegmtime: bool | None, again: bool, columnar: bool) -> None:
     """Import Asterisk cdr_csv files (Master.csv), 16 to 21 columns.
 
     \b
@@ -136,7 +155,7 @@ def cdr(app: AppContext, paths: tuple[Path, ...], pbx: str | None, layout: str |
     layout = layout or (settings.cdr_layout if settings else "auto")
     gmt = usegmtime if usegmtime is not None else bool(settings and settings.cdr_usegmtime)
     parser: Parser | FileParser
-    if reference:
+    if not columnar:
         from ingest.cdr import parse_cdr
 
         parser = functools.partial(parse_cdr, layout=layout, usegmtime=gmt)
@@ -151,10 +170,10 @@ def cdr(app: AppContext, paths: tuple[Path, ...], pbx: str | None, layout: str |
 @_paths
 @_pbx
 @_again
-@_reference
+@_columnar
 @pass_app
 def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool,
-              reference: bool) -> None:
+              columnar: bool) -> None:
     """Import Asterisk queue_log files.
 
     \b
@@ -162,7 +181,7 @@ def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: 
       qualiphone ingest queue-log /var/log/asterisk/queue_log
     """
     parser: Parser | FileParser
-    if reference:
+    if not columnar:
         from ingest.queue_log import parse_queue_log
 
         parser = parse_queue_log
@@ -177,10 +196,10 @@ def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: 
 @_paths
 @_pbx
 @_again
-@_reference
+@_columnar
 @pass_app
 def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool,
-        reference: bool) -> None:
+        columnar: bool) -> None:
     """Import CEL records written by cel_custom as CSV (the most precise batch source).
 
     \b
@@ -188,7 +207,7 @@ def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool,
       qualiphone ingest cel /var/log/asterisk/cel-custom/Master.csv
     """
     parser: Parser | FileParser
-    if reference:
+    if not columnar:
         from ingest.cel import parse_cel
 
         parser = parse_cel
@@ -222,6 +241,38 @@ def csv(app: AppContext, paths: tuple[Path, ...], pbx: str | None, mapping: str,
 
 
 @ingest.command()
+@click.option("--batch", "batch_id", type=int, required=True,
+              help="The import batch to drop (qualiphone store batches lists them).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def drop(app: AppContext, batch_id: int, yes: bool) -> None:
+    """Drop an import batch: its calls, rejected records and directory misses.
+
+    The calls it merged into (also given by other files or by the listener) are rebuilt as the
+    other batches give them; the calls only it gave are removed. The file can then be imported
+    again (after fixing it, or with the right --pbx or --layout).
+
+    \b
+    Example:
+      qualiphone ingest drop --batch 7
+    """
+    from ingest.drop import BatchError, describe_batch, drop_batch
+
+    try:
+        batch = describe_batch(app.store, batch_id)
+        if not yes:
+            click.confirm(f"Drop batch {batch_id} ({batch.kind}, {batch.path}: {batch.imported} "
+                          f"calls imported, {batch.merged} merged, {batch.rejected} rejected)?",
+                          abort=True)
+        done = drop_batch(app.store, batch_id)
+    except BatchError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"batch {batch_id} ({done.path}) dropped: {done.removed} calls removed, "
+               f"{done.restored} calls restored as the other batches give them, {done.rejects} "
+               f"rejected records and {done.misses} directory misses removed")
+
+
+@ingest.command()
 @click.option("--batch", "batch_id", type=int, default=None, help="Only this import batch.")
 @click.option("--limit", type=int, default=200, show_default=True)
 @pass_app
@@ -232,7 +283,8 @@ def rejects(app: AppContext, batch_id: int | None, limit: int) -> None:
     Example:
       qualiphone ingest rejects --batch 3
     """
-    query = sa.select(rejected_records).order_by(rejected_records.c.id).limit(limit)
+    r = rejected_records.c
+    query = sa.select(rejected_records).order_by(r.batch_id, r.line, r.id).limit(limit)
     if batch_id is not None:
         query = query.where(rejected_records.c.batch_id == batch_id)
     table = Table()

@@ -9,15 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config import Config, PbxSettings
+from ingest.plausible import TimeWindow
 from ingest.records import Miss, RecordError, UnknownSiteError
 from ingest.site_map import SiteMap, looks_like_did
 from monitor.calendar import SiteCalendar
 from monitor.call import UNCLASSIFIED, Call, CallBuilder, Outcome
 from monitor.pseudonym import Pseudonymizer, normalize_number, pseudonymizer_for
+from monitor.store.writer import call_problem
 from monitor.timeutil import epoch_to_local, local_parts
 
 # Tolerance for clock jitter between legs (e.g. CEL events of two channels a few µs apart).
 _EPSILON = 0.001
+_TIMES = ("arrival", "answer", "end", "first_ring", "queue_entry", "other_answer",
+          "machine_answer")
 
 
 @dataclass
@@ -27,6 +31,7 @@ class CaptureContext:
     sites: SiteMap
     calendar: SiteCalendar
     pseudonymizer: Pseudonymizer | None
+    window: TimeWindow  # times outside it are rejects (capture.plausible_from, …)
 
     @classmethod
     def create(cls, config: Config, pbx_name: str | None = None) -> CaptureContext:
@@ -37,8 +42,9 @@ class CaptureContext:
                 f'PBX "{pbx_name}" is not in {config.directory / "settings.toml"}; '
                 f"known PBXs: {', '.join(config.pbxs)}."
             )
+        window = TimeWindow.from_settings(config.capture, config.directory / "settings.toml")
         return cls(config, config.pbxs[pbx_name], SiteMap.build(config, pbx_name),
-                   SiteCalendar(config), pseudonymizer_for(config.capture))
+                   SiteCalendar(config), pseudonymizer_for(config.capture), window)
 
     def site_of(self, b: CallBuilder) -> str:
         site = b.site or self.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context)
@@ -66,10 +72,17 @@ class CaptureContext:
                    "`qualiphone sites learn FILE` shows what the PBX writes for each site")
         return f"unknown site: no site of {where} matches {seen}; {fix}"
 
-    def finalize(self, b: CallBuilder) -> Call:
-        """Validate and complete a builder; raise RecordError with the reason when it can't."""
+    def finalize(self, b: CallBuilder, *, check_store: bool = True) -> Call:
+        """Validate and complete a builder; raise RecordError with the reason when it can't (also
+        for a value the store would refuse, e.g. a field longer than its column, unless
+        `check_store` is False: the batch import leaves that to the writer, which refuses such
+        a call alone and gives it back as a reject)."""
         if b.arrival is None:
             raise RecordError("no arrival time")
+        for name in _TIMES:
+            value = getattr(b, name)
+            if value is not None:
+                self.window.check(value, name.replace("_", " "))
         for name in ("answer", "end", "first_ring", "queue_entry"):
             value = getattr(b, name)
             if value is not None and value < b.arrival - _EPSILON:
@@ -83,7 +96,7 @@ class CaptureContext:
         tz = self.pbx.tz
         date, hour, weekday = local_parts(b.arrival, tz)
         caller = normalize_number(b.caller, self.config.capture.default_region)
-        return Call(
+        call = Call(
             pbx=b.pbx,
             call_key=b.call_key,
             site=site_id,
@@ -108,6 +121,11 @@ class CaptureContext:
             local_hour=hour,
             local_weekday=weekday,
         )
+        # what the store would refuse: one reject, not a failed write
+        problem = call_problem(call) if check_store else None
+        if problem is not None:
+            raise RecordError(problem)
+        return call
 
     @staticmethod
     def _answer(b: CallBuilder, outcome: Outcome) -> tuple[float | None, str | None]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Any
 
 from config.loader import MISSING, ConfigError, read_toml
 from ingest.finalize import CaptureContext
-from ingest.records import RecordError, Reject
+from ingest.records import RecordError, Reject, unexpected
 from monitor.call import CallBuilder, Outcome, Source
 from monitor.timeutil import local_to_epoch
 
@@ -137,7 +139,13 @@ def parse_generic(lines: Iterable[tuple[int, str]], ctx: CaptureContext, *,
     for number, text in lines:
         if not text.strip():
             continue
-        fields = next(csv.reader([text], delimiter=mapping.delimiter))
+        try:
+            fields = _split(mapping, text)
+        except RecordError as exc:
+            if index is None:
+                raise RecordError(f"the header (line {number}) cannot be read: {exc}") from None
+            yield Reject(number, str(exc), text)
+            continue
         if index is None:
             index = _header_index(mapping, fields)
             continue
@@ -145,6 +153,18 @@ def parse_generic(lines: Iterable[tuple[int, str]], ctx: CaptureContext, *,
             yield _row_to_builder(ctx, mapping, index, fields, number, text)
         except RecordError as exc:
             yield Reject(number, str(exc), text)
+        except Exception as exc:  # one row never costs the others
+            yield Reject(number, unexpected(exc), text)
+
+
+def _split(mapping: CsvMapping, text: str) -> list[str]:
+    try:
+        return next(csv.reader([text], delimiter=mapping.delimiter))
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise RecordError(f"a field longer than {csv.field_size_limit():,} characters (the "
+                              f"line has {len(text):,}): not a row of this export") from None
+        raise RecordError(f"malformed CSV ({exc})") from None
 
 
 def _header_index(mapping: CsvMapping, header: list[str]) -> dict[str, int]:
@@ -169,7 +189,9 @@ def _row_to_builder(ctx: CaptureContext, mapping: CsvMapping, index: dict[str, i
         raise RecordError("empty call_key")
     for field in TIME_FIELDS:
         if values.get(field):
-            setattr(b, field, _time(mapping, ctx, field, values[field], b.arrival))
+            epoch = _time(mapping, ctx, field, values[field], b.arrival)
+            ctx.window.check(epoch, field, values[field])
+            setattr(b, field, epoch)
     if values.get("wait_seconds"):
         b.answer = _wait(values["wait_seconds"], b.arrival)
     for field in ("dialed", "caller", "site", "queue", "answered_by"):
@@ -186,19 +208,33 @@ def _time(mapping: CsvMapping, ctx: CaptureContext, field: str, value: str,
           after: float | None) -> float:
     try:
         naive = dt.datetime.strptime(value, mapping.date_format)
-    except ValueError:
+        if mapping.utc:
+            return naive.replace(tzinfo=dt.UTC).timestamp()
+        return local_to_epoch(naive, ctx.pbx.tz, prefer_after=after)
+    except (ValueError, OverflowError):  # not the format, or a year no zone can convert
+        if (year := _year(value)) is not None and ctx.window.year_outside(year):
+            raise RecordError(ctx.window.outside(field, value)) from None
         raise RecordError(f'bad date in {field}: "{value}", expected format '
                           f'"{mapping.date_format}"') from None
-    if mapping.utc:
-        return naive.replace(tzinfo=dt.UTC).timestamp()
-    return local_to_epoch(naive, ctx.pbx.tz, prefer_after=after)
+
+
+def _year(value: str) -> int | None:
+    """A four-digit year written in a date, if any."""
+    found = re.search(r"(?<![0-9])[0-9]{4}(?![0-9])", value)
+    return int(found.group()) if found else None
+
+
+MAX_WAIT = 86_400.0  # a wait longer than a day is no wait
 
 
 def _wait(value: str, arrival: float | None) -> float:
+    expected = f"expected seconds from 0 to {MAX_WAIT:,.0f}, e.g. 12.5"
     try:
         seconds = float(value.replace(",", "."))
     except ValueError:
-        raise RecordError(f'bad number in wait_seconds: "{value}"') from None
+        raise RecordError(f'bad number in wait_seconds: "{value}"; {expected}') from None
+    if not math.isfinite(seconds) or seconds > MAX_WAIT:
+        raise RecordError(f'bad number in wait_seconds: "{value}"; {expected}')
     if seconds < 0:
         raise RecordError(f'negative wait_seconds: "{value}"')
     if arrival is None:

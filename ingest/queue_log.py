@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ingest.finalize import CaptureContext
-from ingest.records import RecordError, Reject, Skipped
+from ingest.records import RecordError, Reject, Skipped, unexpected
 from monitor.call import CallBuilder, Outcome, Source
 
 _MIN_FIELDS = 5
@@ -245,7 +245,8 @@ class _Callers:
         self.open: dict[str, _Track] = {}
         self.swept = 0
 
-    def add(self, number: int, text: str, e: QueueLogEntry) -> Iterator[CallBuilder | Skipped]:
+    def add(self, number: int, text: str,
+            e: QueueLogEntry) -> Iterator[CallBuilder | Skipped | Reject]:
         if e.callid == "NONE" or e.event in _IGNORED:
             return
         if e.time - self.swept >= _SWEEP_EVERY:
@@ -265,18 +266,22 @@ class _Callers:
             handler(t, e)
             t.caller_event |= e.event in _CALLER_EVENTS
 
-    def _sweep(self, now: int) -> Iterator[CallBuilder | Skipped]:
+    def _sweep(self, now: int) -> Iterator[CallBuilder | Skipped | Reject]:
         self.swept = now
         stale = [k for k, t in self.open.items() if t.last_time < now - _SETTLE_SECONDS]
         for key in stale:
             yield from self._emit(self.open.pop(key))
 
-    def _emit(self, t: _Track) -> Iterator[CallBuilder | Skipped]:
-        builder = _close(t, self.ctx) if t.queues else None
+    def _emit(self, t: _Track) -> Iterator[CallBuilder | Skipped | Reject]:
+        try:
+            builder = _close(t, self.ctx) if t.queues else None
+        except Exception as exc:  # one caller never costs the others
+            yield Reject(t.builder.line, unexpected(exc), "\n".join(t.builder.raw))
+            return
         if builder is not None:
             yield builder
 
-    def close_all(self) -> Iterator[CallBuilder | Skipped]:
+    def close_all(self) -> Iterator[CallBuilder | Skipped | Reject]:
         for t in self.open.values():
             yield from self._emit(t)
         self.open.clear()
@@ -296,6 +301,7 @@ def parse_queue_log(lines: Iterable[tuple[int, str]],
             continue
         try:
             entry = parse_queue_log_line(text)
+            ctx.window.check(entry.time, "time")
         except RecordError as exc:
             yield Reject(number, str(exc), text)
             continue

@@ -18,15 +18,17 @@ import sqlalchemy as sa
 from config import Config
 from ingest.site_map import SiteMap
 from monitor.call import Outcome
-from monitor.store.models import calls
+from monitor.store.models import call_contributions, calls
 
-_FIELDS = (calls.c.id, calls.c.pbx, calls.c.site, calls.c.outcome, calls.c.answered_by,
-           calls.c.answer, calls.c.arrival, calls.c.end_time)
+_FIELDS = (calls.c.id, calls.c.pbx, calls.c.call_key, calls.c.site, calls.c.outcome,
+           calls.c.answered_by, calls.c.answer, calls.c.arrival, calls.c.end_time)
 
 
 @dataclass(frozen=True)
 class Change:
     id: int
+    pbx: str
+    call_key: str
     before: str
     outcome: Outcome
     values: dict[str, Any]
@@ -46,7 +48,21 @@ def reclassify(engine: sa.Engine, config: Config, *,
             for change in changes:
                 conn.execute(sa.update(calls).where(calls.c.id == change.id).values(
                     outcome=change.outcome.value, **change.values))
+                _reclassify_contributions(conn, change)
     return Counter((c.before, c.outcome.value) for c in changes)
+
+
+def _reclassify_contributions(conn: sa.Connection, change: Change) -> None:
+    """What the batches gave the call changes with it, so that dropping a batch (which rebuilds
+    the call from them) keeps the new outcome. Only the contributions of the same unclassified
+    outcome change: the time to answer is computed from each one's own times."""
+    c = call_contributions.c
+    values = dict(change.values)
+    if "time_to_answer" in values and values["time_to_answer"] is not None:
+        values["time_to_answer"] = c.answer - c.arrival
+    conn.execute(sa.update(call_contributions).where(
+        c.pbx == change.pbx, c.call_key == change.call_key, c.outcome == change.before,
+    ).values(outcome=change.outcome.value, **values))
 
 
 def _change(row: Any, sites: SiteMap | None, short: float) -> Change | None:
@@ -54,7 +70,7 @@ def _change(row: Any, sites: SiteMap | None, short: float) -> Change | None:
         return None
     if row.outcome == Outcome.UNKNOWN_DEVICE.value:
         if row.answered_by and row.answer is not None and sites.is_staff(row.answered_by):
-            return Change(row.id, row.outcome, Outcome.ANSWERED,
+            return Change(row.id, row.pbx, row.call_key, row.outcome, Outcome.ANSWERED,
                           {"time_to_answer": row.answer - row.arrival})
         return None
     context = (row.answered_by or "").rpartition("@")[2]
@@ -67,5 +83,5 @@ def _change(row: Any, sites: SiteMap | None, short: float) -> Change | None:
         outcome = Outcome.SHORT_ABANDON if ended else Outcome.ABANDONED
     else:
         return None
-    return Change(row.id, row.outcome, outcome,
+    return Change(row.id, row.pbx, row.call_key, row.outcome, outcome,
                   {"answer": None, "answered_by": None, "time_to_answer": None})

@@ -24,6 +24,9 @@ class Reject:
     raw: str
     miss: Miss | None = None  # set when the record was refused as "unknown site"
 
+    def __reduce__(self) -> tuple[type[Reject], tuple[object, ...]]:
+        return Reject, (self.line, self.reason, self.raw, self.miss)  # quick to spool
+
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
@@ -47,6 +50,13 @@ def no_site_reason(dialed: str | None, queue: str | None = None, context: str | 
     parts = [f'{name} "{value}"' for name, value in
              (("dialed", dialed), ("queue", queue), ("context", context)) if value]
     return " / ".join(parts or ["nothing dialed"]) + " of no configured site"
+
+
+def unexpected(exc: BaseException) -> str:
+    """The reject reason of a record that raised an error no parser foresaw: the record is kept
+    and the batch goes on; the error is a defect of qualiphone to report."""
+    return (f"could not be read: unexpected {type(exc).__name__} ({str(exc)[:200]}); please "
+            "report this line to the qualiphone maintainers")
 
 
 class RecordError(ValueError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 class Outcome(enum.StrEnum):
@@ -74,12 +74,20 @@ class Call:
     local_hour: int = 0
     local_weekday: int = 0  # 0 = Monday
 
+    def __reduce__(self) -> tuple[type[Call], tuple[object, ...]]:
+        """Pickled as its fields in order (an importer spools its calls to disk; the dataclass
+        default, field by field through dataclasses.fields, took a second per month)."""
+        return Call, tuple(getattr(self, name) for name in _CALL_FIELDS)
+
     @property
     def time_to_answer(self) -> float | None:
         """Seconds from arrival to a person's answer; None unless a person answered."""
         if self.answer is None or self.outcome is not Outcome.ANSWERED:
             return None
         return self.answer - self.arrival
+
+
+_CALL_FIELDS = tuple(f.name for f in fields(Call))
 
 
 @dataclass(slots=True)

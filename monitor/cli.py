@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from config.loader import WEEKDAYS
+from monitor.store.contributions import purge_contributions
 from monitor.store.models import calls, import_batches, rejected_records
 from qualiphone.context import AppContext, format_option, pass_app
 
@@ -108,6 +109,7 @@ def purge(app: AppContext, days: int | None, dry_run: bool, yes: bool) -> None:
         raise SystemExit(1)
     with app.store.engine.begin() as conn:
         n_calls = conn.execute(sa.delete(calls).where(old_calls)).rowcount
+        purge_contributions(conn, cutoff)  # what each batch gave them: personal data too
         n_rej = conn.execute(sa.delete(rejected_records).where(old_rejects)).rowcount
     click.echo(f"removed {n_calls} calls and {n_rej} rejected records older than {keep} days")
 
@@ -122,11 +124,13 @@ def batches(app: AppContext) -> None:
       qualiphone store batches
     """
     table = Table()
-    for col in ("batch", "kind", "file", "when", "read", "imported", "merged", "dupl.", "rejected"):
+    for col in ("batch", "kind", "file", "when", "read", "imported", "merged", "dupl.", "rejected",
+                "status"):
         table.add_column(col)
     with app.store.engine.connect() as conn:
         for row in conn.execute(sa.select(import_batches).order_by(import_batches.c.id)):
             when = dt.datetime.fromtimestamp(row.started_at).strftime("%Y-%m-%d %H:%M")
             table.add_row(str(row.id), row.kind, row.path, when, str(row.rows_read),
-                          str(row.imported), str(row.merged), str(row.duplicates), str(row.rejected))
+                          str(row.imported), str(row.merged), str(row.duplicates), str(row.rejected),
+                          row.status)
     Console(width=160).print(table)

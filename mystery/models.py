@@ -56,8 +56,8 @@ mystery_results = sa.Table(
     sa.Column("status", sa.String(12), nullable=False),  # in_progress | complete
     sa.Column("source", sa.String(8), nullable=False),  # form | import | ami
     sa.Column("pbx_ring_seconds", sa.Double),
-    sa.Column("pbx_channel_id", sa.String(128)),
-    sa.Column("pbx_linkedid", sa.String(128)),
+    sa.Column("pbx_channel_id", sa.String(150)),
+    sa.Column("pbx_linkedid", sa.String(150)),
     sa.Column("captured_call_id", sa.BigInteger),
     sa.Column("comment", sa.Text, nullable=False, default=""),
     sa.Column("created_at", sa.Double, nullable=False),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ingest.lines import SourceFileError
 from qualiphone.context import AppContext, format_option, pass_app
 
 _files = click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True,
@@ -71,7 +72,10 @@ def learn(app: AppContext, paths: tuple[Path, ...], kind: str, pbx: str | None,
     from ingest.learn.report import learn_files, print_learned
 
     name = _pbx_name(app, pbx)
-    learned = learn_files(app.config, name, paths, kind)
+    try:
+        learned = learn_files(app.config, name, paths, kind)
+    except SourceFileError as exc:  # damaged, compressed with zstd, UTF-16 …
+        raise click.ClickException(str(exc)) from None
     sites_path = app.config.directory / "sites.toml"
     if write_to is not None:
         from ingest.learn.patch import render_patch
@@ -170,7 +174,10 @@ def check(app: AppContext, paths: tuple[Path, ...], kind: str, pbx: str | None,
     if paths:
         from ingest.directory_check import check_files
 
-        report = check_files(app.config, name, list(paths), kind, points, sites)
+        try:
+            report = check_files(app.config, name, list(paths), kind, points, sites)
+        except SourceFileError as exc:  # damaged, or not of the kind read
+            raise click.ClickException(str(exc)) from None
     else:
         from monitor.directory_gaps import check_store
 

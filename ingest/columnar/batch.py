@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
-from ingest.batch import MAX_SKIP_REASONS, LineReader, Miss, MissCount, Parser, SkipCount
+from ingest.batch import MAX_SKIP_REASONS, DirectoryGaps, Miss, MissCount, Parser, SkipCount
 from ingest.columnar.finalize import CALL_COLUMNS, finalize_frame, refused
 from ingest.columnar.lines import FileLines, read_bytes
 from ingest.finalize import CaptureContext
@@ -109,7 +109,7 @@ class ColumnarImporter:
 
     def parse_file(self, path: Path, ctx: CaptureContext,
                    on_bytes: Callable[[int], None] | None = None
-                   ) -> tuple[CallFrame, list[Reject], LineReader]:
+                   ) -> tuple[CallFrame, list[Reject], Counted]:
         data = read_bytes(path)
         lines = FileLines.of(data)
         try:
@@ -247,11 +247,22 @@ def _call_schema() -> dict[str, pl.DataType]:
     return {"order": pl.Int64(), **types}
 
 
+@dataclass
+class Counted:
+    """The counts `ingest.batch.FileParse` would have (`ingest.batch.ParsedCounts`)."""
+
+    path: Path
+    lines: int = 0
+    replaced: int = 0
+    skipped: SkipCount = field(default_factory=SkipCount)
+    gaps: DirectoryGaps = field(default_factory=DirectoryGaps)
+
+
 def counted_reader(path: Path, lines: FileLines, fast: FastPart, ref: ReferencePart,
-                   calls: CallFrame, delegated: np.ndarray) -> LineReader:
-    """A LineReader holding the counts `ingest.batch.parse_file` would have: lines, replaced,
-    skipped calls with their first reasons, and the directory gaps, in item order."""
-    reader = LineReader(path)
+                   calls: CallFrame, delegated: np.ndarray) -> Counted:
+    """The counts of the reference parse: lines, replaced, skipped calls with their first
+    reasons, and the directory gaps, in item order."""
+    reader = Counted(path)
     reader.lines = len(lines)
     reader.replaced = lines.replaced(delegated)
     skipped = pl.concat([fast.skipped.cast(SKIP_SCHEMA),  # type: ignore[arg-type]
@@ -284,7 +295,7 @@ def _skip_counts(skipped: pl.DataFrame) -> SkipCount:
     return counts
 
 
-def _add_misses(reader: LineReader, misses: pl.DataFrame) -> None:
+def _add_misses(reader: Counted, misses: pl.DataFrame) -> None:
     """DirectoryGaps.add_miss for every miss, grouped (same counts, same first occurrence)."""
     keys = ["dialed", "queue", "context", "rejected"]
     grouped = misses.group_by(keys, maintain_order=True).agg(

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.batch import SourceFileError
+from ingest.lines import SourceFileError
 
 NEWLINE = 10
 # Printable ASCII without the double quote, and without the quote and the comma.

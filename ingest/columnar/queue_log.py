@@ -22,8 +22,7 @@ import numpy as np
 import polars as pl
 
 from ingest import queue_log as reference
-from ingest.batch import LineReader
-from ingest.columnar.batch import CallFrame, ColumnarImporter, FastPart, Item, WholeFile
+from ingest.columnar.batch import CallFrame, ColumnarImporter, Counted, FastPart, Item, WholeFile
 from ingest.columnar.finalize import complete_builders
 from ingest.columnar.lines import FileLines
 from ingest.columnar.lookup import sites_for
@@ -87,7 +86,7 @@ class ColumnarQueueLog(ColumnarImporter):
 
     def parse_file(self, path: Path, ctx: CaptureContext,
                    on_bytes: Callable[[int], None] | None = None
-                   ) -> tuple[CallFrame, list[Reject], LineReader]:
+                   ) -> tuple[CallFrame, list[Reject], Counted]:
         self.whole_file()
         return super().parse_file(path, ctx, on_bytes)
 

@@ -70,5 +70,5 @@ def _answered(rows: list[CdrRow], arrival: float) -> list[tuple[str, float | Non
         target = local if r.dstchannel.startswith("Local/") else real
         device = device_of(r.dstchannel)
         target.setdefault(device, r.answer - arrival)
-    found: dict[str, float] = real or local
-    return [(d, t) for d, t in sorted(found.items(), key=lambda kv: kv[1])]
+    found = real or local
+    return sorted(found.items(), key=lambda kv: kv[1] or 0.0)

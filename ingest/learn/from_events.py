@@ -64,8 +64,7 @@ def _cel_answered(group: list[CelRecord], caller: str,
         for channel in _connected_channels(r, caller):
             target = local if channel.startswith("Local/") else real
             target.setdefault(device_of(channel), r.eventtime - arrival)
-    found: dict[str, float] = real or local
-    return [(d, t) for d, t in sorted(found.items(), key=lambda kv: kv[1])]
+    return sorted((real or local).items(), key=lambda kv: kv[1] or 0.0)
 
 
 def observe_queue_log(lines: Iterable[tuple[int, str]], path: str) -> Iterator[Observation]:

@@ -42,14 +42,15 @@ class Observation:
 
 def sniff(path: Path) -> str:
     """The kind of a PBX file from its first non-blank lines: cdr, cel, queue_log or ami."""
+    from ingest.batch import LineReader
+
     head: list[str] = []
-    with path.open("rb") as fh:
-        for raw in fh:
-            text = raw.decode("utf-8", "replace").strip()
-            if text:
-                head.append(text)
-            if len(head) >= 20:
-                break
+    for _, raw in LineReader(path, hold_partial=False):  # compressed files and BOMs included
+        text = raw.strip()
+        if text:
+            head.append(text)
+        if len(head) >= 20:
+            break
     if any(line.startswith(("Asterisk Call Manager", "Event:", "Response:", "Action:"))
            or "Examining AMI" in line for line in head):
         return "ami"

@@ -18,12 +18,13 @@ calls = sa.Table(
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
     sa.Column("pbx", sa.String(64), nullable=False),
-    sa.Column("call_key", sa.String(128), nullable=False),
+    # Asterisk's uniqueid and linkedid: up to 149 characters (AST_MAX_UNIQUEID)
+    sa.Column("call_key", sa.String(150), nullable=False),
     sa.Column("site", sa.String(32), nullable=False),
-    sa.Column("linkedid", sa.String(128)),
-    sa.Column("dialed", sa.String(32)),
+    sa.Column("linkedid", sa.String(150)),
+    sa.Column("dialed", sa.String(80)),  # an extension: up to 79 characters (AST_MAX_EXTENSION)
     sa.Column("caller_hash", sa.String(64)),
-    sa.Column("caller_raw", sa.String(64)),
+    sa.Column("caller_raw", sa.String(80)),
     sa.Column("caller_withheld", sa.Boolean, nullable=False, default=False),
     sa.Column("arrival", sa.Double, nullable=False),
     sa.Column("first_ring", sa.Double),
@@ -32,7 +33,7 @@ calls = sa.Table(
     sa.Column("end_time", sa.Double),
     sa.Column("time_to_answer", sa.Double),
     sa.Column("outcome", sa.String(16), nullable=False),
-    sa.Column("answered_by", sa.String(128)),
+    sa.Column("answered_by", sa.String(255)),  # a device, or "Application@context"
     sa.Column("in_hours", sa.Boolean, nullable=False),
     sa.Column("is_test", sa.Boolean, nullable=False, default=False),
     sa.Column("incomplete", sa.Boolean, nullable=False, default=False),
@@ -42,7 +43,8 @@ calls = sa.Table(
     sa.Column("local_date", sa.String(10), nullable=False),
     sa.Column("local_hour", sa.SmallInteger, nullable=False),
     sa.Column("local_weekday", sa.SmallInteger, nullable=False),
-    sa.UniqueConstraint("pbx", "call_key"),
+    # call_key first: PostgreSQL then always looks a key up by the index (migration 0009)
+    sa.UniqueConstraint("call_key", "pbx"),
     sa.Index("ix_calls_site_local_date", "site", "local_date"),
     sa.Index("ix_calls_arrival", "arrival"),
 )
@@ -123,4 +125,31 @@ directory_misses = sa.Table(
     sa.Column("first_arrival", sa.Double),
     sa.Column("last_arrival", sa.Double),
     sa.Index("ix_directory_misses_batch_id", "batch_id"),
+)
+
+
+# What each write gave each call, so that an import batch can be dropped and the calls it merged
+# into restored (`monitor.store.contributions`): one row per distinct content a source wrote for
+# a call (the columns of `calls`, `digest` a hash of them), owned by the batch that first wrote
+# it (batch_id NULL: the live capture, or a call stored before contributions were kept), and one
+# link per other batch that wrote the same content again.
+call_contributions = sa.Table(
+    "call_contributions",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    *(sa.Column(c.name, c.type, nullable=c.nullable) for c in calls.columns if c.name != "id"),
+    sa.Column("digest", sa.BigInteger, nullable=False),
+    sa.Column("batch_id", sa.Integer),
+    sa.UniqueConstraint("call_key", "pbx", "digest"),
+    sa.Index("ix_call_contributions_batch_id", "batch_id"),
+)
+
+contribution_batches = sa.Table(
+    "contribution_batches",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("contribution_id", sa.BigInteger, nullable=False),
+    sa.Column("batch_id", sa.Integer),
+    sa.Index("ix_contribution_batches_batch_id", "batch_id"),
+    sa.Index("ix_contribution_batches_contribution_id", "contribution_id"),
 )

@@ -87,8 +87,8 @@ def test_closures_and_lunch_breaks(config: Config) -> None:
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        ({"answer": 1.0}, "answer before the call's start"),
-        ({"end": 1.0}, "end before the call's start"),
+        ({"answer": _paris(2026, 10, 5, 9, 59)}, "answer before the call's start"),
+        ({"end": _paris(2026, 10, 5, 9, 59)}, "end before the call's start"),
         ({"dialed": "0100000000", "context": "x"}, 'unknown site: no site of'),
         ({"outcome": Outcome.ANSWERED}, "no answer time"),
         ({"arrival": None}, "no arrival time"),

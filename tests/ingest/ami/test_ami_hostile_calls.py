@@ -80,7 +80,7 @@ def test_a_call_the_store_refuses_costs_only_itself(ctx: CaptureContext, store: 
     bad = [
         _call("1790000400.400", T0 + 400, CallerIDName="NUL\x00BYTE"),  # a name is not stored
         _call(long_uid, T0 + 500),
-        _call("1790000600.600", T0 + 600, "0199000105" + "9" * 30),  # 40 digits, context in-eps-05
+        _call("1790000600.600", T0 + 600, "0199000105" + "9" * 80),  # 90 digits: over the 80 stored
         _call("1790000700.700", T0 + 700, "01990\x0000105"),  # a NUL in the dialed number
     ]
     frames = [m for call in [*_good(8, 0), *bad, *_good(8, 50)] for m in call]

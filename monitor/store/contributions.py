@@ -1,0 +1,142 @@
+"""What each write gave each call, to drop an import batch and restore what it merged into.
+
+Every row the writer stores is also kept as a contribution (`record`): the row as that source
+gave it, owned by the batch that first wrote that content. A batch writing the same content
+again (the same file imported again after it grew, an overlapping file) adds a link, not a row.
+Dropping a batch (`drop`) removes its links and its contributions (handing a contribution
+another batch also wrote over to that batch), then rebuilds each call it touched by writing its
+remaining contributions again, in the order they were first written, through the writer's own
+upsert: the merge rules are the same, so a call stored by CDR then merged by CEL is the CDR call
+again once the CEL batch is dropped, and a call only that batch gave is removed.
+
+Contributions of no batch are the live capture's and the calls stored before contributions were
+kept (migration 0010): no drop removes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from monitor.store.lookup import rows_by_key
+from monitor.store.models import call_contributions, calls, contribution_batches
+
+Row = dict[str, object]
+Key = tuple[str, str]  # pbx, call_key
+_KEYS = 500  # keys per lookup
+
+
+def digest(row: Row) -> int:
+    """A 64-bit signed hash of a row's values (the same row, the same digest, in any process)."""
+    data = hashlib.blake2b(repr(tuple(row.values())).encode(), digest_size=8).digest()
+    return int.from_bytes(data, "big", signed=True)
+
+
+def record(conn: sa.Connection, rows: Sequence[Row], batch_id: int | None,
+           known: set[Key]) -> None:
+    """Keep `rows` (as just written to calls) as contributions of `batch_id`. `known`: the keys
+    already stored before this write; only their contributions may exist already (the others
+    are new rows of this batch, inserted without a lookup)."""
+    if not rows:
+        return
+    from monitor.store.writer import execute_many
+
+    stamped = [row | {"digest": digest(row), "batch_id": batch_id} for row in rows]
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
+        call_contributions).on_conflict_do_nothing(index_elements=["call_key", "pbx", "digest"])
+    execute_many(conn, "contributions", insert, stamped)
+    again = {(str(r["pbx"]), str(r["call_key"]), r["digest"]) for r in stamped
+             if (str(r["pbx"]), str(r["call_key"])) in known}
+    if not again or batch_id is None:
+        return
+    links = [{"contribution_id": cid, "batch_id": batch_id}
+             for cid, pbx, key, dig, owner in _contributions(
+                 conn, {(p, k) for p, k, _ in again}, with_digest=True)
+             if (pbx, key, dig) in again and owner != batch_id]
+    if links:
+        conn.execute(sa.insert(contribution_batches), links)
+
+
+def _contributions(conn: sa.Connection, keys: Iterable[Key], *, with_digest: bool = False
+                   ) -> list[tuple[object, ...]]:
+    """(id, pbx, call_key[, digest, batch_id]) of the contributions of these calls."""
+    columns = ("id", "pbx", "call_key", *(("digest", "batch_id") if with_digest else ()))
+    by_pbx: dict[str, list[str]] = {}
+    for pbx, key in keys:
+        by_pbx.setdefault(pbx, []).append(key)
+    found: list[tuple[object, ...]] = []
+    for pbx, some in by_pbx.items():
+        found.extend(rows_by_key(conn, call_contributions, columns, pbx, some))
+    return found
+
+
+def purge_contributions(conn: sa.Connection, cutoff: float) -> None:
+    """Remove what the batches gave the calls purged (store purge): the contributions that
+    arrived before `cutoff`, and those left without their call."""
+    c = call_contributions.c
+    orphan = ~sa.exists().where(calls.c.pbx == c.pbx, calls.c.call_key == c.call_key)
+    gone = sa.select(c.id).where(sa.or_(c.arrival < cutoff, orphan))
+    conn.execute(sa.delete(contribution_batches).where(
+        contribution_batches.c.contribution_id.in_(gone)))
+    conn.execute(sa.delete(call_contributions).where(sa.or_(c.arrival < cutoff, orphan)))
+
+
+@dataclass
+class DropCounts:
+    removed: int = 0  # calls only the batch gave: gone
+    restored: int = 0  # calls the batch merged into: as the other contributions make them
+
+
+def drop(conn: sa.Connection, batch_id: int) -> DropCounts:
+    """Remove what batch `batch_id` gave and rebuild the calls it touched."""
+    c, links = call_contributions.c, contribution_batches.c
+    linked = sa.select(links.contribution_id).where(links.batch_id == batch_id)
+    keys = {(str(pbx), str(key)) for pbx, key in conn.execute(
+        sa.select(c.pbx, c.call_key).where(sa.or_(c.batch_id == batch_id, c.id.in_(linked)))
+        .distinct())}
+    conn.execute(sa.delete(contribution_batches).where(links.batch_id == batch_id))
+    owned = [row[0] for row in conn.execute(sa.select(c.id).where(c.batch_id == batch_id))]
+    for start in range(0, len(owned), _KEYS):  # content another batch wrote too: now its own
+        handed = conn.execute(sa.select(links.contribution_id, sa.func.min(links.id)).where(
+            links.contribution_id.in_(owned[start:start + _KEYS]))
+            .group_by(links.contribution_id)).all()
+        for contribution, link in handed:
+            heir = conn.execute(sa.select(links.batch_id).where(links.id == link)).scalar_one()
+            conn.execute(sa.update(call_contributions).where(c.id == contribution)
+                         .values(batch_id=heir))
+            conn.execute(sa.delete(contribution_batches).where(links.id == link))
+    conn.execute(sa.delete(call_contributions).where(c.batch_id == batch_id))
+    return rebuild(conn, keys)
+
+
+def rebuild(conn: sa.Connection, keys: set[Key]) -> DropCounts:
+    """Write these calls anew from their contributions, in the order first written."""
+    from monitor.store.writer import ROW_KEYS, upsert_statement
+
+    counts = DropCounts()
+    order = sorted(keys)
+    for start in range(0, len(order), _KEYS):
+        some = order[start:start + _KEYS]
+        by_pbx: dict[str, list[str]] = {}
+        for pbx, key in some:
+            by_pbx.setdefault(pbx, []).append(key)
+        for pbx, pbx_keys in by_pbx.items():
+            conn.execute(sa.delete(calls).where(calls.c.pbx == pbx,
+                                                calls.c.call_key.in_(pbx_keys)))
+        rows = conn.execute(sa.select(call_contributions).where(
+            call_contributions.c.id.in_([cid for cid, *_ in _contributions(conn, some)]))
+            .order_by(call_contributions.c.id)).mappings().all()
+        rounds: dict[Key, list[Row]] = {}
+        for row in rows:
+            rounds.setdefault((row["pbx"], row["call_key"]), []).append(
+                {name: row[name] for name in ROW_KEYS})
+        counts.restored += len(rounds)
+        counts.removed += len(some) - len(rounds)
+        stmt = upsert_statement(conn.dialect.name)
+        for n in range(max((len(v) for v in rounds.values()), default=0)):
+            conn.execute(stmt, [versions[n] for versions in rounds.values() if len(versions) > n])
+    return counts
