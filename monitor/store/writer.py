@@ -274,7 +274,9 @@ def _write_chunk(connection: sa.Connection, stmt: sa.Insert, chunk: Sequence[Row
         key = (str(row["pbx"]), str(row["call_key"]))
         problem = row_problem(row)
         if problem is not None:
-            log.warning("call %r of %s not stored: %s", key[1][:40], key[0], problem)
+            # kept as a reject by the caller (import summary, `ingest rejects`): a line in the
+            # log per refused call would flood it on a damaged file
+            log.info("call %r of %s not stored: %s", key[1][:40], key[0], problem)
             counts.refused_at.append((index, problem))
             continue
         earlier = kept.get(key)
