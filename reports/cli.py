@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from config import UnknownSite
-from qualiphone.context import AppContext, friendly_errors, pass_app
+from qualiphone.context import AppContext, FiniteFloatRange, friendly_errors, pass_app
 from qualiphone.progress import steps
 from reports.build import FORMATS, TRACKING_FILE, Output, build_reports, default_workers
 from reports.data import Period
@@ -53,7 +53,7 @@ def _options(func: Callable[..., Any]) -> Callable[..., Any]:
                      default=Path("rapports"), show_default=True, help="Directory to write into."),
         click.option("--format", "formats", default=",".join(FORMATS), show_default=True,
                      callback=_formats, help="Comma-separated formats among pdf, html, xlsx."),
-        click.option("--target-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+        click.option("--target-rate", type=FiniteFloatRange(0, 1, min_open=True, max_open=True),
                      default=None,
                      help="Pickup rate a month must reach (below it, it is below target) "
                           "[default: targets.pickup_rate_goal of settings.toml, 0.8]."),

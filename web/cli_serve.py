@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from qualiphone.context import AppContext, pass_app
+from qualiphone.context import AppContext, FiniteFloatRange, pass_app
 
 REPORTS_ENV = "QUALIPHONE_REPORTS"
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def _address(text: str) -> tuple[str, int]:
                    "its TLS the session cookie is Secure.")
 @click.option("--secure-cookie", is_flag=True,
               help="Always mark the session cookie Secure (the console is only reached by HTTPS).")
-@click.option("--for", "duration", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--for", "duration", type=FiniteFloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="Stop after SECONDS [default: run until stopped].")
 @pass_app
 def serve(app: AppContext, address: str, reports_dir: Path | None, wallboard_url: str | None,

@@ -19,7 +19,7 @@ from ingest.finalize import CaptureContext
 from ingest.records import RecordError
 from monitor.private_file import read_private_file
 from monitor.wallboard.auth import TOKEN_ENV, TokenError, load_token, token_required
-from qualiphone.context import AppContext, pass_app
+from qualiphone.context import AppContext, FiniteFloatRange, pass_app
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def _targets(config: Config, address: str | None, ami_user: str | None,
                    "with an ami setting].")
 @click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Append the raw AMI stream received to FILE (a test fixture).")
-@click.option("--for", "duration", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--for", "duration", type=FiniteFloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="Stop cleanly after SECONDS [default: run until stopped].")
 @click.option("--wallboard", "wallboard", default=None, metavar="HOST:PORT",
               help="Also serve the supervisors' wallboard there, e.g. 127.0.0.1:8025 (any "
