@@ -20,6 +20,7 @@ from afterhours.passive import PassiveCheck, SiteDay, check_month, month_bounds
 from afterhours.repository import AlertRecord, ProbeRecord, alerts_between, probes_between
 from afterhours.settings import load_settings
 from config import Config
+from monitor.french import month_name
 from monitor.store import Store
 
 if TYPE_CHECKING:  # matplotlib is imported when a page is drawn (`report monthly` reads the data)
@@ -27,8 +28,6 @@ if TYPE_CHECKING:  # matplotlib is imported when a page is drawn (`report monthl
     from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure
 
-MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-             "octobre", "novembre", "décembre"]
 PERIOD_FR = {"closed": "hors horaires", "closure": "fermeture planifiée", "holiday": "jour férié"}
 OUTCOME_FR = {"abandoned": "raccroché avant réponse", "short_abandon": "raccroché avant réponse",
               "busy": "occupé", "failed": "échec / encombrement", "congestion": "encombrement",
@@ -51,8 +50,8 @@ def _reference_fr(matched: str | None) -> str:
 
 
 def month_fr(month: str) -> str:
-    first = dt.date.fromisoformat(f"{month}-01")
-    return f"{MONTHS_FR[first.month - 1]} {first.year}"
+    dt.date.fromisoformat(f"{month}-01")  # a ValueError for a month that is not one
+    return month_name(month)
 
 
 @dataclass

@@ -19,17 +19,14 @@ from alerts.model import Evaluation, Finding
 from alerts.settings import Rule, RuleSettings
 from alerts.texts import pct
 from config import Config
+from monitor.french import month_name
 from monitor.metrics.records import records
 from monitor.query import StatsRequest, store_stats
 from monitor.store import Store
 
-MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-             "octobre", "novembre", "décembre")
-
 
 def month_fr(month: str) -> str:
-    year, number = (int(p) for p in month.split("-"))
-    return f"{MONTHS_FR[number - 1]} {year}"
+    return month_name(month)
 
 
 def last_day(month: str) -> str:

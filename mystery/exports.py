@@ -13,21 +13,19 @@ from pathlib import Path
 
 from config import Config
 from monitor.export_safety import SafeWriter
+from monitor.french import WEEKDAYS, long_date
 from mystery.campaign import Campaign
 from mystery.planner import Plan, PlannedCall
 from mystery.scoring import NOT_IN_SCENARIO
 
 __all__ = ["NOT_IN_SCENARIO", "write_plan_csv", "write_results_template"]
 
-WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-             "septembre", "octobre", "novembre", "décembre")
 PLAN_COLUMNS = ("call_id", "site", "site_name", "number", "date", "weekday", "time", "band",
                 "caller", "scenario", "scenario_title", "double_scored")
 
 
 def french_date(day: dt.date) -> str:
-    return f"{WEEKDAYS_FR[day.weekday()]} {day.day} {MONTHS_FR[day.month - 1]} {day.year}"
+    return long_date(day)
 
 
 def french_time(moment: dt.datetime) -> str:
@@ -50,7 +48,7 @@ def write_plan_csv(plan: Plan, config: Config, path: Path) -> None:
             site = config.site(c.site)
             writer.writerow([
                 c.call_id, c.site, site.name, format_number((site.numbers or ("",))[0]),
-                c.start.date().isoformat(), WEEKDAYS_FR[c.weekday], c.start.strftime("%H:%M"),
+                c.start.date().isoformat(), WEEKDAYS[c.weekday], c.start.strftime("%H:%M"),
                 c.band, c.caller, c.scenario, plan.campaign.scenario(c.scenario).title,
                 "oui" if c.double else "non",
             ])

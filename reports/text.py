@@ -12,15 +12,9 @@ import math
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from monitor.french import MONTHS, SHORT_DAYS, SHORT_MONTHS, WEEKDAYS, long_date, month_name
+
 NNBSP, NBSP = "\u202f", "\u00a0"
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-SHORT_DAYS = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
-# the French abbreviations of the months (Lexique des règles typographiques de l'Imprimerie
-# nationale): never "jui." for both June and July
-SHORT_MONTHS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
-                "nov.", "déc.")
 KICKER = "Ville de Paris · Espaces Parisiens des Solidarités"
 DASH = "—"
 COMMITMENT = ("Engagement QualiPARIS : appels décrochés en moins de {t} secondes "
@@ -74,13 +68,6 @@ def interval(low: Any, high: Any, digits: int | None = None) -> str:
     return f"{num(low * 100, digits)}–{num(high * 100, digits)}{NBSP}%"
 
 
-def month_name(key: str, capital: bool = False) -> str:
-    """"2026-10" -> "octobre 2026"."""
-    year, month = key.split("-")
-    name = f"{MONTHS[int(month) - 1]} {year}"
-    return name[0].upper() + name[1:] if capital else name
-
-
 def month_short(key: str) -> str:
     """"2026-10" -> "oct. 26", "2026-07" -> "juil. 26" (axis labels)."""
     year, month = key.split("-")
@@ -89,7 +76,7 @@ def month_short(key: str) -> str:
 
 def day_name(day: dt.date) -> str:
     """"vendredi 16 octobre 2026"."""
-    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
+    return long_date(day)
 
 
 def day_short(day: dt.date) -> str:

@@ -21,14 +21,12 @@ import sqlalchemy as sa
 
 from config import Config, Site
 from monitor.call import Call
+from monitor.french import long_date
 from monitor.wallboard.figures import Figures, figures, load_today
 
 log = logging.getLogger(__name__)
 WARN_SECONDS = 15.0  # the longest ring turns orange from here, red from the threshold on
 MIN_N = 10  # a rate on fewer calls is shown muted: too few calls to judge a site by
-JOURS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MOIS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-        "octobre", "novembre", "décembre")
 
 
 class SiteNowLike(Protocol):
@@ -77,7 +75,7 @@ def _rate(record: dict[str, Any] | None) -> tuple[float | None, int]:
 
 def french_date(day: dt.date) -> str:
     """"lundi 5 octobre 2026"."""
-    return f"{JOURS[day.weekday()]} {day.day} {MOIS[day.month - 1]} {day.year}"
+    return long_date(day)
 
 
 def short_name(name: str) -> str:
