@@ -78,6 +78,9 @@ class _Resync:
 
 
 _STOP = object()
+# finished calls kept in memory while the store cannot be reached (about 1 KB each): weeks of
+# the 17 switchboards' traffic; beyond it the oldest are dropped and their period is a gap
+MAX_PENDING = 50_000
 
 
 @dataclass
@@ -92,6 +95,7 @@ class ListenerStats:
     gaps: list[Gap] = field(default_factory=list)
     stop_gap: Gap | None = None  # left open at the stop, closed by the next start
     unsaved: int = 0  # calls the store could not take before the exit deadline
+    calls_shed: int = 0  # finished calls dropped from memory during a long store outage
 
 
 def queue_agents(items: list[Message], sites: SiteMap) -> dict[str, tuple[int, int]]:
@@ -121,7 +125,7 @@ class Listener:
         flush_interval: float = 0.5, clock: Callable[[], float] = time.time,
         queue_poll: float | None = None, max_frames: int = MAX_FRAMES,
         stall_limit: float = STALL_LIMIT, gap_at_stop: bool = False, exit_timeout: float = 15.0,
-        **client_options: object,
+        max_pending: int = MAX_PENDING, **client_options: object,
     ) -> None:
         self.ctx, self.store, self.pbx = ctx, store, ctx.pbx.name
         self.live = live if live is not None else LiveState()
@@ -131,6 +135,7 @@ class Listener:
         self.sink = Sink(store, self.pbx, f"ami://{host}:{port}")
         self.batch_size, self.flush_interval, self.clock = batch_size, flush_interval, clock
         self.gap_at_stop, self.exit_timeout = gap_at_stop, exit_timeout
+        self.max_pending = max_pending
         self.stats = ListenerStats()
         self.pending = Pending()  # written by the writer task
         self._writing: list[Call] = []
@@ -476,6 +481,7 @@ class Listener:
             except StoreDown as exc:
                 self.pending.restore(exc.left)
                 self._writing = []
+                self._bound_pending()
                 if down_since is None:
                     down_since = self.clock()
                     log.warning("AMI %s: the store cannot be reached (%s); %d calls kept in memory "
@@ -495,6 +501,16 @@ class Listener:
                 down_since, delay = None, 1.0
             self.stats.calls_written += done.calls
             self.stats.calls_rejected += len(done.refused)
+
+    def _bound_pending(self) -> None:
+        """Memory stays bounded through a long store outage: beyond `max_pending` finished
+        calls, the oldest are dropped and the period they cover becomes a capture gap."""
+        before = len(self.pending.calls)
+        gap = self.pending.shed(self.pbx, self.max_pending, self.max_pending)
+        if gap is not None:
+            self.stats.calls_shed += before - len(self.pending.calls)
+            self.stats.gaps.append(gap)
+            log.error("AMI %s: %s", self.pbx, gap.reason)
 
     def _give_up(self) -> None:
         """At exit, the store still cannot be reached: say plainly what is not saved."""

@@ -7,7 +7,9 @@ written in a transaction of its own, and a call the store refuses becomes a reje
 store's reason and what the listener knew of it (`qualiphone ingest rejects`), like an
 importer's bad line; rejects and misses are made storable (a NUL byte becomes the text `\\x00`).
 Only a store that cannot be reached (`StoreDown`: the connection failed, SQLite is locked) makes
-the listener keep the lot and try again later; one bad record never blocks the others.
+the listener keep the lot and try again later (`Pending.shed` bounds what waits: the oldest
+calls beyond the bound are dropped and their period becomes a capture gap); one bad record never
+blocks the others.
 
 Gaps left open by a stop: when the listener stops (a signal, `--for`), the capture stops until
 it starts again. That gap is written at the stop with no length yet (start = end, reason
@@ -64,6 +66,27 @@ class Pending:
         self.calls, self.rejects, self.gaps, self.misses = [], [], [], DirectoryGaps()
         self.close_stop_gap = self.open_stop_gap = None
         return lot
+
+    def shed(self, pbx: str, max_calls: int, max_rejects: int) -> Gap | None:
+        """Bound what waits while the store cannot be reached: drop the oldest calls beyond
+        `max_calls` (and rejects beyond `max_rejects`) and return the capture gap that covers
+        the dropped calls, for the store to record once it answers; None when under the
+        bounds."""
+        excess = max(0, len(self.calls) - max_calls)
+        dropped, self.calls = self.calls[:excess], self.calls[excess:]
+        n_rejects = max(0, len(self.rejects) - max_rejects)
+        if n_rejects:
+            self.rejects = self.rejects[n_rejects:]
+        if not dropped and not n_rejects:
+            return None
+        start = min((c.arrival for c in dropped), default=time.time())
+        end = max((c.end or c.arrival for c in dropped), default=start)
+        gap = Gap(pbx, start, max(start, end),
+                  f"store unreachable: {len(dropped)} finished calls and {n_rejects} rejects "
+                  f"dropped from memory (over {max_calls} calls waiting); import this period's "
+                  "CDR or CEL to recover them")
+        self.gaps.append(gap)
+        return gap
 
     def restore(self, lot: Pending) -> None:
         self.calls[:0], self.rejects[:0], self.gaps[:0] = lot.calls, lot.rejects, lot.gaps

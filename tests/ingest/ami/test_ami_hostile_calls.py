@@ -121,6 +121,35 @@ def test_a_store_that_cannot_be_reached_keeps_the_calls_and_retries(
     assert listener.stats.calls_written == 6 and listener.stats.calls_rejected == 0
 
 
+def test_a_long_store_outage_keeps_memory_bounded_and_records_what_it_dropped(
+        ctx: CaptureContext, sqlite_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond `max_pending` finished calls waiting for the store, the oldest are dropped and
+    the period they cover is recorded as a capture gap once the store answers."""
+    import time
+
+    import ingest.ami.sink as sink
+    from ingest.ami.models import capture_gaps
+
+    real, until = sink.write_calls, time.monotonic() + 0.8
+
+    def down(conn: sa.Connection, batch: list[object]) -> object:
+        if time.monotonic() < until:
+            raise sa.exc.OperationalError("INSERT", {}, Exception("could not connect to server"))
+        return real(conn, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sink, "write_calls", down)
+    monkeypatch.setattr("ingest.ami.listener.RETRY_CAP", 0.1)
+    listener = _listen(ctx, sqlite_store, [m for c in _good(10, 0) for m in c], max_pending=3)
+    stored = _stored(sqlite_store)
+    assert set(stored) == {f"1790000{i:03d}.{i}" for i in (7, 8, 9)}  # the newest are kept
+    assert listener.stats.calls_shed == 7 and listener.stats.calls_written == 3
+    with sqlite_store.engine.connect() as conn:
+        gaps = [g for g in conn.execute(sa.select(capture_gaps)) if "store unreachable" in g.reason]
+    assert len(gaps) == 1
+    assert (gaps[0].start_time, gaps[0].end_time) == (T0, T0 + 20 * 6 + 9)  # the dropped calls
+    assert "7 finished calls" in gaps[0].reason and "CDR or CEL" in gaps[0].reason
+
+
 # ---- item 12: implausible Timestamps --------------------------------------------------------
 
 def test_non_finite_and_far_future_timestamps_fall_back_on_the_receive_time(
