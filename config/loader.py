@@ -465,6 +465,25 @@ def _check_unique(path: Path, sites: tuple[Site, ...], region: str = "FR") -> No
                                       f'a value not already used by site "{owner}"')
     _check_numbers(path, sites, region)
     _check_staff_devices(path, sites)
+    _check_diversions(path, sites)
+
+
+def _check_diversions(path: Path, sites: tuple[Site, ...]) -> None:
+    """A message or voicemail context is never an inbound context of its PBX: the capture
+    reads a call that ends in a message context as answered by the message, so an inbound
+    context listed there would turn that site's unanswered calls into messages."""
+    inbound = {(site.pbx, context): site.id for site in sites for context in site.contexts}
+    for site in sites:
+        for kind, values in (("message_contexts", site.message_contexts),
+                             ("voicemail_contexts", site.voicemail_contexts)):
+            for value in values:
+                owner = inbound.get((site.pbx, value))
+                if owner is not None:
+                    whose = "its own" if owner == site.id else f'site "{owner}"\'s'
+                    raise ConfigError(path, f'site "{site.id}".{kind}', value, (
+                        f"a context the dialplan sends calls to for the message or voicemail "
+                        f"only, not {whose} inbound context (listed in its contexts): every "
+                        "unanswered call there would count as answered by the message"))
 
 
 def e164(number: str, region: str) -> str:

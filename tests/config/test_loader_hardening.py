@@ -192,6 +192,25 @@ def test_staff_device_patterns_of_two_sites_that_can_match_one_device_are_refuse
         '"PJSIP/eps05-".')
 
 
+@pytest.mark.parametrize(("old", "new", "key", "whose"), [
+    ('message_contexts = ["msg-eps-06"]', 'message_contexts = ["msg-eps-06", "in-eps-05"]',
+     'site "eps-06".message_contexts', 'site "eps-05"\'s'),
+    ('voicemail_contexts = ["vm-eps-05"]', 'voicemail_contexts = ["in-eps-05"]',
+     'site "eps-05".voicemail_contexts', "its own"),
+])
+def test_an_inbound_context_listed_as_a_message_or_voicemail_context_is_refused(
+        tmp_path: Path, old: str, new: str, key: str, whose: str) -> None:
+    """A call ending in a message context counts as answered by the message: an inbound context
+    listed there turned another site's unanswered calls into messages."""
+    directory, path = _sites_change(tmp_path, old, new)
+    with pytest.raises(ConfigError) as err:
+        load_config(directory)
+    assert str(err.value) == (
+        f'{path}: key {key} is "in-eps-05"; expected a context the dialplan sends calls to for '
+        f"the message or voicemail only, not {whose} inbound context (listed in its contexts): "
+        "every unanswered call there would count as answered by the message.")
+
+
 def test_the_shipped_sites_have_no_ambiguity() -> None:
     config = load_config()
     assert len({n for s in config.sites for n in s.numbers}) == 17
