@@ -255,7 +255,7 @@ class FileParse:
 
     def _probe(self, reject: Reject) -> None:
         """Refuse the file once PROBE_LINES lines are read and every one was rejected."""
-        if self._recognised or reject.miss is not None:
+        if self._recognised or reject.miss is not None or reject.call:
             self._recognised = True
             return
         if len(self._first) < 3:

@@ -21,7 +21,9 @@ What queue_log can say, and how each field is filled:
   ended) wins the merge; alone, it counts as not picked up by a person.
 * A caller whose number is in the PBX's `test_accountcodes` (the probe's caller id) is a test.
 * A caller still waiting when the file ends (no CONNECT, ABANDON or exit after the last
-  ENTERQUEUE) is `incomplete`, without outcome.
+  ENTERQUEUE), or when its lines stop for six hours, is a Reject saying so: how the call ended
+  is unknown, and a guess would count it as an abandon. The grown file, the next file after
+  rotation, or the day's CDR or CEL brings the call.
 * `first_ring` is the earliest ring start derivable from the file: RINGNOANSWER / RINGCANCELED
   time − ringtime (ms), CONNECT time − ringtime (s), never before the first ENTERQUEUE. queue_log
   does not record the strategy; with ringall the members ring on ENTERQUEUE, which the derived
@@ -237,6 +239,17 @@ def _close(t: _Track, ctx: CaptureContext) -> CallBuilder | Skipped | None:
     return b
 
 
+WAITING_AT_END = (
+    'still waiting in queue "{queue}" when the file ends ({seconds:.0f} s after it entered, '
+    "no answer, abandon or exit yet): how the call ended is unknown, so it is not counted (not "
+    "as an abandon either); importing this file again once it has grown, the next queue_log "
+    "after rotation, or the day's CDR or CEL completes it")
+WAITING_SILENT = (
+    'still waiting in queue "{queue}" when its lines stop ({seconds:.0f} s after it entered, then '
+    "no line for six hours): how the call ended is unknown, so it is not counted (not as an "
+    "abandon either); the day's CDR or CEL completes it")
+
+
 class _Callers:
     """Open callers by callid; each is emitted at the end or once silent for settle seconds."""
 
@@ -270,20 +283,26 @@ class _Callers:
         self.swept = now
         stale = [k for k, t in self.open.items() if t.last_time < now - _SETTLE_SECONDS]
         for key in stale:
-            yield from self._emit(self.open.pop(key))
+            yield from self._emit(self.open.pop(key), WAITING_SILENT)
 
-    def _emit(self, t: _Track) -> Iterator[CallBuilder | Skipped | Reject]:
+    def _emit(self, t: _Track, waiting: str) -> Iterator[CallBuilder | Skipped | Reject]:
         try:
             builder = _close(t, self.ctx) if t.queues else None
         except Exception as exc:  # one caller never costs the others
             yield Reject(t.builder.line, unexpected(exc), "\n".join(t.builder.raw))
+            return
+        if isinstance(builder, CallBuilder) and t.waiting and builder.answer is None:
+            # how it ended is unknown: never an abandon (nor a call) on a guess
+            queue = builder.queue or "?"
+            yield Reject(builder.line, waiting.format(queue=queue, seconds=t.last_time - (
+                builder.queue_entry or t.first_time)), "\n".join(builder.raw), call=True)
             return
         if builder is not None:
             yield builder
 
     def close_all(self) -> Iterator[CallBuilder | Skipped | Reject]:
         for t in self.open.values():
-            yield from self._emit(t)
+            yield from self._emit(t, WAITING_AT_END)
         self.open.clear()
 
 

@@ -23,9 +23,10 @@ class Reject:
     reason: str
     raw: str
     miss: Miss | None = None  # set when the record was refused as "unknown site"
+    call: bool = False  # a call read whole but kept apart (e.g. still in progress), not a bad line
 
     def __reduce__(self) -> tuple[type[Reject], tuple[object, ...]]:
-        return Reject, (self.line, self.reason, self.raw, self.miss)  # quick to spool
+        return Reject, (self.line, self.reason, self.raw, self.miss, self.call)  # quick to spool
 
 
 @dataclass(frozen=True, slots=True)

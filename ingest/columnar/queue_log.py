@@ -3,7 +3,7 @@
 A caller (callid) is built here when its events have one of the plain shapes of
 `ingest.queue_log`'s fold — one ENTERQUEUE first (a FreePBX DID line may come before it), then
 ring events and either a CONNECT before any exit (answered; COMPLETE* and transfers give the
-end), one ABANDON, one queue exit, or nothing yet (still waiting). Everything else — several
+end), one ABANDON or one queue exit. Everything else — a caller still waiting, several
 ENTERQUEUE (a caller who left a queue and entered another), a COMPLETE without its CONNECT (a
 rotated file), events the fold does not know, lines that are not ordinary — goes to the
 reference parser with all the lines of its callid. A file where a callid could be closed by the
@@ -188,9 +188,7 @@ def _callers(events: pl.DataFrame) -> pl.DataFrame:
              .when(plain & quiet & (pl.col("abandons") == 1) & (pl.col("exits") == 0))
              .then(pl.lit("abandoned"))
              .when(plain & quiet & (pl.col("abandons") == 0) & (pl.col("exits") == 1))
-             .then(pl.lit("exited"))
-             .when(plain & quiet & (pl.col("abandons") == 0) & (pl.col("exits") == 0))
-             .then(pl.lit("waiting")))
+             .then(pl.lit("exited")))  # a caller still waiting goes to the reference (a reject)
     return per.with_columns(shape=shape).filter(pl.col("queues").list.len() > 0)
 
 
@@ -239,7 +237,7 @@ def _builders(callers: pl.DataFrame, ctx: CaptureContext) -> tuple[pl.DataFrame,
         .when(shape == "abandoned").then(pl.lit(Outcome.ABANDONED.value)),
         is_test=pl.col("caller").fill_null("").is_in(list(ctx.pbx.test_accountcodes))
         & (pl.col("caller").fill_null("") != ""),
-        incomplete=shape.is_in(["exited", "waiting"]), resolution=pl.lit(1.0),
+        incomplete=shape == "exited", resolution=pl.lit(1.0),
         line="line", group="callid",
     )
     return complete_builders(built), skipped

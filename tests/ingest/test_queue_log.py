@@ -192,8 +192,9 @@ def test_last_exit_is_not_answered(capture: CaptureContext, event: str, data: st
     assert (call.outcome, call.answer) == (Outcome.ABANDONED, None)
 
 
-def test_exit_then_second_queue_still_waiting_is_incomplete(capture: CaptureContext) -> None:
-    b = _one(
+def test_exit_then_second_queue_still_waiting_is_a_reject_not_an_abandon(
+        capture: CaptureContext) -> None:
+    (item,) = _parse(
         """
 1718002003|1718002000.50|std-05|NONE|ENTERQUEUE||0612345678|1
 1718002012|1718002000.50|std-05|NONE|EXITEMPTY|1|1|9
@@ -201,7 +202,8 @@ def test_exit_then_second_queue_still_waiting_is_incomplete(capture: CaptureCont
 """,
         capture,
     )
-    assert (b.outcome, b.end, b.incomplete) == (None, None, True)
+    assert isinstance(item, Reject) and item.line == 1 and len(item.raw.splitlines()) == 3
+    assert item.reason.startswith('still waiting in queue "std-05" when the file ends (10 s after')
 
 
 @pytest.mark.parametrize(
@@ -225,16 +227,20 @@ def test_transfer_keeps_first_answer(capture: CaptureContext, event: str, data: 
     assert capture.finalize(b).time_to_answer == 11
 
 
-def test_unfinished_call_at_end_of_file(capture: CaptureContext) -> None:
-    b = _one(
+def test_a_caller_still_waiting_at_the_end_of_the_file_is_a_reject_not_an_abandon(
+        capture: CaptureContext) -> None:
+    """How the call ended is unknown: counting it as abandoned was a guess (the wallboard and
+    the statement said "hung up before an answer")."""
+    (item,) = _parse(
         """
 1718004001|1718004000.80|std-05|NONE|ENTERQUEUE||0612345678|1
 1718004016|1718004000.80|std-05|Poste 0501|RINGNOANSWER|15000
 """,
         capture,
     )
-    assert (b.incomplete, b.outcome, b.answer, b.end) == (True, None, None, None)
-    assert capture.finalize(b).incomplete
+    assert isinstance(item, Reject) and item.line == 1
+    assert item.reason.startswith('still waiting in queue "std-05" when the file ends (15 s')
+    assert "not as an abandon" in item.reason and "CDR or CEL" in item.reason
 
 
 def test_withheld_caller(capture: CaptureContext) -> None:
@@ -268,6 +274,9 @@ def test_callid_forms_give_the_arrival(capture: CaptureContext) -> None:
 1718006005|pbx1-1718006000.12|std-05|NONE|ENTERQUEUE||0612345678|1
 1718006006|qualiphone-probe-7|std-05|NONE|ENTERQUEUE||0612345678|1
 1718006007|1600000000.3|std-05|NONE|ENTERQUEUE||0612345678|1
+1718006010|pbx1-1718006000.12|std-05|NONE|ABANDON|1|1|5
+1718006010|qualiphone-probe-7|std-05|NONE|ABANDON|1|1|4
+1718006010|1600000000.3|std-05|NONE|ABANDON|1|1|3
 """,
         capture,
     )
@@ -295,11 +304,12 @@ def test_ignored_lines_and_unknown_queues(capture: CaptureContext) -> None:
 1596512942|1596512941.163|std-05|NONE|SOMECUSTOMEVENT|x
 1596512950|1596512950.170|helpdesk|NONE|ENTERQUEUE||7001|1
 1596512951|1596512951.171|std-05|NONE|DID|0199000105
+1596512960|1596512941.163|std-05|NONE|ABANDON|1|1|19
 """,
         capture,
     )
     assert list(found) == ["1596512941.163"]
-    assert found["1596512941.163"].raw[-1].endswith("SOMECUSTOMEVENT|x")
+    assert found["1596512941.163"].raw[1].endswith("SOMECUSTOMEVENT|x")
 
 
 def test_bad_lines_rejected_with_line_numbers(capture: CaptureContext) -> None:
@@ -328,6 +338,7 @@ def test_silent_caller_is_emitted_before_the_end(capture: CaptureContext) -> Non
 1718000001|1718000000.1|std-05|NONE|ENTERQUEUE||0612345678|1
 1718000010|1718000000.1|std-05|NONE|ABANDON|1|1|9
 1718090001|1718090000.2|std-05|NONE|ENTERQUEUE||0612345678|1
+1718090011|1718090000.2|std-05|NONE|ABANDON|1|1|10
 """
     items = parse_queue_log(enumerate(text.strip().splitlines(), start=1), capture)
     first = next(items)
@@ -343,6 +354,7 @@ def test_caller_of_an_unknown_queue_is_skipped_with_its_reason(capture: CaptureC
 1718000101|1718000100.312|NONE|NONE|DID|0199000999
 1718000102|1718000100.312|hotline-it|NONE|ENTERQUEUE||0612345678|1
 1718000401|1718000400.330|std-05|NONE|ENTERQUEUE||0698765432|1
+1718000411|1718000400.330|std-05|NONE|ABANDON|1|1|10
 """,
         capture,
     )
@@ -389,9 +401,11 @@ def test_logvisualiserkata_matches_asterisk_hold_and_wait_times(real_data: Path,
     assert [waits[c] for c in order if c in waits] == [13, 45, 17, 32, 17, 21, 15, 23, 17, 10, 2, 3]
 
     items = list(parse_queue_log(LineReader(path), ctx))
-    assert not [i for i in items if isinstance(i, Reject)]
+    (waiting,) = [i for i in items if isinstance(i, Reject)]  # still waiting when the file ends
+    assert "1266839768.534" in waiting.raw and waiting.reason.startswith("still waiting in queue")
     found = {b.call_key: b for b in items if isinstance(b, CallBuilder)}
-    assert sorted(found, key=order.index) == order and len(found) == 21
+    assert sorted(found, key=order.index) == [c for c in order if c != "1266839768.534"]
+    assert len(found) == 20
     answered = {k: b for k, b in found.items() if b.outcome is Outcome.ANSWERED}
     abandoned = {k: b for k, b in found.items() if b.outcome is Outcome.ABANDONED}
     assert set(answered) == set(holds) and set(abandoned) == set(waits)
@@ -400,9 +414,6 @@ def test_logvisualiserkata_matches_asterisk_hold_and_wait_times(real_data: Path,
         assert b.answered_by.startswith("Local/20")
     for key, b in abandoned.items():
         assert b.end - b.queue_entry == pytest.approx(waits[key], abs=1)
-    (waiting,) = [b for b in found.values() if b.incomplete]
-    assert (waiting.call_key, waiting.outcome, waiting.answer) == ("1266839768.534", None, None)
-
     finalized = [ctx.finalize(b) for b in found.values()]
     assert [c.outcome for c in finalized].count(Outcome.ANSWERED) == 8
     first = found["1266833905.2"]  # entered 6 s after its channel was created, answered after 1 s
@@ -414,16 +425,13 @@ def test_altanai_excerpt(real_data: Path, tmp_path: Path) -> None:
     ctx = site_context(tmp_path, ["support", "sales"])
     items = list(parse_queue_log(LineReader(real_data / ALTANAI), ctx))
     found = {b.call_key: b for b in items if isinstance(b, CallBuilder)}
-    assert len(items) == len(found) == 2
-    gone, waiting = found["1596512941.163"], found["1596513054.164"]
+    (waiting,) = [i for i in items if isinstance(i, Reject)]
+    assert len(items) == 2 and list(found) == ["1596512941.163"]
+    gone = found["1596512941.163"]
     assert (gone.outcome, gone.end - gone.queue_entry, gone.incomplete) == (Outcome.ABANDONED, 68, False)
-    assert (gone.queue, waiting.queue, waiting.outcome, waiting.incomplete) == (
-        "support",
-        "sales",
-        None,
-        True,
-    )
-    assert [ctx.finalize(b).site for b in found.values()] == ["eps-test", "eps-test"]
+    assert gone.queue == "support" and ctx.finalize(gone).site == "eps-test"
+    assert "1596513054.164" in waiting.raw
+    assert waiting.reason.startswith('still waiting in queue "sales" when the file ends')
 
 
 # --- through the store -------------------------------------------------------------------------
@@ -498,3 +506,23 @@ def test_probe_caller_id_marks_a_test_call(capture: CaptureContext) -> None:
         capture,
     )
     assert b.is_test
+
+
+def test_callers_still_waiting_are_rejects_until_the_grown_file_brings_them(
+        store: Store, capture: CaptureContext, tmp_path: Path) -> None:
+    """A file cut while callers wait (an hourly import during the day) stores no abandon for
+    them, is not refused as a file of another kind, and the grown file stores the real call."""
+    waiting = "1718000701|1718000700.350|std-05|NONE|ENTERQUEUE||0612345678|1\n"
+    path = tmp_path / "queue_log"
+    path.write_text(waiting, encoding="utf-8")
+    first = run_batch(store, "queue_log", path, parse_queue_log, capture)
+    assert (first.counts.imported, first.rejected) == (0, 1)
+    assert _stored(store) == []
+    with store.engine.connect() as conn:
+        (reason,) = conn.execute(sa.select(rejected_records.c.reason)).scalars()
+    assert reason.startswith('still waiting in queue "std-05" when the file ends')
+    path.write_text(waiting + "1718000712|1718000700.350|std-05|Poste 0501|CONNECT|11|1718000701.1|11\n",
+                    encoding="utf-8")
+    grown = run_batch(store, "queue_log", path, parse_queue_log, capture)
+    assert (grown.counts.imported, grown.rejected) == (1, 0)
+    assert _stored(store) == [("1718000700.350", "answered")]
