@@ -81,6 +81,10 @@ _STOP = object()
 # finished calls kept in memory while the store cannot be reached (about 1 KB each): weeks of
 # the 17 switchboards' traffic; beyond it the oldest are dropped and their period is a gap
 MAX_PENDING = 50_000
+STILL_RINGING = (
+    "still ringing or waiting when the listener stopped ({seconds:.0f} s after it arrived, no "
+    "answer yet): how the call ended is unknown, so it is not counted (not as an abandon "
+    "either); the day's CDR or CEL brings it")
 
 
 @dataclass
@@ -398,7 +402,8 @@ class Listener:
             self._collect(self.tracker.sweep(self.pbx_now()))
 
     def _close(self) -> None:
-        """At shutdown: write the calls still in progress (incomplete) and close an open gap."""
+        """At shutdown: write the calls in progress whose outcome is known (incomplete), keep the
+        others as rejects, and close an open gap."""
         if self._gap_start is not None:
             start, reason = self._gap_start
             self._gap_start = None
@@ -410,8 +415,24 @@ class Listener:
             if reason is not None:
                 end = max(start, self._stopped_at or self.clock())
                 self._add_gap(Gap(self.pbx, start, end, reason))
-        self._collect(self.tracker.close_all())
+        self._collect(self._known_at_stop(self.tracker.close_all()))
         self.warn_directory()
+
+    def _known_at_stop(self, builders: list[CallBuilder]) -> list[CallBuilder]:
+        """The calls in progress at the stop whose outcome is known (a person answered, the
+        message or voicemail took it, a device or machine to classify); the others, still
+        ringing or waiting, are rejects saying so: counting them as abandons would be a guess."""
+        known = []
+        stop = self._stopped_at or self.clock()
+        for b in builders:
+            if b.answer is not None or b.outcome is not None or b.other_device is not None \
+                    or b.machine is not None:
+                known.append(b)
+                continue
+            waited = max(0.0, stop - (b.arrival or stop))
+            self.stats.calls_rejected += 1
+            self.pending.rejects.append((STILL_RINGING.format(seconds=waited), _describe(b)))
+        return known
 
     def _add_gap(self, gap: Gap) -> None:
         log.info("AMI %s: capture gap of %.1f s recorded (%s)", self.pbx, gap.end - gap.start, gap.reason)

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from ingest.ami.models import capture_gaps
 from monitor.store import open_store
-from monitor.store.models import calls
+from monitor.store.models import calls, rejected_records
 from qualiphone.cli import cli
 from tests.ingest.ami.ami_support import FakePbx, ev, pbxs_in_thread, write_config
 
@@ -64,9 +64,10 @@ def _wait_for(predicate: object, seconds: float = 60.0) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_writes_the_calls_ringing_and_the_gap_from_the_stop(
+def test_a_signal_keeps_the_calls_ringing_and_records_the_gap_from_the_stop(
         sig: signal.Signals, tmp_path: Path) -> None:
-    """Before: 20 of 20 ringing calls dropped, no gap for the downtime."""
+    """Before: 20 of 20 ringing calls dropped, no gap for the downtime. They are kept as
+    rejects saying they were still ringing (how they ended is unknown: never abandons)."""
     config, db = write_config(tmp_path / "config"), tmp_path / "store.db"
     pbx = FakePbx(on_login=lambda s: s.send(_ringing(20)))
     with pbxs_in_thread(pbx):
@@ -81,10 +82,13 @@ def test_a_signal_writes_the_calls_ringing_and_the_gap_from_the_stop(
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
         assert proc.returncode == 0, err
-        assert "20 calls written" in out and "gap from the stop stays open" in out
+        assert "0 calls written, 20 not stored" in out and "gap from the stop stays open" in out
         assert f"{sig.name}: stopping" in err
-        rows = _rows(db, calls)
-        assert len(rows) == 20 and all(r.incomplete and r.queue_entry for r in rows)
+        assert _rows(db, calls) == []  # no abandon guessed
+        rejects = _rows(db, rejected_records)
+        assert len(rejects) == 20 and all(
+            r.reason.startswith("still ringing or waiting when the listener stopped") and
+            "not as an abandon" in r.reason for r in rejects)
         (gap,) = _rows(db, capture_gaps)
         assert gap.reason.startswith(f"listener stopped ({sig.name})")
         assert gap.start_time == gap.end_time and before_stop - 5 < gap.start_time < time.time()
@@ -99,7 +103,8 @@ def test_a_signal_writes_the_calls_ringing_and_the_gap_from_the_stop(
     assert closed.id == gap.id and closed.start_time == gap.start_time
     assert restart - 1 < closed.end_time < restart + 5 and closed.reason.endswith("; restarted")
     assert reopened.start_time == reopened.end_time > closed.end_time
-    assert len(_rows(db, calls)) == 20  # the same ringing calls again: merged, not duplicated
+    assert _rows(db, calls) == []  # still ringing at the second stop: rejects again
+    assert len(_rows(db, rejected_records)) == 40
 
 
 @pytest.mark.parametrize("server", ["closed port", "ssh"])
