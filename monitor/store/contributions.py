@@ -31,8 +31,10 @@ _KEYS = 500  # keys per lookup
 
 
 def digest(row: Row) -> int:
-    """A 64-bit signed hash of a row's values (the same row, the same digest, in any process)."""
-    data = hashlib.blake2b(repr(tuple(row.values())).encode(), digest_size=8).digest()
+    """A 64-bit signed hash of a row's values (the same row, the same digest, in any process;
+    a whole number the same whether a parser kept it as an int or a float, as the store does)."""
+    values = tuple(int(v) if isinstance(v, float) and v.is_integer() else v for v in row.values())
+    data = hashlib.blake2b(repr(values).encode(), digest_size=8).digest()
     return int.from_bytes(data, "big", signed=True)
 
 
