@@ -66,6 +66,10 @@ class FileParser(Protocol):
     def parse(self, path: Path, ctx: CaptureContext, on_bytes: Callable[[int], None] | None,
               *, kind: str = "", limit: int | None = None) -> ParsedFile: ...
 
+    def streaming(self, path: Path) -> Parser | None:
+        """The line-by-line parser to read `path` with instead, when it is too large to be held
+        in memory (MEMORY_LIMIT); else None."""
+
 
 MAX_SKIP_REASONS = 20  # distinct reasons of skipped calls kept per file; further ones only counted
 PROBE_LINES = 100  # lines all rejected as unreadable before a file is refused as another kind
@@ -313,6 +317,8 @@ def run_batch(
         if on_bytes:
             on_bytes(size)
         return BatchResult(path, None, skipped_as=previous, seconds=time.time() - started)
+    if isinstance(parser, FileParser) and (line_parser := parser.streaming(path)) is not None:
+        parser = line_parser  # memory stays bounded: the streaming reference reads it
     if isinstance(parser, FileParser):
         parsed = parser.parse(path, ctx, on_bytes, kind=kind, limit=size)
         result = _write_batch(store, kind, path, ctx, parsed.counts,

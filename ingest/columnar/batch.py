@@ -13,6 +13,8 @@ by line, skipped calls and their reasons, and the directory gaps, in the referen
 
 from __future__ import annotations
 
+import lzma
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +37,7 @@ from ingest.batch import (
 from ingest.columnar.finalize import CALL_COLUMNS, finalize_frame, refused, store_problems
 from ingest.columnar.lines import FileLines, read_source
 from ingest.finalize import CaptureContext
-from ingest.lines import HeldLine
+from ingest.lines import HeldLine, SourceFileError, open_source
 from ingest.records import RecordError, Reject, Skipped, UnknownSiteError, unexpected
 from monitor.call import Call, CallBuilder, Outcome, Source
 from monitor.store.writer import ROW_KEYS, call_row
@@ -184,6 +186,34 @@ class ColumnarImporter:
 
     def whole_file(self) -> None:
         """Called when the reference reads the whole file (subclasses drop their state)."""
+
+    def streaming(self, path: Path) -> Parser | None:
+        """The reference parser when `path` holds more than MEMORY_LIMIT bytes once
+        decompressed (the columnar importer holds the file and its calls in memory; the
+        reference streams), else None."""
+        return self.reference() if too_large(path, MEMORY_LIMIT) else None  # type: ignore[return-value]
+
+
+MEMORY_LIMIT = 200 * 1024 * 1024  # bytes of a file (uncompressed) read as columns; larger: streamed
+
+
+def too_large(path: Path, limit: int) -> bool:
+    """Whether the file holds more than `limit` bytes once decompressed (read in pieces: the
+    memory used stays small); a file that cannot be read is left to the importer's errors."""
+    try:
+        if path.stat().st_size > limit:
+            return True
+        with open_source(path) as (stream, _, compression):
+            if compression is None:
+                return False
+            total = 0
+            while piece := stream.read(1 << 20):
+                total += len(piece)
+                if total > limit:
+                    return True
+    except (SourceFileError, OSError, EOFError, zlib.error, lzma.LZMAError):
+        return False
+    return False
 
 
 @dataclass

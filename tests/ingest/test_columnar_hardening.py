@@ -187,3 +187,61 @@ def test_a_columnar_batch_is_dropped_like_any_other(store: Store, capture: Captu
 
 def test_a_columnar_parser_is_a_file_parser() -> None:
     assert all(isinstance(cls(), FileParser) for cls in COLUMNAR.values())
+
+
+# --- the columnar importers are the default; --reference, and large files, stream ----------
+
+def _recorded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths the columnar importers parse (as columns) from now on."""
+    seen: list[str] = []
+    parse = ColumnarImporter.parse
+
+    def recording(self: ColumnarImporter, path: Path, *args: Any, **kwargs: Any) -> Any:
+        seen.append(path.name)
+        return parse(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(ColumnarImporter, "parse", recording)
+    return seen
+
+
+@pytest.mark.parametrize(("kind", "command"), [("cdr", "cdr"), ("queue_log", "queue-log"),
+                                               ("cel", "cel")])
+def test_the_cli_reads_as_columns_unless_told(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              kind: str, command: str) -> None:
+    from click.testing import CliRunner
+
+    from qualiphone.cli import cli
+
+    seen = _recorded(monkeypatch)
+    runs = {"default": ([], {}), "flag": (["--reference"], {}),
+            "env": ([], {"QUALIPHONE_REFERENCE_IMPORT": "1"}),
+            "old flag": (["--columnar"], {})}
+    for name, (options, env) in runs.items():
+        path = write_lines(tmp_path / f"{name}.txt", _calls(kind, 3))
+        db = ["--db", f"sqlite:///{tmp_path / f'{name}.db'}"]
+        result = CliRunner().invoke(cli, [*db, "ingest", command, *options, str(path)], env=env)
+        assert result.exit_code == 0, result.output
+        assert "3 calls: imported 3" in result.output
+    assert seen == ["default.txt", "old flag.txt"]
+
+
+@pytest.mark.parametrize("compress", [None, "gzip", "bz2"])
+def test_a_file_too_large_for_memory_is_streamed(
+        sqlite_store: Store, capture: CaptureContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, compress: str | None) -> None:
+    """Above MEMORY_LIMIT bytes (uncompressed) the reference reads the file, streaming: the
+    same result, and the columnar parse is never run."""
+    import ingest.columnar.batch as columnar
+
+    seen = _recorded(monkeypatch)
+    data = write_lines(tmp_path / "plain.csv", _calls("cdr")).read_bytes()
+    path = tmp_path / "Master.csv"
+    path.write_bytes({None: data, "gzip": gzip.compress(data) if compress == "gzip" else b"",
+                      "bz2": bz2.compress(data) if compress == "bz2" else b""}[compress])
+    monkeypatch.setattr(columnar, "MEMORY_LIMIT", len(data) - 1)
+    assert run_batch(sqlite_store, "cdr", path, ColumnarCdr(), capture).counts.imported == 40
+    assert seen == []
+    monkeypatch.setattr(columnar, "MEMORY_LIMIT", len(data))
+    assert run_batch(sqlite_store, "cdr", path, ColumnarCdr(), capture, again=True) \
+        .counts.duplicates == 40
+    assert seen == ["Master.csv"]
