@@ -168,7 +168,7 @@ def importer(path: Path, kind: str, url: str, reference: bool) -> tuple[float, f
     """(seconds, peak RSS in MB) of a whole `python -m qualiphone ingest` process."""
     env = dict(os.environ, QUALIPHONE_PSEUDONYM_KEY="bench", PYTHONPATH=str(REPO))
     args = [sys.executable, "-m", "qualiphone", "--db", url, "ingest", kind,
-            *([] if reference else ["--columnar"]), str(path)]
+            *(["--reference"] if reference else []), str(path)]
     args = ["/usr/bin/time", "-f", "%M", *args]  # the child's own peak (not the bench's)
     start = time.perf_counter()
     done = subprocess.run(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL,

@@ -1,14 +1,19 @@
 """Glue between a columnar importer and `ingest.batch.run_batch`.
 
-A columnar importer is an object with `parse_file(path, ctx, on_bytes)`, which `run_batch`
-calls instead of the line-by-line parser. It returns what `ingest.batch.parse_file` returns —
-the calls, the rejects and a `LineReader` carrying the counts — except that the calls are a
-`CallFrame`, written by `monitor.store.bulk` in one set-based upsert.
+A columnar importer is an object with `parse(path, ctx, on_bytes, kind=, limit=)`, which
+`run_batch` calls instead of running the line-by-line parser through `FileParse`. It reads the
+file's bytes as `ingest.lines.LineReader` does (`read_source`: decompressed, BOM dropped, the
+half-written last line held back or, compressed, kept aside as a reject) and returns a `Parsed`:
+the calls as a `CallFrame`, the rejects, the counts `FileParse` keeps, and `items()`, the calls
+and rejects in the reference's order, which `run_batch` writes through the same writer and in
+the same chunks as the line-by-line import. `parse_file` gives what `ingest.batch.parse_file`
+gives (for the comparison tests).
 
 The importer's fast part (`FastPart`) covers the lines and calls it proved ordinary; the lines it
-delegates go through the reference parser and `CaptureContext.finalize`, exactly as
-`ingest.batch.parse_file` would run them, and both halves are merged here: calls, rejects sorted
-by line, skipped calls and their reasons, and the directory gaps, in the reference's item order.
+delegates go through the reference parser and `CaptureContext.finalize`, exactly as `FileParse`
+runs them, and both halves are merged here: calls, rejects, skipped calls and their reasons, and
+the directory gaps, in the reference's item order. A file the reference could refuse as another
+kind, or that the fast part does not read (`WholeFile`), is read by `FileParse` whole.
 """
 
 from __future__ import annotations
