@@ -174,19 +174,20 @@ class FileLines:
         """How many of these lines have bytes LineReader replaces (its `replaced`)."""
         return sum(self.is_replaced(int(i)) for i in indexes)
 
-    def nonblank_at_most(self) -> np.ndarray:
+    def nonblank_at_most(self, block: int = 1 << 16) -> np.ndarray:
         """Per line, the lines up to it (included) that surely hold something else than white
         space (an ASCII byte that is neither a space nor a control str.isspace() counts): a
-        lower bound of LineReader's `nonblank` as it reads."""
-        buffer = self.buffer
-        solid = (buffer > 0x20) & (buffer < 0x80)
-        solid |= (buffer < 0x09) | ((buffer > 0x0d) & (buffer < 0x1c))
-        if not len(self):
-            return np.zeros(0, dtype=np.int64)
-        marks = np.flatnonzero(solid)
-        which = np.searchsorted(self.ends, marks, side="left")  # the line of each mark
+        lower bound of LineReader's `nonblank` as it reads. Read `block` lines at a time, so
+        that the masks stay small."""
         per = np.zeros(len(self), dtype=bool)
-        per[which[which < len(self)]] = True
+        buffer = self.buffer
+        for lo in range(0, len(self), block):
+            hi = min(lo + block, len(self))
+            first = int(self.starts[lo])
+            part = buffer[first:int(self.ends[hi - 1]) + 1]
+            solid = ((part > 0x20) & (part < 0x80)) | (part < 0x09) | \
+                ((part > 0x0d) & (part < 0x1c))
+            per[lo:hi] = np.logical_or.reduceat(solid, self.starts[lo:hi] - first)
         return np.cumsum(per)
 
     def select(self, mask: np.ndarray) -> bytes:

@@ -245,3 +245,23 @@ def test_a_file_too_large_for_memory_is_streamed(
     assert run_batch(sqlite_store, "cdr", path, ColumnarCdr(), capture, again=True) \
         .counts.duplicates == 40
     assert seen == ["Master.csv"]
+
+
+def test_non_blank_lines_are_counted_like_the_line_reader(tmp_path: Path) -> None:
+    """The refusal check's count of non-blank lines, read in blocks, is LineReader's for ASCII
+    (white space, controls str.isspace() counts, NUL) and never more than it otherwise."""
+    from ingest.columnar.lines import FileLines
+    from ingest.lines import LineReader
+
+    lines = [b"abc", b"", b"  \t", b"\x1c\x1f ", b"\x00", b" x ", b"\xc2\xa0", b"\xe9t\xe9", b"\r"]
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"\n".join(lines * 7) + b"\n")
+    reader = LineReader(path)
+    counts = [reader.nonblank for _ in reader]
+    ours = FileLines.of(path.read_bytes())
+    assert ours.nonblank_at_most(block=4).tolist() == ours.nonblank_at_most().tolist()
+    assert all(a <= b for a, b in zip(ours.nonblank_at_most().tolist(), counts, strict=True))
+    ascii_only = FileLines.of(b"\n".join(lines[:6] * 7) + b"\n")
+    path.write_bytes(b"\n".join(lines[:6] * 7) + b"\n")
+    reader = LineReader(path)
+    assert ascii_only.nonblank_at_most().tolist() == [reader.nonblank for _ in reader]
