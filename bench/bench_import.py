@@ -168,7 +168,7 @@ def importer(path: Path, kind: str, url: str, reference: bool) -> tuple[float, f
     """(seconds, peak RSS in MB) of a whole `python -m qualiphone ingest` process."""
     env = dict(os.environ, QUALIPHONE_PSEUDONYM_KEY="bench", PYTHONPATH=str(REPO))
     args = [sys.executable, "-m", "qualiphone", "--db", url, "ingest", kind,
-            *([] if reference else ["--columnar"]), str(path)]
+            *(["--reference"] if reference else []), str(path)]
     args = ["/usr/bin/time", "-f", "%M", *args]  # the child's own peak (not the bench's)
     start = time.perf_counter()
     done = subprocess.run(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
@@ -188,7 +188,7 @@ def delegated(path: Path, kind: str) -> int:
     from ingest.finalize import CaptureContext
 
     fast = {"cdr": ColumnarCdr, "queue-log": ColumnarQueueLog, "cel": ColumnarCel}[kind]()
-    fast.parse_file(path, CaptureContext.create(load_config()))
+    fast.parse_file(path, CaptureContext.create(load_config(Path(os.environ["QUALIPHONE_CONFIG"]))))
     return fast.delegated_rows
 
 
@@ -248,6 +248,20 @@ def curve(data: Path, work: Path, repeat: int) -> None:
               f"{statistics.median(times):7.2f} s  {rows / best:>10,.0f} rows/s  peak RSS {peak:.0f} MB")
 
 
+def bench_config(work: Path) -> Path:
+    """The shipped config with a plausible-date window a year ahead: the simulated months run
+    past today, and a call after tomorrow would be a reject (capture.plausible_days_ahead)."""
+    from config import SHIPPED_DIR
+
+    target = work / "config"
+    shutil.copytree(SHIPPED_DIR, target)
+    settings = target / "settings.toml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace("plausible_days_ahead = 1\n", "plausible_days_ahead = 366\n"),
+                        encoding="utf-8")
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=400_000)
@@ -261,6 +275,7 @@ def main() -> None:
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="qp-bench-import-"))
+    os.environ["QUALIPHONE_CONFIG"] = str(bench_config(work))  # the importer processes inherit it
     try:
         for kind in args.kinds.split(","):
             bench_kind(kind, concatenated(args.data, kind, args.rows), args.rows, args.repeat,

@@ -35,31 +35,41 @@ Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
                   Iterator[CallBuilder | Reject | Skipped]]
 
 
-class WrittenCalls(Protocol):
-    """Calls a file parser keeps in its own form (columns) and writes itself."""
-
-    def __len__(self) -> int: ...
-
-    def write(self, connection: sa.Connection) -> WriteCounts: ...
-
-
 class ParsedCounts(Protocol):
-    """What a whole-file parser counted: lines read, lines with U+FFFD, skipped calls and
-    directory gaps."""
+    """What a whole-file parser counted, as `FileParse` and its reader count it: lines read,
+    lines with U+FFFD, calls and rejects found, skipped calls, directory gaps, the held line."""
 
     lines: int
     replaced: int
+    calls: int
+    rejected: int
     skipped: SkipCount
     gaps: DirectoryGaps
+    held: HeldLine | None
+
+
+class ParsedFile(Protocol):
+    """A file a `FileParser` read: its counts, and its calls and rejects as the spool of the
+    line-by-line import holds them, in the reference's order."""
+
+    @property
+    def counts(self) -> ParsedCounts: ...
+
+    def items(self) -> Iterator[Spooled]: ...
 
 
 @runtime_checkable
 class FileParser(Protocol):
-    """A parser that reads the whole file itself (the columnar importers of `ingest.columnar`,
-    chosen with `--columnar`): its calls come back as `WrittenCalls`."""
+    """A parser that reads the whole file itself (the columnar importers of `ingest.columnar`):
+    what it gives is written exactly as the line-by-line import writes what it spooled."""
 
-    def parse_file(self, path: Path, ctx: CaptureContext, on_bytes: Callable[[int], None] | None
-                   ) -> tuple[WrittenCalls, list[Reject], ParsedCounts]: ...
+    def parse(self, path: Path, ctx: CaptureContext, on_bytes: Callable[[int], None] | None,
+              *, kind: str = "", limit: int | None = None) -> ParsedFile: ...
+
+    def streaming(self, path: Path) -> Parser | None:
+        """The line-by-line parser to read `path` with instead, when it is too large to be held
+        in memory (MEMORY_LIMIT); else None."""
+
 
 MAX_SKIP_REASONS = 20  # distinct reasons of skipped calls kept per file; further ones only counted
 PROBE_LINES = 100  # lines all rejected as unreadable before a file is refused as another kind
@@ -307,8 +317,12 @@ def run_batch(
         if on_bytes:
             on_bytes(size)
         return BatchResult(path, None, skipped_as=previous, seconds=time.time() - started)
+    if isinstance(parser, FileParser) and (line_parser := parser.streaming(path)) is not None:
+        parser = line_parser  # memory stays bounded: the streaming reference reads it
     if isinstance(parser, FileParser):
-        result = _columnar_batch(store, kind, path, parser, ctx, on_bytes, (checksum, size), again)
+        parsed = parser.parse(path, ctx, on_bytes, kind=kind, limit=size)
+        result = _write_batch(store, kind, path, ctx, parsed.counts,
+                              _chunked(parsed.items(), SPOOL_ITEMS), (checksum, size), again)
         result.seconds = time.time() - started
         return result
     parse = FileParse(path, parser, ctx, kind, on_bytes, limit=size)
@@ -318,20 +332,53 @@ def run_batch(
                 spool.append((tuple(call_row(item.call).values()), item.line, item.raw))
             else:
                 spool.append((None, item.line, item.raw, item.reason))
-        result = _write_batch(store, kind, path, ctx, parse, spool, (checksum, size), again)
+        result = _write_batch(store, kind, path, ctx, _Tally.of(parse), spool.chunks(),
+                              (checksum, size), again)
     result.seconds = time.time() - started
     return result
 
 
-def _write_batch(store: Store, kind: str, path: Path, ctx: CaptureContext, parse: FileParse,
-                 spool: Spool[Spooled], file: tuple[str, int], again: bool) -> BatchResult:
+@dataclass
+class _Tally:
+    """A FileParse's counts (`ParsedCounts`)."""
+
+    lines: int
+    replaced: int
+    calls: int
+    rejected: int
+    skipped: SkipCount
+    gaps: DirectoryGaps
+    held: HeldLine | None
+
+    @classmethod
+    def of(cls, parse: FileParse) -> _Tally:
+        reader = parse.reader
+        return cls(reader.lines, reader.replaced, parse.calls, parse.rejected, parse.skipped,
+                   parse.gaps, reader.held)
+
+
+def _chunked(items: Iterator[Spooled], size: int) -> Iterator[list[Spooled]]:
+    """The items in lists of `size`, as `Spool.chunks` gives them."""
+    chunk: list[Spooled] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _write_batch(store: Store, kind: str, path: Path, ctx: CaptureContext, parse: ParsedCounts,
+                 chunks: Iterable[list[Spooled]], file: tuple[str, int],
+                 again: bool) -> BatchResult:
     """Write what a file gave in one transaction: calls, rejects (with the calls the store
     refused), directory misses, and the batch with its counts."""
-    reader, started = parse.reader, time.time()
-    result = BatchResult(path, None, rows_read=reader.lines, calls_seen=parse.calls,
-                         rejected=parse.rejected, replaced=reader.replaced,
+    started = time.time()
+    result = BatchResult(path, None, rows_read=parse.lines, calls_seen=parse.calls,
+                         rejected=parse.rejected, replaced=parse.replaced,
                          skipped=parse.skipped.total, skipped_reasons=parse.skipped.reasons,
-                         gaps=parse.gaps, held=reader.held)
+                         gaps=parse.gaps, held=parse.held)
     checksum, size = file
     with store.engine.begin() as conn:
         earlier = [row[0] for row in conn.execute(sa.select(import_batches.c.id).where(
@@ -339,12 +386,12 @@ def _write_batch(store: Store, kind: str, path: Path, ctx: CaptureContext, parse
         result.batch_id = conn.execute(
             sa.insert(import_batches).values(
                 kind=kind, pbx=ctx.pbx.name, path=str(path), checksum=checksum, size=size,
-                started_at=started, status="running", rows_read=reader.lines,
+                started_at=started, status="running", rows_read=parse.lines,
                 calls_seen=parse.calls, imported=0, merged=0, duplicates=0,
                 rejected=parse.rejected,
             ).returning(import_batches.c.id)
         ).scalar_one()
-        for chunk in spool.chunks():
+        for chunk in chunks:
             found = [item for item in chunk if item[0] is not None]
             counts = write_rows(conn, [dict(zip(ROW_KEYS, item[0], strict=True))  # type: ignore[arg-type]
                                        for item in found], result.batch_id)
@@ -366,44 +413,6 @@ def _write_batch(store: Store, kind: str, path: Path, ctx: CaptureContext, parse
                 status="done", finished_at=time.time(), imported=result.counts.imported,
                 merged=result.counts.merged, duplicates=result.counts.duplicates,
                 rejected=result.rejected,
-            )
-        )
-    return result
-
-
-def _columnar_batch(store: Store, kind: str, path: Path, parser: FileParser, ctx: CaptureContext,
-                    on_bytes: Callable[[int], None] | None, file: tuple[str, int],
-                    again: bool) -> BatchResult:
-    """The columnar importers' batch: the file parsed whole, its calls written in bulk. It keeps
-    no contributions (such a batch cannot be dropped) and the store's per-row refusals do not
-    apply to it: see `ingest.columnar`."""
-    started = time.time()
-    found, rejects, counts = parser.parse_file(path, ctx, on_bytes)
-    result = BatchResult(path, None, rows_read=counts.lines, calls_seen=len(found),
-                         rejected=len(rejects), replaced=counts.replaced,
-                         skipped=counts.skipped.total, skipped_reasons=counts.skipped.reasons,
-                         gaps=counts.gaps)
-    checksum, size = file
-    with store.engine.begin() as conn:
-        earlier = [row[0] for row in conn.execute(sa.select(import_batches.c.id).where(
-            _same_file(kind, ctx.pbx.name, checksum)))] if again else []
-        result.batch_id = conn.execute(
-            sa.insert(import_batches).values(
-                kind=kind, pbx=ctx.pbx.name, path=str(path), checksum=checksum, size=size,
-                started_at=started, status="running", rows_read=counts.lines,
-                calls_seen=len(found), imported=0, merged=0, duplicates=0,
-                rejected=len(rejects),
-            ).returning(import_batches.c.id)
-        ).scalar_one()
-        result.counts = found.write(conn)
-        _write_rejects(conn, result.batch_id, path, rejects)
-        write_misses(conn, result.batch_id, ctx.pbx.name, counts.gaps)
-        if earlier:
-            _supersede(conn, earlier)
-        conn.execute(
-            sa.update(import_batches).where(import_batches.c.id == result.batch_id).values(
-                status="done", finished_at=time.time(), imported=result.counts.imported,
-                merged=result.counts.merged, duplicates=result.counts.duplicates,
             )
         )
     return result

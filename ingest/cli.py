@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -31,12 +32,19 @@ def ingest() -> None:
 _again = click.option("--again", is_flag=True,
                       help="Import files already imported (after a change of sites.toml): their "
                            "calls are read anew and merged, the earlier batch's rejects replaced.")
-_columnar = click.option(
-    "--columnar", is_flag=True, envvar="QUALIPHONE_COLUMNAR_IMPORT",
-    help="Experimental: the columnar importer (faster on large files, same calls on ordinary "
-         "files) instead of the hardened line-by-line one. Its batches cannot be dropped, and "
-         "it reads neither compressed files nor a line still being written; see README "
-         "[env QUALIPHONE_COLUMNAR_IMPORT=1].")
+
+def _importer_choice(command: Callable[..., None]) -> Callable[..., None]:
+    """`--reference` chooses the line-by-line importer; `--columnar` (the default since the
+    columnar importers follow the same rules) is kept for the scripts that pass it."""
+    command = click.option(
+        "--columnar", "columnar_flag", is_flag=True, hidden=True,
+        envvar="QUALIPHONE_COLUMNAR_IMPORT",
+        help="The columnar importer (the default; kept for older scripts).")(command)
+    return click.option(
+        "--reference", is_flag=True, envvar="QUALIPHONE_REFERENCE_IMPORT",
+        help="Read the file line by line (the reference importer) instead of as columns; both "
+             "store the same, files above 200 MB are read line by line anyway (bounded memory) "
+             "[env QUALIPHONE_REFERENCE_IMPORT=1].")(command)
 
 
 def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Parser | FileParser,
@@ -141,10 +149,10 @@ def _gap_warning(r: BatchResult) -> None:
               help="Times are UTC (cdr.conf usegmtime=yes) or the PBX's local time "
                    "[default: cdr_usegmtime of the PBX].")
 @_again
-@_columnar
+@_importer_choice
 @pass_app
 def cdr(app: AppContext, paths: tuple[Path, ...], pbx: str | None, layout: str | None,
-        usegmtime: bool | None, again: bool, columnar: bool) -> None:
+        usegmtime: bool | None, again: bool, reference: bool, columnar_flag: bool) -> None:
     """Import Asterisk cdr_csv files (Master.csv), 16 to 21 columns.
 
     \b
@@ -155,7 +163,7 @@ def cdr(app: AppContext, paths: tuple[Path, ...], pbx: str | None, layout: str |
     layout = layout or (settings.cdr_layout if settings else "auto")
     gmt = usegmtime if usegmtime is not None else bool(settings and settings.cdr_usegmtime)
     parser: Parser | FileParser
-    if not columnar:
+    if reference:
         from ingest.cdr import parse_cdr
 
         parser = functools.partial(parse_cdr, layout=layout, usegmtime=gmt)
@@ -170,10 +178,10 @@ def cdr(app: AppContext, paths: tuple[Path, ...], pbx: str | None, layout: str |
 @_paths
 @_pbx
 @_again
-@_columnar
+@_importer_choice
 @pass_app
 def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool,
-              columnar: bool) -> None:
+              reference: bool, columnar_flag: bool) -> None:
     """Import Asterisk queue_log files.
 
     \b
@@ -181,7 +189,7 @@ def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: 
       qualiphone ingest queue-log /var/log/asterisk/queue_log
     """
     parser: Parser | FileParser
-    if not columnar:
+    if reference:
         from ingest.queue_log import parse_queue_log
 
         parser = parse_queue_log
@@ -196,10 +204,10 @@ def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: 
 @_paths
 @_pbx
 @_again
-@_columnar
+@_importer_choice
 @pass_app
 def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool,
-        columnar: bool) -> None:
+        reference: bool, columnar_flag: bool) -> None:
     """Import CEL records written by cel_custom as CSV (the most precise batch source).
 
     \b
@@ -207,7 +215,7 @@ def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool,
       qualiphone ingest cel /var/log/asterisk/cel-custom/Master.csv
     """
     parser: Parser | FileParser
-    if not columnar:
+    if reference:
         from ingest.cel import parse_cel
 
         parser = parse_cel

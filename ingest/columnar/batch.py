@@ -1,41 +1,57 @@
 """Glue between a columnar importer and `ingest.batch.run_batch`.
 
-A columnar importer is an object with `parse_file(path, ctx, on_bytes)`, which `run_batch`
-calls instead of the line-by-line parser. It returns what `ingest.batch.parse_file` returns —
-the calls, the rejects and a `LineReader` carrying the counts — except that the calls are a
-`CallFrame`, written by `monitor.store.bulk` in one set-based upsert.
+A columnar importer is an object with `parse(path, ctx, on_bytes, kind=, limit=)`, which
+`run_batch` calls instead of running the line-by-line parser through `FileParse`. It reads the
+file's bytes as `ingest.lines.LineReader` does (`read_source`: decompressed, BOM dropped, the
+half-written last line held back or, compressed, kept aside as a reject) and returns a `Parsed`:
+the calls as a `CallFrame`, the rejects, the counts `FileParse` keeps, and `items()`, the calls
+and rejects in the reference's order, which `run_batch` writes through the same writer and in
+the same chunks as the line-by-line import. `parse_file` gives what `ingest.batch.parse_file`
+gives (for the comparison tests).
 
 The importer's fast part (`FastPart`) covers the lines and calls it proved ordinary; the lines it
-delegates go through the reference parser and `CaptureContext.finalize`, exactly as
-`ingest.batch.parse_file` would run them, and both halves are merged here: calls, rejects sorted
-by line, skipped calls and their reasons, and the directory gaps, in the reference's item order.
+delegates go through the reference parser and `CaptureContext.finalize`, exactly as `FileParse`
+runs them, and both halves are merged here: calls, rejects, skipped calls and their reasons, and
+the directory gaps, in the reference's item order. A file the reference could refuse as another
+kind, or that the fast part does not read (`WholeFile`), is read by `FileParse` whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import lzma
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-import sqlalchemy as sa
 
-from ingest.batch import MAX_SKIP_REASONS, DirectoryGaps, Miss, MissCount, Parser, SkipCount
-from ingest.columnar.finalize import CALL_COLUMNS, finalize_frame, refused
-from ingest.columnar.lines import FileLines, read_bytes
+from ingest.batch import (
+    CUT_LINE,
+    MAX_SKIP_REASONS,
+    PROBE_LINES,
+    DirectoryGaps,
+    FileParse,
+    Found,
+    Miss,
+    MissCount,
+    Parser,
+    SkipCount,
+)
+from ingest.columnar.finalize import CALL_COLUMNS, finalize_frame, refused, store_problems
+from ingest.columnar.lines import FileLines, read_source
 from ingest.finalize import CaptureContext
-from ingest.records import RecordError, Reject, Skipped, UnknownSiteError
+from ingest.lines import HeldLine, SourceFileError, open_source
+from ingest.records import RecordError, Reject, Skipped, UnknownSiteError, unexpected
 from monitor.call import Call, CallBuilder, Outcome, Source
-from monitor.store.bulk import write_frame
-from monitor.store.writer import WriteCounts, call_row
+from monitor.store.writer import ROW_KEYS, call_row
 
 SKIP_SCHEMA: dict[str, pl.DataType] = {
     "order": pl.Int64(), "line": pl.Int64(), "reason": pl.String(), "dialed": pl.String(),
     "queue": pl.String(), "context": pl.String(), "arrival": pl.Float64(), "no_site": pl.Boolean(),
 }
 Item = CallBuilder | Reject | Skipped
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 class WholeFile(Exception):
@@ -52,12 +68,9 @@ class CallFrame:
     def __len__(self) -> int:
         return len(self.frame)
 
-    def write(self, connection: sa.Connection) -> WriteCounts:
-        return write_frame(connection, self.frame)
-
     def calls(self) -> list[dict[str, object]]:
         """The rows as `monitor.store.writer.call_row` gives them, in order (for tests)."""
-        return self.frame.sort("order").drop("order").to_dicts()
+        return self.frame.sort("order").select(ROW_KEYS).to_dicts()
 
 
 @dataclass
@@ -82,20 +95,25 @@ class FastPart:
 
 @dataclass
 class ReferencePart:
-    calls: list[tuple[int, Call]] = field(default_factory=list)
-    rejects: list[Reject] = field(default_factory=list)
+    calls: list[tuple[int, Call, int | None, str]] = field(default_factory=list)  # order, call,
+    # line, raw
+    rejects: list[tuple[int, Reject]] = field(default_factory=list)  # order, reject
     skipped: list[dict[str, object]] = field(default_factory=list)
     misses: list[dict[str, object]] = field(default_factory=list)  # rejected as unknown site
+    recognised: bool = False  # the parser gave a call or a skipped call
 
 
 class ColumnarImporter:
     """What every columnar importer shares: read the file, let `fast_part` decide what it can,
     run the reference over the rest, merge. Subclasses give `source`, `reference()`,
     `fast_part()` and, when the reference's item order is not the first line of each call,
-    `order_of()`."""
+    `order_of()`. `streamed`: the reference gives a call when its last line is read (CDR); its
+    items are then ordered by that line (`Parsed.interleaved`)."""
 
     source: Source
+    streamed = False
     delegated_rows = 0  # lines the reference read in the last parse (for tests and the bench)
+    whole_reference = False  # whether the reference read the whole file in the last parse
 
     def reference(self) -> Callable[..., object]:
         raise NotImplementedError
@@ -108,30 +126,167 @@ class ColumnarImporter:
         return item.line or 0
 
     def parse_file(self, path: Path, ctx: CaptureContext,
-                   on_bytes: Callable[[int], None] | None = None
-                   ) -> tuple[CallFrame, list[Reject], Counted]:
-        data = read_bytes(path)
-        lines = FileLines.of(data)
+                   on_bytes: Callable[[int], None] | None = None, *, kind: str = "",
+                   limit: int | None = None) -> tuple[CallFrame, list[Reject], Counted]:
+        """What `ingest.batch.parse_file` gives (calls as a CallFrame, rejects by line)."""
+        parsed = self.parse(path, ctx, on_bytes, kind=kind, limit=limit)
+        return parsed.calls, sorted(parsed.all_rejects(), key=lambda r: r.line or 0), \
+            parsed.counts
+
+    def parse(self, path: Path, ctx: CaptureContext,
+              on_bytes: Callable[[int], None] | None = None, *, kind: str = "",
+              limit: int | None = None) -> Parsed:
+        """The file read as the reference reads it (`ingest.batch.FileParse`): the same calls,
+        rejects, counts, held or cut last line, and the same refusal of a file of another kind
+        (SourceFileError) — a file that might be refused is read by the reference whole."""
+        self.whole_reference = False
+        source = read_source(path, limit)
+        lines = FileLines.of(source.data)
         try:
-            if data.startswith(GZIP_MAGIC):
-                raise WholeFile("compressed")
             fast = self.fast_part(lines, ctx)
         except WholeFile:
-            fast = FastPart.nothing(lines)
-            self.whole_file()
+            return self._whole(path, ctx, on_bytes, kind, limit)
         calls, refused_groups = finalize_fast(fast, ctx, int(self.source))
         wanted, drop = delegated_lines(fast, refused_groups)
         self.delegated_rows = len(wanted)
         ref = run_reference(self.reference(), lines.numbered(wanted), ctx,  # type: ignore[arg-type]
-                            self.order_of, drop)
+                            self.order_of, drop, self.streamed)
+        if _may_be_refused(lines, fast, calls, ref):
+            return self._whole(path, ctx, on_bytes, kind, limit)
         found = merged_calls(calls, ref)
-        reader = counted_reader(path, lines, fast, ref, found, wanted)
+        counts = counted_reader(path, lines, fast, ref, found, wanted)
+        counts.held = source.held
+        counts.calls = len(found)
+        counts.rejected = len(ref.rejects)
+        cut = None
+        if source.cut is not None:
+            cut = Reject(source.cut[0], CUT_LINE, source.cut[1])
+            counts.replaced += source.cut_replaced
+            counts.rejected += 1
         if on_bytes is not None:
-            on_bytes(len(data))
-        return found, sorted(ref.rejects, key=lambda r: r.line or 0), reader
+            on_bytes(path.stat().st_size)
+        return Parsed(found, ref.rejects, counts, cut, self.streamed)
+
+    def _whole(self, path: Path, ctx: CaptureContext, on_bytes: Callable[[int], None] | None,
+               kind: str, limit: int | None) -> Parsed:
+        """The reference's own parse of the whole file (`ingest.batch.FileParse`)."""
+        self.whole_file()
+        self.whole_reference = True
+        parse = FileParse(path, self.reference(), ctx, kind, on_bytes,  # type: ignore[arg-type]
+                          limit=limit)
+        rows: list[dict[str, object]] = []
+        rejects: list[tuple[int, Reject]] = []
+        for at, item in enumerate(parse):
+            if isinstance(item, Found):
+                rows.append({"order": at, **call_row(item.call), "line": item.line,
+                             "raw": item.raw})
+            else:
+                rejects.append((at, item))
+        self.delegated_rows = parse.reader.lines
+        frame = pl.DataFrame(rows, schema=_call_schema(), orient="row") if rows else \
+            pl.DataFrame(schema=_call_schema())
+        counts = Counted(path, parse.reader.lines, parse.reader.replaced, parse.skipped,
+                         parse.gaps, parse.reader.held, parse.calls, parse.rejected)
+        return Parsed(CallFrame(frame), rejects, counts, None, True)
 
     def whole_file(self) -> None:
         """Called when the reference reads the whole file (subclasses drop their state)."""
+
+    def streaming(self, path: Path) -> Parser | None:
+        """The reference parser when `path` holds more than MEMORY_LIMIT bytes once
+        decompressed (the columnar importer holds the file and its calls in memory; the
+        reference streams), else None."""
+        return self.reference() if too_large(path, MEMORY_LIMIT) else None  # type: ignore[return-value]
+
+
+MEMORY_LIMIT = 200 * 1024 * 1024  # bytes of a file (uncompressed) read as columns; larger: streamed
+
+
+def too_large(path: Path, limit: int) -> bool:
+    """Whether the file holds more than `limit` bytes once decompressed (read in pieces: the
+    memory used stays small); a file that cannot be read is left to the importer's errors."""
+    try:
+        if path.stat().st_size > limit:
+            return True
+        with open_source(path) as (stream, _, compression):
+            if compression is None:
+                return False
+            total = 0
+            while piece := stream.read(1 << 20):
+                total += len(piece)
+                if total > limit:
+                    return True
+    except (SourceFileError, OSError, EOFError, zlib.error, lzma.LZMAError):
+        return False
+    return False
+
+
+@dataclass
+class Parsed:
+    """A columnar parse: the calls, the rejects with their position (`order`, comparable with
+    the calls' when `interleaved`, else the rejects come after the calls, by line), the counts
+    and a compressed file's cut last line (after everything)."""
+
+    calls: CallFrame
+    rejects: list[tuple[int, Reject]]
+    counts: Counted
+    cut: Reject | None
+    interleaved: bool
+
+    def all_rejects(self) -> list[Reject]:
+        return [r for _, r in self.rejects] + ([self.cut] if self.cut else [])
+
+    def items(self) -> Iterator[tuple[tuple[object, ...] | None, int | None, str]
+                                | tuple[None, int | None, str, str]]:
+        """Calls as (row values in ROW_KEYS order, line, raw) and rejects as (None, line, raw,
+        reason), in the reference's order (`ingest.batch.Spooled`)."""
+        frame = self.calls.frame
+        if self.interleaved:
+            rejects = sorted(self.rejects, key=lambda r: r[0])
+        else:
+            frame = frame.sort("order", maintain_order=True)
+            rejects = sorted(((1 << 62, r) for _, r in self.rejects),
+                             key=lambda r: r[1].line or 0)
+        at = 0
+        orders = frame["order"].to_list()
+        for start in range(0, len(frame), 10_000):
+            part = frame.slice(start, 10_000)
+            keys = part.select(ROW_KEYS).iter_rows()
+            for order, row, line, raw in zip(orders[start:start + 10_000], keys,
+                                             part["line"].to_list(), part["raw"].to_list(),
+                                             strict=True):
+                while at < len(rejects) and rejects[at][0] < order:
+                    yield _reject_item(rejects[at][1])
+                    at += 1
+                yield row, line, raw or ""
+        for _, reject in rejects[at:]:
+            yield _reject_item(reject)
+        if self.cut is not None:
+            yield _reject_item(self.cut)
+
+
+def _reject_item(reject: Reject) -> tuple[None, int | None, str, str]:
+    return None, reject.line, reject.raw, reject.reason
+
+
+def _may_be_refused(lines: FileLines, fast: FastPart, calls: pl.DataFrame,
+                    ref: ReferencePart) -> bool:
+    """Whether `ingest.batch.FileParse` could refuse the file as another kind: nothing
+    recognised at all, or at some line at least PROBE_LINES rejects, as many as the non-blank
+    lines so far (counting every reject at its line, and the non-blank lines from below)."""
+    recognised = len(calls) or not fast.builders.is_empty() or not fast.skipped.is_empty() \
+        or ref.calls or ref.skipped or any(r.miss is not None for _, r in ref.rejects) \
+        or ref.recognised
+    if not recognised:
+        return True
+    plain = sorted(r.line or 0 for _, r in ref.rejects if r.miss is None)
+    if len(plain) < PROBE_LINES:
+        return False
+    nonblank = lines.nonblank_at_most()
+    at = np.clip(np.array(plain, dtype=np.int64) - 1, 0, max(len(lines) - 1, 0))
+    seen = nonblank[at] if len(nonblank) else np.zeros(len(at), dtype=np.int64)
+    count = np.arange(1, len(plain) + 1)
+    return bool(((count >= PROBE_LINES) & (count >= seen)).any())
 
 
 def cuts(n: int, keys: pl.DataFrame, size: int) -> list[tuple[int, int]]:
@@ -165,31 +320,71 @@ def merged_parts(parts: list[FastPart], probes: np.ndarray | None = None) -> Fas
         probes if probes is not None else np.zeros(0, dtype=np.int64))
 
 
+class _Tracked:
+    """Numbered lines for a streaming reference parser, remembering the last line it read (the
+    line at which it gives an item)."""
+
+    def __init__(self, numbered: list[tuple[int, str]]) -> None:
+        self.numbered, self.line = numbered, 0
+
+    def replay(self) -> Iterator[tuple[int, str]]:
+        return iter(self.numbered)
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        for number, text in self.numbered:
+            self.line = number
+            yield number, text
+        self.line += 1  # items given after the last line
+
+
+def stream_order(line: int, sub: int) -> int:
+    """The position of the `sub`-th item a streaming parser gives at `line`."""
+    return (line << SUB_BITS) + sub
+
+
+SUB_BITS = 20
+
+
 def run_reference(parser: Parser, numbered: list[tuple[int, str]], ctx: CaptureContext,
-                  order: Callable[[Item, int], int], drop: set[int]) -> ReferencePart:
-    """The reference parser and finalize over some lines, as `ingest.batch.parse_file` runs
-    them; items whose line is in `drop` are ignored."""
+                  order: Callable[[Item, int], int], drop: set[int],
+                  streamed: bool = False) -> ReferencePart:
+    """The reference parser and finalize over some lines, as `ingest.batch.FileParse` runs
+    them; items whose line is in `drop` are ignored. `streamed`: the items' positions are the
+    line at which the parser gave them (`stream_order`)."""
     part = ReferencePart()
-    for index, item in enumerate(parser(numbered, ctx)):
+    tracked = _Tracked(numbered)
+    last, sub = -1, 0
+    for index, item in enumerate(parser(tracked if streamed else numbered, ctx)):
         if item.line in drop and not isinstance(item, Reject):
             continue
-        if isinstance(item, Reject):
-            part.rejects.append(item)
-        elif isinstance(item, Skipped):
-            part.skipped.append(_skip_row(order(item, index), item))
+        if streamed:
+            sub = sub + 1 if tracked.line == last else 1
+            last = tracked.line
+            at = stream_order(tracked.line, sub)
         else:
-            _finalize_one(part, item, ctx, order(item, index))
+            at = order(item, index) if not isinstance(item, Reject) else item.line or 0
+        if isinstance(item, Reject):
+            part.rejects.append((at, item))
+            continue
+        part.recognised = True
+        if isinstance(item, Skipped):
+            part.skipped.append(_skip_row(at, item))
+        else:
+            _finalize_one(part, item, ctx, at)
     return part
 
 
 def _finalize_one(part: ReferencePart, item: CallBuilder, ctx: CaptureContext, at: int) -> None:
+    raw = "\n".join(item.raw)
     try:
-        part.calls.append((at, ctx.finalize(item)))
+        part.calls.append((at, ctx.finalize(item, check_store=False), item.line, raw))
     except UnknownSiteError as exc:
-        part.rejects.append(Reject(item.line, str(exc), "\n".join(item.raw), exc.miss))
+        part.rejects.append((at, Reject(item.line, str(exc), raw, exc.miss)))
         part.misses.append(_miss_row(at, item.line, exc.miss, rejected=True))
     except RecordError as exc:
-        part.rejects.append(Reject(item.line, str(exc), "\n".join(item.raw)))
+        part.rejects.append((at, Reject(item.line, str(exc), raw)))
+    except Exception as exc:  # one call never costs the others (as FileParse)
+        part.rejects.append((at, Reject(item.line, unexpected(exc), raw)))
 
 
 def _skip_row(at: int, item: Skipped) -> dict[str, object]:
@@ -212,7 +407,10 @@ def finalize_fast(fast: FastPart, ctx: CaptureContext, source: int) -> tuple[pl.
     site, bad = refused(fast.builders, ctx)
     accepted = fast.builders.filter(~bad)
     calls = finalize_frame(accepted.drop("group"), site.filter(~bad), ctx, source)
-    return calls, fast.builders.filter(bad)["group"]
+    problem = store_problems(calls)  # the reference gives them back with their raw lines
+    calls = calls.filter(~problem).with_columns(raw=pl.lit(None, pl.String()))
+    return calls, pl.concat([fast.builders.filter(bad)["group"],
+                             accepted.filter(problem)["group"]])
 
 
 def delegated_lines(fast: FastPart, refused_groups: pl.Series) -> tuple[np.ndarray, set[int]]:
@@ -227,7 +425,8 @@ def delegated_lines(fast: FastPart, refused_groups: pl.Series) -> tuple[np.ndarr
 def merged_calls(fast_calls: pl.DataFrame, ref: ReferencePart) -> CallFrame:
     frames = [fast_calls] if not fast_calls.is_empty() else []
     if ref.calls:
-        rows = [{"order": at, **call_row(call)} for at, call in ref.calls]
+        rows = [{"order": at, **call_row(call), "line": line, "raw": raw}
+                for at, call, line, raw in ref.calls]
         frames.append(pl.DataFrame(rows, schema=_call_schema()))
     if not frames:
         return CallFrame(pl.DataFrame(schema=_call_schema()))
@@ -244,7 +443,7 @@ def _call_schema() -> dict[str, pl.DataType]:
         types[name] = pl.Boolean()
     for name in ("sources", "time_source", "local_hour", "local_weekday"):
         types[name] = pl.Int64()
-    return {"order": pl.Int64(), **types}
+    return {"order": pl.Int64(), **types, "line": pl.Int64(), "raw": pl.String()}
 
 
 @dataclass
@@ -256,6 +455,9 @@ class Counted:
     replaced: int = 0
     skipped: SkipCount = field(default_factory=SkipCount)
     gaps: DirectoryGaps = field(default_factory=DirectoryGaps)
+    held: HeldLine | None = None
+    calls: int = 0  # calls found (some may be refused by the store when written)
+    rejected: int = 0  # rejects of the parse
 
 
 def counted_reader(path: Path, lines: FileLines, fast: FastPart, ref: ReferencePart,

@@ -4,8 +4,9 @@ Delegated to the reference (`ingest.cdr.parse_cdr`, then `CaptureContext.finaliz
 * lines that are not ordinary (`cdr_rows`), and the groups (linkedid) of their calls — any
   group whose key or first channel is the linkedid, uniqueid or channel of such a line;
 * the call shapes `cdr_calls` leaves open, and the calls `finalize` would refuse;
+* the calls whose rows fall into runs more than RUN_GAP apart (stored apart by the reference);
 * whole files it does not read: no linkedid column, several column counts, a row without a
-  linkedid (grouping by uniqueid or channel, Local halves joined across groups), gzip.
+  linkedid (grouping by uniqueid or channel, Local halves joined across groups).
 The reference reads the delegated lines together with the rows the layout was voted on, so
 that it decides the same layout; the items it builds from those extra rows alone are dropped.
 """
@@ -19,9 +20,16 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
-from ingest.cdr import parse_cdr
+from ingest.cdr import RUN_GAP, parse_cdr
 from ingest.cdr_layout import READ, Layout, LayoutChooser, RowSplitter
-from ingest.columnar.batch import ColumnarImporter, FastPart, WholeFile, cuts, merged_parts
+from ingest.columnar.batch import (
+    SUB_BITS,
+    ColumnarImporter,
+    FastPart,
+    WholeFile,
+    cuts,
+    merged_parts,
+)
 from ingest.columnar.cdr_calls import assemble
 from ingest.columnar.cdr_rows import ordinary_lines, read_fields, read_rows
 from ingest.columnar.finalize import complete_builders
@@ -36,6 +44,7 @@ class ColumnarCdr(ColumnarImporter):
     """The fast Master.csv importer (`run_batch` calls `parse_file`)."""
 
     source = Source.CDR
+    streamed = True  # parse_cdr gives a call when its last row is read
 
     def __init__(self, layout: str = "auto", usegmtime: bool = False) -> None:
         LayoutChooser(layout)  # an unknown layout fails here, as in the reference
@@ -58,7 +67,7 @@ class ColumnarCdr(ColumnarImporter):
     def _part(self, whole: FileLines, lines: FileLines, ordinary: np.ndarray, layout: Layout,
               width: int, odd: set[str], ctx: CaptureContext) -> FastPart:
         tz = None if self.usegmtime else ctx.pbx.tz
-        rows = read_rows(lines, ordinary, layout, width, tz)
+        rows = read_rows(lines, ordinary, layout, width, tz, ctx.window)
         taint = pl.Series("key", sorted(odd | _keys_of(whole, rows.delegated[
             ordinary[rows.delegated - lines.base]], layout, width)), dtype=pl.String())
         fast = rows.rows
@@ -69,10 +78,37 @@ class ColumnarCdr(ColumnarImporter):
         tainted = keys.filter(pl.col("linkedid").is_in(taint.implode())
                               | pl.col("first").is_in(taint.implode()))["linkedid"]
         groups = fast.select(index=pl.col("line") - 1, group=pl.col("linkedid"))
+        tainted = pl.concat([tainted, _runs_apart(fast)])
         assembled = assemble(fast.filter(~pl.col("linkedid").is_in(tainted.implode())), ctx)
-        builders = complete_builders(assembled.builders.with_columns(group=pl.col("linkedid")))
-        return FastPart(builders, assembled.skipped, groups, rows.delegated,
+        closes = _closes(fast)
+        builders = complete_builders(_streamed(assembled.builders, closes)
+                                     .with_columns(group=pl.col("linkedid")))
+        return FastPart(builders, _streamed(assembled.skipped, closes), groups, rows.delegated,
                         pl.concat([tainted, assembled.delegated]).alias("group"))
+
+
+def _runs_apart(rows: pl.DataFrame) -> pl.Series:
+    """The linkedids whose rows fall into runs more than RUN_GAP apart (`ingest.cdr._runs_apart`
+    splits them into calls stored apart): left to the reference."""
+    gaps = rows.sort("linkedid", "start", "sequence", "line").with_columns(
+        until=pl.col("end").cum_max().shift(1).over("linkedid"))
+    return gaps.filter(pl.col("start") > pl.col("until") + RUN_GAP)["linkedid"].unique()
+
+
+def _closes(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per call (its first line): the line of its last row, where parse_cdr gives it."""
+    return rows.group_by("linkedid").agg(first=pl.col("line").min(), close=pl.col("line").max()) \
+        .select("first", "close")
+
+
+def _streamed(items: pl.DataFrame, closes: pl.DataFrame) -> pl.DataFrame:
+    """Items (`order`: their first line) placed where parse_cdr gives them: after the rejects
+    of their last line (`ingest.columnar.batch.stream_order`)."""
+    if items.is_empty():
+        return items
+    return items.join(closes, left_on="order", right_on="first", how="left",
+                      maintain_order="left").with_columns(
+        order=pl.col("close") * (1 << SUB_BITS) + (1 << (SUB_BITS - 1))).drop("close")
 
 
 def _keys_of(lines: FileLines, indexes: np.ndarray, layout: Layout, width: int) -> set[str]:

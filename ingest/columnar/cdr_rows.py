@@ -21,6 +21,7 @@ from ingest.cdr_layout import DETECT_ROWS, READ, Layout, LayoutChooser, RowSplit
 from ingest.columnar.batch import WholeFile
 from ingest.columnar.clock import local_to_utc, naive_seconds
 from ingest.columnar.lines import FileLines, csv_line_pattern
+from ingest.plausible import TimeWindow
 
 DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION")
 LOOK_AHEAD = 5000  # lines read by the reference splitter to find the layout's first rows
@@ -100,10 +101,14 @@ def read_fields(lines: FileLines, ordinary: np.ndarray, layout: Layout,
 
 
 def read_rows(lines: FileLines, ordinary: np.ndarray, layout: Layout, width: int,
-              tz: ZoneInfo | None) -> CdrRows:
-    """The checked rows of some lines (`lines` may be a part of the file: its `base`)."""
+              tz: ZoneInfo | None, window: TimeWindow | None = None) -> CdrRows:
+    """The checked rows of some lines (`lines` may be a part of the file: its `base`); rows
+    outside the plausible `window` are left to the reference, which rejects them."""
     frame = read_fields(lines, ordinary, layout)
     rows, good = _typed(frame, tz)
+    if window is not None and len(rows):
+        start, end = rows["start"].to_numpy(), rows["end"].to_numpy()
+        good &= (start >= window.earliest) & (start <= window.latest) & (end <= window.latest)
     index = np.flatnonzero(ordinary)
     delegated = np.union1d(np.flatnonzero(~ordinary), index[~good]) + lines.base
     return CdrRows(layout, width, rows.filter(pl.Series(good)), delegated)

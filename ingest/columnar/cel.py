@@ -90,7 +90,7 @@ class ColumnarCel(ColumnarImporter):
     def _part(self, lines: FileLines, ordinary: np.ndarray, odd: pl.Series, ctx: CaptureContext,
               n: int) -> FastPart:
         records = _records(lines, ordinary)
-        good = records.select(_good()).to_series()
+        good = records.select(_good(ctx)).to_series()
         bad = records.filter(~good)
         delegated = np.union1d(np.flatnonzero(~ordinary) + lines.base, bad["line"].to_numpy() - 1)
         taint = pl.concat([odd, bad["linkedid"], bad["uniqueid"]]).unique().alias("g")
@@ -122,12 +122,15 @@ def _records(lines: FileLines, ordinary: np.ndarray,
         line=pl.Series(np.flatnonzero(ordinary) + 1 + lines.base, dtype=pl.Int64()))
 
 
-def _good() -> pl.Expr:
-    """Records of the plain shape: epoch time, ids and channels without blanks, bounded."""
+def _good(ctx: CaptureContext) -> pl.Expr:
+    """Records of the plain shape: epoch time in the plausible window (else the reference
+    rejects them), ids and channels without blanks, bounded."""
     checks = [pl.col(c).str.len_bytes() <= MAX_BYTES for c in USED]
     checks += [pl.col(c) != "" for c in ("eventtype", "uniqueid", "linkedid")]
     checks += [~pl.col(c).str.contains(" ", literal=True)
                for c in ("uniqueid", "linkedid", "channel", "eventtype")]
+    epoch = pl.col("eventtime").cast(pl.Float64(), strict=False)
+    checks.append(epoch.is_between(ctx.window.earliest, ctx.window.latest).fill_null(False))
     checks += [pl.col("eventtime").str.contains(EPOCH), pl.col("uniqueid").str.len_bytes() <= 64,
                pl.col("linkedid").str.len_bytes() <= 64, pl.col("exten").str.len_bytes() <= 32,
                pl.col("cid_dnid").str.len_bytes() <= 32, pl.col("cid_num").str.len_bytes() <= 32,

@@ -64,8 +64,39 @@ def refused(b: pl.DataFrame, ctx: CaptureContext) -> tuple[pl.Series, pl.Series]
         | (pl.col("end") < pl.col("answer") - _EPSILON).fill_null(False)
         | ((pl.col("outcome") == Outcome.ANSWERED.value) & pl.col("answer").is_null())
         .fill_null(False)
+        | _outside(ctx)
     ).to_series()
     return site, bad | site.is_null()
+
+
+def _outside(ctx: CaptureContext) -> pl.Expr:
+    """A time `finalize` finds outside the plausible window (`ingest.plausible`)."""
+    window = ctx.window
+    names = [name for name in ("arrival", "answer", "end", "first_ring", "queue_entry",
+                               "other_answer", "machine_answer")]
+    return pl.any_horizontal(
+        (~pl.col(name).is_between(window.earliest, window.latest)).fill_null(False)
+        for name in names)
+
+
+def store_problems(calls: pl.DataFrame) -> pl.Series:
+    """Mask of the finalized calls `monitor.store.writer.row_problem` would refuse: a text
+    longer than its column, a NUL or a lone surrogate, a time that is not a finite number."""
+    from monitor.store.writer import _FLOATS, _TEXT
+
+    checks = []
+    for name, limit in _TEXT:
+        if name not in calls.columns:
+            continue
+        column = pl.col(name)
+        if limit is not None:
+            checks.append((column.str.len_chars() > limit).fill_null(False))
+        checks.append(column.str.contains("\x00", literal=True).fill_null(False))
+    checks += [(~pl.col(name).is_finite()).fill_null(False) for name in _FLOATS
+               if name in calls.columns]
+    if not checks or calls.is_empty():
+        return pl.Series("problem", [False] * len(calls), dtype=pl.Boolean())
+    return calls.select(pl.any_horizontal(checks)).to_series()
 
 
 def _outcome(short: float) -> pl.Expr:
@@ -120,7 +151,7 @@ def finalize_frame(b: pl.DataFrame, site: pl.Series, ctx: CaptureContext,
         "outcome", "answered_by", local["in_hours"], "is_test", "incomplete",
         pl.lit(source, pl.Int64()).alias("sources"),
         pl.lit(source.bit_length(), pl.Int64()).alias("time_source"), "resolution",
-        local["local_date"], local["local_hour"], local["local_weekday"],
+        local["local_date"], local["local_hour"], local["local_weekday"], "line",
     )
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.lines import SourceFileError
+from ingest.lines import _DAMAGED, BOM, HeldLine, SourceFileError, open_source
 
 NEWLINE = 10
 # Printable ASCII without the double quote, and without the quote and the comma.
@@ -44,6 +44,60 @@ def read_bytes(path: Path) -> bytes:
         raise SourceFileError(path, "is a directory; give the file inside it") from None
     except PermissionError:
         raise SourceFileError(path, "permission denied; make it readable by this user") from None
+
+
+@dataclass
+class Source:
+    """A file's bytes as `ingest.lines.LineReader` reads them: decompressed, without its BOM,
+    cut at `limit` (a plain file's size when the import began), the last line without its end
+    of line held back (`held`) or, in a compressed file, kept aside (`cut`: line, text)."""
+
+    data: bytes
+    compression: str | None = None
+    held: HeldLine | None = None
+    cut: tuple[int, str] | None = None
+    cut_replaced: bool = False  # the cut line had bytes that are not UTF-8 (or a NUL)
+
+
+def read_source(path: Path, limit: int | None = None) -> Source:
+    """The whole file as the reference reads it (see `Source`)."""
+    with open_source(path) as (stream, _, compression):
+        try:
+            data = stream.read()
+        except _DAMAGED as exc:
+            raise SourceFileError(path, f"the {compression} file is damaged or incomplete "
+                                  f"({exc}); if it is being compressed now, import it once "
+                                  "that is done") from None
+    if limit is not None and compression is None:
+        data = data[:limit]
+    first_end = data.find(b"\n")
+    if data.startswith(BOM):
+        data = data[len(BOM):]
+        first_end = first_end - len(BOM) if first_end >= 0 else -1
+    found = Source(data, compression)
+    if data and not data.endswith(b"\n"):
+        start = data.rfind(b"\n") + 1
+        number = data.count(b"\n", 0, start) + 1
+        partial = data[start:]
+        if compression is None:
+            found.held = HeldLine(number, len(partial))
+        else:
+            text, found.cut_replaced = decoded(partial)
+            found.cut = (number, text)
+        found.data = data[:start]
+    return found
+
+
+def decoded(data: bytes) -> tuple[str, bool]:
+    """A line's bytes as LineReader decodes them (U+FFFD for bytes that are not UTF-8 and for
+    NUL), and whether anything was replaced."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="replace").replace("\0", "\ufffd"), True
+    if "\0" in text:
+        return text.replace("\0", "\ufffd"), True
+    return text, False
 
 
 def checksum(data: bytes) -> str:
@@ -106,23 +160,35 @@ class FileLines:
 
     def text(self, index: int) -> str:
         """Line `index` (0-based) as LineReader yields it: UTF-8 with U+FFFD, no line ending."""
-        raw = self.data[self.starts[index]:self.ends[index]]
-        return raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        return decoded(self.data[self.starts[index]:self.ends[index]])[0].rstrip("\r\n")
 
-    def is_utf8(self, index: int) -> bool:
-        try:
-            self.data[self.starts[index]:self.ends[index]].decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        return True
+    def is_replaced(self, index: int) -> bool:
+        """Whether LineReader replaces bytes of this line (not UTF-8, or a NUL)."""
+        return decoded(self.data[self.starts[index]:self.ends[index]])[1]
 
     def numbered(self, indexes: np.ndarray) -> list[tuple[int, str]]:
         """(line number, text) of some lines, in file order, for the reference importer."""
         return [(int(i) + 1, self.text(int(i))) for i in np.sort(indexes)]
 
     def replaced(self, indexes: np.ndarray) -> int:
-        """How many of these lines have bytes that are not UTF-8 (LineReader's `replaced`)."""
-        return sum(not self.is_utf8(int(i)) for i in indexes)
+        """How many of these lines have bytes LineReader replaces (its `replaced`)."""
+        return sum(self.is_replaced(int(i)) for i in indexes)
+
+    def nonblank_at_most(self, block: int = 1 << 16) -> np.ndarray:
+        """Per line, the lines up to it (included) that surely hold something else than white
+        space (an ASCII byte that is neither a space nor a control str.isspace() counts): a
+        lower bound of LineReader's `nonblank` as it reads. Read `block` lines at a time, so
+        that the masks stay small."""
+        per = np.zeros(len(self), dtype=bool)
+        buffer = self.buffer
+        for lo in range(0, len(self), block):
+            hi = min(lo + block, len(self))
+            first = int(self.starts[lo])
+            part = buffer[first:int(self.ends[hi - 1]) + 1]
+            solid = ((part > 0x20) & (part < 0x80)) | (part < 0x09) | \
+                ((part > 0x0d) & (part < 0x1c))
+            per[lo:hi] = np.logical_or.reduceat(solid, self.starts[lo:hi] - first)
+        return np.cumsum(per)
 
     def select(self, mask: np.ndarray) -> bytes:
         """The bytes of the selected lines, each with its newline (no copy for a whole file

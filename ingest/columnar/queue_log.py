@@ -22,12 +22,12 @@ import numpy as np
 import polars as pl
 
 from ingest import queue_log as reference
-from ingest.columnar.batch import CallFrame, ColumnarImporter, Counted, FastPart, Item, WholeFile
+from ingest.columnar.batch import ColumnarImporter, FastPart, Item, Parsed, WholeFile
 from ingest.columnar.finalize import complete_builders
 from ingest.columnar.lines import FileLines
 from ingest.columnar.lookup import sites_for
 from ingest.finalize import CaptureContext
-from ingest.records import RecordError, Reject, no_site_reason
+from ingest.records import RecordError, no_site_reason
 from monitor.call import CallBuilder, Outcome, Source
 
 MAX_FIELDS = 12
@@ -57,6 +57,10 @@ class ColumnarQueueLog(ColumnarImporter):
         if ordinary.sum() < len(lines) / 2:
             raise WholeFile("most lines are not ordinary")
         events = _events(lines, ordinary)
+        window = ctx.window  # a line outside it is the reference's reject, not an event
+        outside = events.filter(~pl.col("time").is_between(window.earliest, window.latest))
+        rejected = outside["line"].to_numpy() - 1
+        events = events.filter(pl.col("time").is_between(window.earliest, window.latest))
         events = events.filter((pl.col("callid") != "NONE")
                                & ~pl.col("event").is_in(list(reference._IGNORED)))
         order = _emission_order(events)
@@ -73,7 +77,8 @@ class ColumnarQueueLog(ColumnarImporter):
         self._order = dict(zip(known["callid"].to_list(), known["order"].to_list(), strict=True))
         self._by_line = dict(zip(known["line"].to_list(), known["order"].to_list(), strict=True))
         self._read = True
-        return FastPart(builders, skipped, groups, np.flatnonzero(~ordinary), delegated)
+        return FastPart(builders, skipped, groups,
+                        np.union1d(np.flatnonzero(~ordinary), rejected), delegated)
 
     def order_of(self, item: Item, index: int) -> int:
         """The emission order of the item's callid (a Skipped is found by its first line);
@@ -84,11 +89,11 @@ class ColumnarQueueLog(ColumnarImporter):
             return self._order[item.call_key]
         return self._by_line.get(item.line or 0, index)
 
-    def parse_file(self, path: Path, ctx: CaptureContext,
-                   on_bytes: Callable[[int], None] | None = None
-                   ) -> tuple[CallFrame, list[Reject], Counted]:
+    def parse(self, path: Path, ctx: CaptureContext,
+              on_bytes: Callable[[int], None] | None = None, *, kind: str = "",
+              limit: int | None = None) -> Parsed:
         self.whole_file()
-        return super().parse_file(path, ctx, on_bytes)
+        return super().parse(path, ctx, on_bytes, kind=kind, limit=limit)
 
     def whole_file(self) -> None:
         self._order, self._by_line, self._read = {}, {}, False

@@ -28,11 +28,19 @@ from monitor.store.models import call_contributions, calls, contribution_batches
 Row = dict[str, object]
 Key = tuple[str, str]  # pbx, call_key
 _KEYS = 500  # keys per lookup
+_TIMES = ("arrival", "first_ring", "queue_entry", "answer", "end_time", "time_to_answer",
+          "resolution")  # REAL columns a parser may give as int or float
 
 
 def digest(row: Row) -> int:
-    """A 64-bit signed hash of a row's values (the same row, the same digest, in any process)."""
-    data = hashlib.blake2b(repr(tuple(row.values())).encode(), digest_size=8).digest()
+    """A 64-bit signed hash of a row's values (the same row, the same digest, in any process;
+    a time the same whether a parser kept it as an int or a float, as the store does)."""
+    values = row
+    for name in _TIMES:  # times only: the other numbers have one type whatever the parser
+        value = row.get(name)
+        if value.__class__ is int:
+            values = (row if values is row else values) | {name: float(value)}  # type: ignore[arg-type]
+    data = hashlib.blake2b(repr(tuple(values.values())).encode(), digest_size=8).digest()
     return int.from_bytes(data, "big", signed=True)
 
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from config import load_config
-from tests.ingest.columnar_support import simulated_days
+pytest.register_assert_rewrite("tests.ingest.columnar_support")
+
+from config import load_config  # noqa: E402
+from tests.ingest.columnar_support import simulated_days  # noqa: E402
 
 
 @pytest.fixture(scope="session")
