@@ -12,14 +12,7 @@ from ingest.batch import Parser, parse_file
 from ingest.finalize import CaptureContext
 from ingest.learn.observation import sniff
 from monitor.call import Call
-from monitor.directory_gaps import (
-    GapReport,
-    MissRow,
-    counts_from_calls,
-    miss_gaps,
-    silent_sites,
-    site_gaps,
-)
+from monitor.directory_gaps import GapReport, MissRow, counts_from_calls, report_of
 
 
 def parser_for(kind: str, config: Config, pbx: str) -> Parser:
@@ -55,10 +48,8 @@ def check_files(config: Config, pbx: str, paths: list[Path], kind: str = "auto",
     counts = counts_from_calls(found, threshold)
     sites = sites or [s.id for s in config.sites if s.pbx == pbx]
     counts = {site: c for site, c in counts.items() if site in sites}
-    gaps = site_gaps(counts) + miss_gaps(misses, sum(c.offered for c in counts.values())) + \
-        silent_sites(counts, sites, sum(m.calls for m in misses))
     first, last = _period(config, pbx, found, misses)
-    return GapReport(first, last, gaps, points)
+    return report_of(first, last, counts, misses, sites, points)
 
 
 def _period(config: Config, pbx: str, found: list[Call],

@@ -15,8 +15,19 @@ Kinds of gap:
 * `silent_site` — a site with no call at all in the period while others had calls: no figure
   can be published for it.
 
+Every call is looked at, in and outside opening hours (a message context missing from the
+directory only shows after hours). The pickup rate is the published figure of opening hours, so
+a gap's `rate_impact` counts its calls in hours only. After hours the published figure is the
+share of the site's after-hours calls answered by the message (`afterhours.passive`: calls of a
+closed site, test calls left out): a machine answer outside the message contexts after hours
+is left out of it ("à classer"), so its `after_hours_impact` is its share of the site's
+after-hours calls, in points. An unknown device after hours is a person's answer or a machine's,
+never a failure of the message: it moves neither figure. A gap's `impact` is the larger of the
+two.
+
 A report `fails` when a gap changes a published figure by more than `points` (1 point by
-default) or a site is silent: `qualiphone sites check` then exits non-zero for a timer.
+default) or a site is silent: `qualiphone sites check` then exits non-zero for a timer. A report
+with no call at all (`empty`) checked nothing: the imports or the listener may have stopped.
 """
 
 from __future__ import annotations
@@ -41,7 +52,10 @@ class Gap:
     site: str | None
     calls: int
     rejected: bool = False
-    impact: float | None = None  # points of the pickup rate (see the module docstring)
+    impact: float | None = None  # points of a published figure (see the module docstring)
+    after_hours: int = 0  # of `calls`, those that arrived while the site was closed
+    rate_impact: float | None = None  # points of the pickup rate (opening hours)
+    after_hours_impact: float | None = None  # points of the after-hours message share
 
 
 @dataclass
@@ -53,6 +67,14 @@ class SiteCounts:
     within: int = 0
     devices: dict[str, list[int]] = field(default_factory=dict)  # device -> [calls, within 25 s]
     machines: dict[str, int] = field(default_factory=dict)  # App@context -> calls
+    closed: int = 0  # calls that arrived while the site was closed (after hours)
+    closed_devices: dict[str, int] = field(default_factory=dict)  # device -> after-hours calls
+    closed_machines: dict[str, int] = field(default_factory=dict)  # App@context -> after-hours calls
+
+    @property
+    def calls(self) -> int:
+        """Every call of the site, in and outside opening hours."""
+        return self.offered + self.closed
 
     @property
     def denominator(self) -> int:
@@ -69,6 +91,14 @@ class GapReport:
     end: dt.date
     gaps: list[Gap]
     threshold_points: float = 1.0
+    calls: int = 0  # calls of the checked sites in the period, every hour
+    misses: int = 0  # calls that matched no site
+    last_call: float | None = None  # the last stored call of the checked sites (empty reports)
+
+    @property
+    def empty(self) -> bool:
+        """No call at all in the period: nothing was checked."""
+        return not self.calls and not self.misses
 
     def failing(self) -> list[Gap]:
         return [g for g in self.gaps if g.kind == "silent_site" or
@@ -86,42 +116,78 @@ def _points(new: float | None, old: float | None) -> float | None:
 
 
 def site_gaps(counts: dict[str, SiteCounts]) -> list[Gap]:
-    """Device and machine gaps per site, each with its effect on the site's pickup rate."""
+    """Device and machine gaps per site, each with its effect on the site's published figures."""
     out: list[Gap] = []
     for site, c in sorted(counts.items()):
         published = c.rate()
-        for device, (n, within) in sorted(c.devices.items(), key=lambda kv: -kv[1][0]):
+        for device in _by_calls({d: v[0] for d, v in c.devices.items()}, c.closed_devices):
+            n, within = c.devices.get(device, [0, 0])
             # read as a person's answer: back in the denominator, within if under 25 s
-            out.append(Gap("device", device, site, n, impact=_points(c.rate(within, n), published)))
-        for machine, n in sorted(c.machines.items(), key=lambda kv: -kv[1]):
-            # read as not picked up (a message in hours, an abandon): back in the denominator
-            out.append(Gap("machine", machine, site, n, impact=_points(c.rate(0, n), published)))
+            rate = _points(c.rate(within, n), published) if n else 0.0
+            out.append(_gap("device", device, site, n, c.closed_devices.get(device, 0), rate, None))
+        for machine in _by_calls(c.machines, c.closed_machines):
+            n, late = c.machines.get(machine, 0), c.closed_machines.get(machine, 0)
+            # in hours read as not picked up (a message in hours, an abandon): back in the
+            # denominator; after hours left out of the message share, which it may change
+            rate = _points(c.rate(0, n), published) if n else 0.0
+            share = 100.0 * late / c.closed if late else None
+            out.append(_gap("machine", machine, site, n, late, rate, share))
     return out
+
+
+def _by_calls(in_hours: dict[str, int], after_hours: dict[str, int]) -> list[str]:
+    """The values of both, most calls first."""
+    def calls(v: str) -> int:
+        return in_hours.get(v, 0) + after_hours.get(v, 0)
+
+    return sorted(in_hours.keys() | after_hours.keys(), key=lambda v: (-calls(v), v))
+
+
+def _gap(kind: str, value: str, site: str, in_hours: int, after_hours: int,
+         rate: float | None, share: float | None) -> Gap:
+    known = [p for p in (rate, share) if p is not None]
+    return Gap(kind, value, site, in_hours + after_hours, impact=max(known) if known else None,
+               after_hours=after_hours, rate_impact=rate, after_hours_impact=share)
 
 
 def counts_from_calls(found: Iterable[Call], threshold: float = 25.0) -> dict[str, SiteCounts]:
-    """SiteCounts of calls in hand (as `stats` counts them: in hours, test calls left out)."""
+    """SiteCounts of calls in hand (in hours as `stats` counts them, after hours apart; test
+    calls left out)."""
     out: dict[str, SiteCounts] = {}
+    limit = round(threshold * 1e6)
     for call in found:
-        if not call.in_hours or call.is_test:
+        if call.is_test:
             continue
         c = out.setdefault(call.site, SiteCounts())
-        c.offered += 1
-        if call.outcome is Outcome.ANSWERED and call.answer is not None:
-            c.within += round((call.answer - call.arrival) * 1e6) < round(threshold * 1e6)
-        elif call.outcome is Outcome.SHORT_ABANDON:
-            c.excluded += 1
-        elif call.outcome is Outcome.UNKNOWN_DEVICE:
-            c.excluded += 1
-            entry = c.devices.setdefault(call.answered_by or "?", [0, 0])
-            entry[0] += 1
-            if call.answer is not None:
-                entry[1] += round((call.answer - call.arrival) * 1e6) < round(threshold * 1e6)
-        elif call.outcome is Outcome.MACHINE:
-            c.excluded += 1
-            key = call.answered_by or "?"
-            c.machines[key] = c.machines.get(key, 0) + 1
+        within = call.answer is not None and round((call.answer - call.arrival) * 1e6) < limit
+        _count(c, call.outcome, call.in_hours, call.answered_by, int(within), 1)
     return out
+
+
+def _count(c: SiteCounts, outcome: str, in_hours: bool, by: str | None, within: int,
+           n: int) -> None:
+    """Add `n` calls of one outcome (and answering device or machine) to `c`."""
+    by = by or "?"
+    if not in_hours:
+        c.closed += n
+        if outcome == Outcome.UNKNOWN_DEVICE.value:
+            c.closed_devices[by] = c.closed_devices.get(by, 0) + n
+        elif outcome == Outcome.MACHINE.value:
+            c.closed_machines[by] = c.closed_machines.get(by, 0) + n
+        return
+    c.offered += n
+    if outcome == Outcome.ANSWERED.value:
+        c.within += within
+    elif outcome == Outcome.SHORT_ABANDON.value:
+        c.excluded += n
+    elif outcome == Outcome.UNKNOWN_DEVICE.value:
+        c.excluded += n
+        entry = c.devices.setdefault(by, [0, 0])
+        entry[0] += n
+        entry[1] += within
+    elif outcome == Outcome.MACHINE.value:
+        c.excluded += n
+        c.machines[by] = c.machines.get(by, 0) + n
 
 
 def counts_from_store(engine: sa.Engine, start: dt.date, end: dt.date, sites: Sequence[str],
@@ -132,30 +198,25 @@ def counts_from_store(engine: sa.Engine, start: dt.date, end: dt.date, sites: Se
         round(threshold * 1_000_000)
     value = sa.case((t.outcome.in_(UNCLASSIFIED_VALUES), t.answered_by), else_=None)
     query = (
-        sa.select(t.site, t.outcome, value, sa.func.sum(sa.case((under, 1), else_=0)),
-                  sa.func.count())
+        sa.select(t.site, t.outcome, t.in_hours, value,
+                  sa.func.sum(sa.case((under, 1), else_=0)), sa.func.count())
         .where(t.local_date.between(start.isoformat(), end.isoformat()), t.site.in_(list(sites)),
-               t.in_hours, sa.not_(t.is_test))
-        .group_by(t.site, t.outcome, value)
+               sa.not_(t.is_test))
+        .group_by(t.site, t.outcome, t.in_hours, value)
     )
     out: dict[str, SiteCounts] = {}
     with engine.connect() as conn:
-        for site, outcome, by, within, n in conn.execute(query):
-            c = out.setdefault(site, SiteCounts())
-            c.offered += n
-            if outcome == Outcome.ANSWERED.value:
-                c.within += within or 0
-            elif outcome == Outcome.SHORT_ABANDON.value:
-                c.excluded += n
-            elif outcome == Outcome.UNKNOWN_DEVICE.value:
-                c.excluded += n
-                entry = c.devices.setdefault(by or "?", [0, 0])
-                entry[0] += n
-                entry[1] += within or 0
-            elif outcome == Outcome.MACHINE.value:
-                c.excluded += n
-                c.machines[by or "?"] = c.machines.get(by or "?", 0) + n
+        for site, outcome, in_hours, by, within, n in conn.execute(query):
+            _count(out.setdefault(site, SiteCounts()), outcome, bool(in_hours), by, within or 0, n)
     return out
+
+
+def last_call(engine: sa.Engine, sites: Sequence[str]) -> float | None:
+    """Arrival (UTC epoch) of the last stored call of `sites`, test calls included."""
+    query = sa.select(sa.func.max(calls.c.arrival)).where(calls.c.site.in_(list(sites)))
+    with engine.connect() as conn:
+        found = conn.execute(query).scalar()
+    return None if found is None else float(found)
 
 
 @dataclass(frozen=True)
@@ -203,17 +264,26 @@ def misses_from_store(engine: sa.Engine, start: dt.date, end: dt.date) -> list[M
 def silent_sites(counts: dict[str, SiteCounts], sites: Sequence[str], misses: int = 0) -> list[Gap]:
     """Sites without any call while the PBX had traffic (calls of other sites, or calls that
     matched no site at all)."""
-    if not misses and not any(c.offered for c in counts.values()):
+    if not misses and not any(c.calls for c in counts.values()):
         return []
-    return [Gap("silent_site", s, s, 0) for s in sites if not counts.get(s, SiteCounts()).offered]
+    return [Gap("silent_site", s, s, 0) for s in sites if not counts.get(s, SiteCounts()).calls]
+
+
+def report_of(start: dt.date, end: dt.date, counts: dict[str, SiteCounts],
+              misses: list[MissRow], sites: Sequence[str], points: float = 1.0) -> GapReport:
+    """The report of a period's counts (of `sites`) and misses, from the store or files."""
+    total = sum(c.calls for c in counts.values())
+    missed = sum(m.calls for m in misses)
+    gaps = site_gaps(counts) + miss_gaps(misses, total) + silent_sites(counts, sites, missed)
+    return GapReport(start, end, gaps, points, calls=total, misses=missed)
 
 
 def check_store(engine: sa.Engine, start: dt.date, end: dt.date, sites: Sequence[str],
                 threshold: float = 25.0, points: float = 1.0) -> GapReport:
     """Every directory gap the store shows for the period."""
     counts = counts_from_store(engine, start, end, sites, threshold)
-    total = sum(c.offered for c in counts.values())
     misses = misses_from_store(engine, start, end)
-    gaps = site_gaps(counts) + miss_gaps(misses, total) + \
-        silent_sites(counts, sites, sum(m.calls for m in misses))
-    return GapReport(start, end, gaps, points)
+    report = report_of(start, end, counts, misses, sites, points)
+    if report.empty:
+        report.last_call = last_call(engine, sites)
+    return report

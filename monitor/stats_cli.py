@@ -114,7 +114,8 @@ def stats(app: AppContext, start: dt.date, end: dt.date, sites: tuple[str, ...],
     )
     result = store_stats(app.store, request, ["hour"] if with_staffing else [])
     if not result[by].offered.sum():
-        click.echo(f"no calls in the store for {_scope(request)}", err=True)
+        click.echo(f"no calls in the store for {_scope(request)}{_outside(app, request)}",
+                   err=True)
     cells = result[by] if show_empty or by == "site" else _drop_empty_periods(result[by])
     hint = None
     if with_staffing:
@@ -128,6 +129,26 @@ def _scope(r: StatsRequest) -> str:
     hours = "opening hours only" if r.in_hours_only else "all hours"
     tests = "test calls included" if r.include_tests else "test calls left out"
     return f"{r.start} to {r.end} ({sites}, {hours}, {tests})"
+
+
+def _outside(app: AppContext, r: StatsRequest) -> str:
+    """", but N calls lie outside opening hours: …" when the period's calls all do."""
+    if not r.in_hours_only:
+        return ""
+    import sqlalchemy as sa
+
+    from monitor.store.models import calls
+
+    query = sa.select(sa.func.count()).where(
+        calls.c.local_date.between(r.start.isoformat(), r.end.isoformat()),
+        calls.c.site.in_(list(r.sites)), sa.not_(calls.c.in_hours),
+        sa.true() if r.include_tests else sa.not_(calls.c.is_test))
+    with app.store.engine.connect() as conn:
+        n = conn.execute(query).scalar() or 0
+    if not n:
+        return ""
+    lie = "call lies" if n == 1 else "calls lie"
+    return f"; {n} {lie} outside opening hours: --all-hours counts them"
 
 
 def _timezone(app: AppContext, sites: tuple[str, ...]) -> str:
@@ -192,7 +213,7 @@ def _print_table(r: StatsRequest, s: CellStats, layout: Layout) -> None:
     console.print(title, style="italic")
     console = _uncut(console, shown.width)  # --wide or --columns: never cut
     console.print(table(s, shown))
-    for line in notes(s, shown, include_tests=r.include_tests):
+    for line in notes(s, shown, include_tests=r.include_tests, all_hours=not r.in_hours_only):
         console.print(line)
     if layout.store:
         console.print(f"Base : {layout.store}")

@@ -174,9 +174,10 @@ def table(s: CellStats, shown: Shown) -> Any:
     return out
 
 
-def notes(s: CellStats, shown: Shown, *, include_tests: bool) -> list[str]:
+def notes(s: CellStats, shown: Shown, *, include_tests: bool,
+          all_hours: bool = False) -> list[str]:
     """The French notes under the table: the definitions of what is shown, the hidden columns,
-    and the directory's gaps."""
+    the calls the message took (with --all-hours) and the directory's gaps."""
     t = f"{s.threshold:g}"
     keys = {c.key for c in shown.columns}
     text = [f"Taux de décroché = décrochés par une personne en moins de {t} s (un appel à "
@@ -198,6 +199,13 @@ def notes(s: CellStats, shown: Shown, *, include_tests: bool) -> list[str]:
     if shown.hidden:
         lines.append("Autres colonnes : --wide pour toutes, ou --columns "
                      + ",".join(c.key for c in shown.hidden[:3]) + ",…")
+    message = int(s.count(Outcome.MESSAGE).sum())
+    if all_hours and message:
+        taken, count = ("appel pris", "compte") if message == 1 else ("appels pris", "comptent")
+        lines.append(
+            f"* Toutes heures : {message} {taken} par le message du site "
+            f"{count} dans n, comme non décroché{'s' if message > 1 else ''} par une personne. "
+            "Le taux publié ne compte que les heures d'ouverture (sans --all-hours).")
     if s.directory_incomplete.any():
         lines.append(
             f"* Répertoire incomplet : {int(s.unclassified.sum())} appels décrochés par un poste "

@@ -136,6 +136,7 @@ GAP_LABELS = {
     "queue": "queue of no site", "context": "context of no site", "silent_site": "site with no call",
 }
 GAPS_FOUND = 3  # exit status when a gap changes a published figure by more than --points
+NO_CALL = 4  # exit status when the period holds no call at all: nothing was checked
 
 
 @sites.command()
@@ -157,9 +158,11 @@ def check(app: AppContext, paths: tuple[Path, ...], kind: str, pbx: str | None,
     """Every gap of the directory in one place, from the store or from PBX files.
 
     Lists answers by devices no site lists, machine answers outside the message contexts,
-    dialled numbers and queues of no site, and sites that received no call, with how much each
-    can move the site's pickup rate. Exit status 3 when a gap moves a published figure by more
-    than --points (1 point) or a site received no call, so that a timer can alert; 0 otherwise.
+    dialled numbers and queues of no site, and sites that received no call, in and outside
+    opening hours, with how much each can move the site's pickup rate (opening hours) or its
+    after-hours message share. Exit status 3 when a gap moves a published figure by more than
+    --points (1 point) or a site received no call; 4 when the period holds no call at all
+    (nothing was checked: the imports or the listener may have stopped); 0 otherwise.
 
     \b
     Example:
@@ -187,12 +190,15 @@ def check(app: AppContext, paths: tuple[Path, ...], kind: str, pbx: str | None,
             raise click.BadParameter(f'"{last}" is before --from "{first}"', param_hint="--to")
         report = check_store(app.store.engine, first, last, sites,
                              app.config.targets.threshold_seconds, points)
-    _print_report(report, fmt, [str(p) for p in paths])
+    tz = app.config.pbxs[name].tz
+    _print_report(report, fmt, [str(p) for p in paths], tz)
+    if report.empty:
+        sys.exit(NO_CALL)
     if report.fails:
         sys.exit(GAPS_FOUND)
 
 
-def _print_report(report: object, fmt: str, paths: list[str]) -> None:
+def _print_report(report: object, fmt: str, paths: list[str], tz: object) -> None:
     import json
 
     from monitor.directory_gaps import GapReport
@@ -202,19 +208,26 @@ def _print_report(report: object, fmt: str, paths: list[str]) -> None:
     if fmt == "json":
         click.echo(json.dumps({
             "from": report.start.isoformat(), "to": report.end.isoformat(), "files": paths,
-            "points": report.threshold_points, "fails": report.fails,
+            "points": report.threshold_points, "fails": report.fails, "calls": report.calls,
+            "nothing_checked": report.empty, "last_call": _last_call(report, tz),
             "gaps": [{"kind": g.kind, "value": g.value, "site": g.site, "calls": g.calls,
-                      "rejected": g.rejected, "impact_points": None if g.impact is None
-                      else round(g.impact, 3), "fails": g in failing} for g in report.gaps],
+                      "after_hours": g.after_hours, "rejected": g.rejected,
+                      "impact_points": _rounded(g.impact),
+                      "pickup_rate_points": _rounded(g.rate_impact),
+                      "after_hours_points": _rounded(g.after_hours_impact),
+                      "fails": g in failing} for g in report.gaps],
         }, ensure_ascii=False, indent=2))
         return
     where = ", ".join(paths) if paths else "the store"
+    if report.empty:
+        click.echo(_nothing_checked(report, paths, tz))
+        return
     click.echo(f"directory check of {where}, {report.start} to {report.end}:")
     if not report.gaps:
         click.echo("no gap: every call found its site, and every answer a staff device or a "
                    "message context.")
         return
-    click.echo(f"{'gap':<25} {'site':<11} {'value':<32} {'calls':>6}  effect on the pickup rate")
+    click.echo(f"{'gap':<25} {'site':<11} {'value':<32} {'calls':>6}  effect on the published figures")
     for g in report.gaps:
         effect = _effect(g)
         mark = "  <- over the limit" if g in failing else ""
@@ -228,6 +241,34 @@ def _print_report(report: object, fmt: str, paths: list[str]) -> None:
                "qualiphone ingest … --again FILE (calls of numbers that had no site)")
 
 
+def _rounded(points: float | None) -> float | None:
+    return None if points is None else round(points, 3)
+
+
+def _last_call(report: object, tz: object) -> str | None:
+    """The last stored call's local time (YYYY-MM-DD HH:MM), for a report with no call."""
+    import datetime as dt
+
+    from monitor.directory_gaps import GapReport
+
+    assert isinstance(report, GapReport) and isinstance(tz, dt.tzinfo)
+    if report.last_call is None:
+        return None
+    return dt.datetime.fromtimestamp(report.last_call, tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _nothing_checked(report: object, paths: list[str], tz: object) -> str:
+    from monitor.directory_gaps import GapReport
+
+    assert isinstance(report, GapReport)
+    if paths:
+        return (f"no call of the checked sites in {', '.join(paths)}: nothing was checked; "
+                "are they the PBX's files of these sites?")
+    return (f"no call in the store between {report.start} and {report.end}: nothing was checked; "
+            "the imports or the listener may have stopped — last call stored: "
+            f"{_last_call(report, tz) or 'none'}")
+
+
 def _effect(g: object) -> str:
     from monitor.directory_gaps import Gap
 
@@ -236,11 +277,27 @@ def _effect(g: object) -> str:
         return "no figure: no call in the period"
     if g.impact is None:
         return "skipped (another service's?)" if not g.rejected else "—"
-    if g.kind == "device":
-        return f"{g.impact:.1f} points if a person answered there"
-    if g.kind == "machine":
-        return f"{g.impact:.1f} points if counted as not picked up"
+    if g.kind in ("device", "machine"):
+        return _site_effect(g)
     return f"up to {g.impact:.1f} points (calls kept as rejects, site unknown)"
+
+
+def _site_effect(g: object) -> str:
+    """A device's or a machine's effect, in hours on the pickup rate, after hours on the message
+    share."""
+    from monitor.directory_gaps import Gap
+
+    assert isinstance(g, Gap)
+    parts = []
+    if g.calls > g.after_hours:
+        reading = "a person answered there" if g.kind == "device" else "counted as not picked up"
+        parts.append(f"{g.rate_impact or 0.0:.1f} points if {reading}")
+    if g.after_hours and g.after_hours_impact is not None:
+        parts.append(f"after hours {g.after_hours} calls, {g.after_hours_impact:.1f} points of "
+                     "the after-hours message share")
+    elif g.after_hours:
+        parts.append(f"after hours {g.after_hours} calls (no effect on the message share)")
+    return "; ".join(parts)
 
 
 @sites.command()

@@ -196,3 +196,27 @@ def test_json_and_csv_say_what_the_directory_misses(url_incomplete: str) -> None
 def test_a_target_rate_of_nan_is_a_usage_error(url: str) -> None:
     code, out = run(url, "--staffing", "--target-rate", "nan")
     assert code == 2 and 'Invalid value for \'--target-rate\': "nan" is not a finite number' in out
+
+
+def test_a_period_whose_calls_all_lie_outside_opening_hours_points_to_all_hours(
+        store: Store) -> None:
+    """Only eps-05's 18:00 call (answered by the message, site closed) on the day."""
+    with store.engine.begin() as conn:
+        write_calls(conn, [c for c in CALLS if c.call_key in ("6", "8")])
+    db = store.engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(cli, ["--db", db, "stats", "--from", str(DAY), "--to", str(DAY),
+                                      "--site", "eps-05", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"no calls in the store for {DAY} to {DAY} (sites eps-05, opening hours only, test calls "
+        "left out); 1 call lies outside opening hours: --all-hours counts them"]
+
+
+def test_all_hours_says_how_many_message_calls_count_in_n(url: str) -> None:
+    code, out = run(url, "--all-hours", "--site", "eps-05")
+    assert code == 0, out
+    assert ("* Toutes heures : 1 appel pris par le message du site compte dans n, comme non "
+            "décroché par une personne. Le taux publié ne compte que les heures d'ouverture "
+            "(sans --all-hours).") in " ".join(out.split())
+    code, out = run(url, "--site", "eps-05")  # opening hours: no message call, no such note
+    assert code == 0 and "Toutes heures" not in out
