@@ -113,9 +113,34 @@ def _effect(g: object) -> str:
         return "aucun chiffre publiable sur la période"
     if g.impact is None:
         return "appels écartés (autre service ?)"
-    points = f"{g.impact:.1f}".replace(".", ",")
-    if g.kind == "device":
-        return f"{points} points si une personne a décroché sur ce poste"
-    if g.kind == "machine":
-        return f"{points} points si compté non décroché"
-    return f"jusqu'à {points} points (appels rejetés, site inconnu)"
+    if g.kind in ("device", "machine"):
+        return _site_effect(g)
+    return f"jusqu'à {_fr(g.impact)} points (appels rejetés, site inconnu)"
+
+
+def _calls(n: int) -> str:
+    return f"{n} appel" if n == 1 else f"{n} appels"
+
+
+def _fr(points: float) -> str:
+    return f"{points:.1f}".replace(".", ",")
+
+
+def _site_effect(g: object) -> str:
+    """In opening hours the effect on the pickup rate, after hours on the share of calls taken
+    by the message (the same reading as `qualiphone sites check`)."""
+    from monitor.directory_gaps import Gap
+
+    assert isinstance(g, Gap)
+    parts = []
+    if g.calls > g.after_hours:
+        reading = ("si une personne a décroché sur ce poste" if g.kind == "device"
+                   else "si compté non décroché")
+        parts.append(f"{_fr(g.rate_impact or 0.0)} points du taux de décroché {reading}")
+    if g.after_hours and g.after_hours_impact is not None:
+        parts.append(f"hors horaires : {_calls(g.after_hours)}, {_fr(g.after_hours_impact)} "
+                     "points de la part prise par le message")
+    elif g.after_hours:
+        parts.append(f"hors horaires : {_calls(g.after_hours)} (sans effet sur la part prise par "
+                     "le message)")
+    return " ; ".join(parts)
