@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
+from ingest.call_direction import dialed_out_through
 from ingest.cel import ANSWER_EVENTS, _caller_uniqueid, _connected_channels
 from ingest.cel_read import CelRecord, read_cel_csv
 from ingest.learn.observation import Observation
@@ -41,6 +42,9 @@ def _cel_call(group: list[CelRecord], path: str) -> Observation:
     )
     o.rang = list(dict.fromkeys(device_of(r.channel) for r in group if r.eventtype == "CHAN_START"
                                 and r.uniqueid != caller and not r.channel.startswith("Local/")))
+    o.dialed_out = list(dict.fromkeys(d for r in group if r.eventtype == "APP_START"
+                                      and r.appname.lower() == "dial"
+                                      for d in dialed_out_through(r.appdata)))
     o.answered = _cel_answered(group, caller, start.eventtime)
     apps = [r for r in legs if r.eventtype == "APP_START"]
     o.reached_person_path = any(r.eventtype == "APP_START" and r.appname.lower() in ("dial", "queue")

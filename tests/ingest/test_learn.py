@@ -149,6 +149,7 @@ def test_a_number_of_no_site_is_left_for_a_person_to_fill_in(simulated: Path,
     patch = tmp_path / "patch.toml"
     out = run("--config", str(config), "sites", "learn", str(data), "--write", str(patch))
     assert 'cannot tell the site' in out.output and "0153009999" in out.output
+    assert "([[unassigned]] block)" in out.output  # not swallowed as console markup
     assert '\n[[unassigned]]\n' in patch.read_text() and 'site = ""' in patch.read_text()
     out = run("--config", str(config), "sites", "apply", str(patch))
     assert out.exit_code == 0 and "no site given" in out.output
