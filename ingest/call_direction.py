@@ -62,8 +62,9 @@ def dialed_out_through(dial_data: str) -> list[str]:
         tech, _, rest = target.strip().partition("/")
         if not rest or tech.lower() == "local":
             continue
-        if "/" in rest:
+        if "/" in rest:  # peer/NUMBER, or Motif's account/NUMBER@host
             peer, _, number = rest.partition("/")
+            number = number.partition("@")[0]
         elif "@" in rest:
             number, _, peer = rest.partition("@")
         else:

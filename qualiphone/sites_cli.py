@@ -110,7 +110,8 @@ def _print_diff(learned: object, sites_path: Path) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the change to sites.toml, write nothing.")
 @pass_app
 def apply(app: AppContext, patch: Path, dry_run: bool) -> None:
-    """Add a reviewed patch's values to sites.toml (the old file is kept as sites.toml.bak).
+    """Add a reviewed patch's values to sites.toml (the old file is kept as
+    sites.toml.YYYYmmdd-HHMMSS.bak, one per apply).
 
     \b
     Example:

@@ -9,6 +9,7 @@ from ingest.call_direction import dialed_out_through
 from ingest.cel import ANSWER_EVENTS, _caller_uniqueid, _connected_channels
 from ingest.cel_read import CelRecord, read_cel_csv
 from ingest.learn.observation import Observation
+from ingest.queue_log import _IGNORED as QUEUE_LOG_IGNORED
 from ingest.queue_log import parse_queue_log_line
 from ingest.records import RecordError, Reject
 from ingest.site_map import device_of
@@ -82,7 +83,7 @@ def observe_queue_log(lines: Iterable[tuple[int, str]], path: str) -> Iterator[O
             e = parse_queue_log_line(text)
         except RecordError:
             continue
-        if e.callid == "NONE":
+        if e.callid == "NONE" or e.event in QUEUE_LOG_IGNORED:  # the importer's rule
             continue
         o = calls.get(e.callid)
         if o is None:

@@ -28,6 +28,7 @@ def test_device_names_and_dial_strings() -> None:
     assert dialed_out_through("SIP/sipus1/13137572470,30") == ["SIP/sipus1"]
     assert dialed_out_through("SIP/12489398620@sipus1") == ["SIP/sipus1"]
     assert dialed_out_through("PJSIP/0153000005@trunk-ovh") == ["PJSIP/trunk-ovh"]
+    assert dialed_out_through("Motif/google/18105881377@voice.google.com,,r") == ["Motif/google"]
     assert dialed_out_through("SIP/301&SIP/200@stadionpbx,60,t") == []
 
 
@@ -100,3 +101,35 @@ def test_an_internal_only_file_says_what_to_give_instead(real_data: Path, tmp_pa
     assert out.exit_code == 1 and "already has everything" not in out.output
     assert "no inbound call found in Master.csv: its 14 calls are internal" in out.output
     assert "calls that come in from the trunk" in out.output
+
+
+@pytest.mark.realdata
+def test_a_call_placed_inside_is_never_advised_as_a_did(real_data: Path, tmp_path: Path) -> None:
+    """The import keeps simularent's outbound calls as rejects (unchanged), but their reason no
+    longer tells to add the number they dialed out to a site's dids."""
+    from config import SHIPPED_DIR
+    from tests.ingest.test_cdr_real import context, parse
+
+    ctx = context(tmp_path, (SHIPPED_DIR / "sites.toml").read_text())
+    from ingest.records import UnknownSiteError
+
+    p = parse(real(real_data, "simularent/Master.csv"), ctx)
+    unknown: list[str] = []
+    for b in p.builders:  # the builders finalize refuses, as the import keeps them
+        with pytest.raises(UnknownSiteError) as refused:
+            ctx.finalize(b)
+        unknown.append(str(refused.value))
+    assert len(unknown) == 23
+    assert not [r for r in unknown if "dids" in r]
+    console = [r for r in unknown if '"Console/default"' in r]
+    assert len(console) == 2 and all("not a switchboard call" in r for r in console)
+
+
+@pytest.mark.realdata
+def test_learn_counts_queue_log_calls_as_the_importer_does(real_data: Path, tmp_path: Path) -> None:
+    """altanai's excerpt: two callers (ENTERQUEUE), as `ingest queue-log` counts them; its
+    ADDMEMBER line (callid CLI) is no call."""
+    config = shipped_copy(tmp_path / "c")
+    path = real_data / "queue_log/altanai-asteriskexamples/queue_log_excerpt_from_README.txt"
+    out = run("--config", str(config), "sites", "learn", str(path))
+    assert "(queue_log: 2 calls)" in out.output, out.output
