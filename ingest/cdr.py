@@ -34,6 +34,7 @@ import gc
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
+from ingest.call_direction import dialed_out_through
 from ingest.cdr_layout import CdrRow, CdrStats, Clock, LayoutChooser, RowReader
 from ingest.cdr_plan import plan
 from ingest.finalize import CaptureContext
@@ -353,6 +354,9 @@ class _Assembler:
             resolution=1.0,
             line=min(r.line for r in rows),
             raw=_raw(rows),
+            caller_device=device_of(first.channel),
+            dialed_out=next((d for r in mine if r.lastapp.lower() == "dial"
+                             for d in dialed_out_through(r.lastdata)), None),
         )
 
     def _human_answer(self, rows: list[CdrRow], mine: list[CdrRow],

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config import Config, PbxSettings
+from ingest.call_direction import internal_by_name
 from ingest.plausible import TimeWindow
 from ingest.records import Miss, RecordError, UnknownSiteError
 from ingest.site_map import SiteMap, looks_like_did
@@ -59,7 +60,11 @@ class CaptureContext:
         seen = ", ".join(f'{name} "{value}"' for name, value in
                          (("dialed number", b.dialed), ("queue", b.queue), ("context", b.context))
                          if value) or "no dialed number, queue or context"
-        if looks_like_did(b.dialed):
+        if _internal_or_outbound(b):
+            via = f" through {b.dialed_out}" if b.dialed_out else ""
+            fix = (f'it looks like an internal or outbound call (placed from "{b.caller_device}"'
+                   f"{via}), not a switchboard call: nothing to add to the directory")
+        elif looks_like_did(b.dialed):
             fix = (f'if it is a switchboard\'s number, add "{b.dialed}" to that site\'s dids '
                    "(`qualiphone sites learn FILE` proposes it)")
         elif b.queue:
@@ -161,3 +166,10 @@ class CaptureContext:
             short = b.end - b.arrival < self.config.targets.short_abandon_seconds
             return Outcome.SHORT_ABANDON if short else Outcome.ABANDONED
         return outcome
+
+
+def _internal_or_outbound(b: CallBuilder) -> bool:
+    """A call placed from an internal device (console, extension-named phone) or dialed out
+    through a trunk: never a switchboard call, whatever it dialed."""
+    return bool(b.dialed_out) or (b.caller_device is not None
+                                  and internal_by_name(b.caller_device))

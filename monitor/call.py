@@ -128,3 +128,7 @@ class CallBuilder:
     resolution: float = 1.0
     line: int | None = None  # first line of the source file this call came from
     raw: list[str] = field(default_factory=list)
+    # the caller's device, and a trunk an outside number was dialed through: only to word the
+    # reason of a call of no site (an internal or outbound call needs no DID)
+    caller_device: str | None = None
+    dialed_out: str | None = None

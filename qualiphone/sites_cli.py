@@ -69,13 +69,17 @@ def learn(app: AppContext, paths: tuple[Path, ...], kind: str, pbx: str | None,
     Example:
       qualiphone sites learn Master.csv queue_log --write sites-patch.toml
     """
-    from ingest.learn.report import learn_files, print_learned
+    from ingest.learn.report import learn_files, nothing_inbound, print_learned
 
     name = _pbx_name(app, pbx)
     try:
         learned = learn_files(app.config, name, paths, kind)
-    except SourceFileError as exc:  # damaged, compressed with zstd, UTF-16 …
+    except SourceFileError as exc:  # damaged, compressed with zstd, UTF-16, not of that kind …
         raise click.ClickException(str(exc)) from None
+    empty = nothing_inbound(learned)
+    if empty is not None:
+        print_learned(learned, app.config)
+        raise click.ClickException(empty)
     sites_path = app.config.directory / "sites.toml"
     if write_to is not None:
         from ingest.learn.patch import render_patch
@@ -106,7 +110,8 @@ def _print_diff(learned: object, sites_path: Path) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the change to sites.toml, write nothing.")
 @pass_app
 def apply(app: AppContext, patch: Path, dry_run: bool) -> None:
-    """Add a reviewed patch's values to sites.toml (the old file is kept as sites.toml.bak).
+    """Add a reviewed patch's values to sites.toml (the old file is kept as
+    sites.toml.YYYYmmdd-HHMMSS.bak, one per apply).
 
     \b
     Example:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ingest.ami.protocol import Message
 from ingest.ami.replay import read_capture
+from ingest.call_direction import dialed_out_through
 from ingest.learn.observation import Observation
 from ingest.site_map import device_of
 
@@ -57,6 +58,10 @@ def _fold(msg: Message, path: str, calls: dict[str, Observation], legs: dict[str
         dest = msg.get("DestChannel") or ""
         if dest and not dest.startswith("Local/") and device_of(dest) not in o.rang:
             o.rang.append(device_of(dest))
+        tech = dest.partition("/")[0]
+        for trunk in dialed_out_through(f"{tech}/{msg.get('DialString') or ''}" if tech else ""):
+            if trunk not in o.dialed_out:
+                o.dialed_out.append(trunk)
     elif name == "queuecallerjoin" or name == "join":
         o.reached_person_path = True
         queue = msg.get("Queue") or ""

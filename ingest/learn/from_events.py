@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
+from ingest.call_direction import dialed_out_through
 from ingest.cel import ANSWER_EVENTS, _caller_uniqueid, _connected_channels
 from ingest.cel_read import CelRecord, read_cel_csv
 from ingest.learn.observation import Observation
+from ingest.queue_log import _IGNORED as QUEUE_LOG_IGNORED
 from ingest.queue_log import parse_queue_log_line
 from ingest.records import RecordError, Reject
 from ingest.site_map import device_of
@@ -41,6 +43,9 @@ def _cel_call(group: list[CelRecord], path: str) -> Observation:
     )
     o.rang = list(dict.fromkeys(device_of(r.channel) for r in group if r.eventtype == "CHAN_START"
                                 and r.uniqueid != caller and not r.channel.startswith("Local/")))
+    o.dialed_out = list(dict.fromkeys(d for r in group if r.eventtype == "APP_START"
+                                      and r.appname.lower() == "dial"
+                                      for d in dialed_out_through(r.appdata)))
     o.answered = _cel_answered(group, caller, start.eventtime)
     apps = [r for r in legs if r.eventtype == "APP_START"]
     o.reached_person_path = any(r.eventtype == "APP_START" and r.appname.lower() in ("dial", "queue")
@@ -78,7 +83,7 @@ def observe_queue_log(lines: Iterable[tuple[int, str]], path: str) -> Iterator[O
             e = parse_queue_log_line(text)
         except RecordError:
             continue
-        if e.callid == "NONE":
+        if e.callid == "NONE" or e.event in QUEUE_LOG_IGNORED:  # the importer's rule
             continue
         o = calls.get(e.callid)
         if o is None:

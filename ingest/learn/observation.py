@@ -34,6 +34,8 @@ class Observation:
     # first, a Local channel only when no real device shows behind it
     answered: list[tuple[str, float | None]] = field(default_factory=list)
     rang: list[str] = field(default_factory=list)  # devices that were rung
+    # devices an outside number was dialed through (Dial(SIP/sipus1/0612…)): trunks
+    dialed_out: list[str] = field(default_factory=list)
     machine: tuple[str, str] | None = None  # (application, context) that answered the caller
     voicemail: str | None = None  # the context where VoiceMail() took the call
     reached_person_path: bool = False  # the call went to a Dial or a Queue (not only a machine)
@@ -91,3 +93,63 @@ def numbered(path: Path) -> Iterable[tuple[int, str]]:
     from ingest.batch import LineReader
 
     return LineReader(path)
+
+
+def check_readable(path: Path, kind: str, tz: ZoneInfo, *, usegmtime: bool = False,
+                   layout: str = "auto") -> None:
+    """Raise SourceFileError, as the importers do, for a file that is empty or of which no
+    line reads as a record of `kind` (a PDF, a queue_log read as CDR, a psql dump …)."""
+    from ingest.lines import SourceFileError
+
+    nonblank, records, reasons = _records(path, kind, tz, usegmtime=usegmtime, layout=layout)
+    if nonblank == 0:
+        raise SourceFileError(path, "is empty: nothing to learn from it")
+    if records:
+        return
+    which = "only line was" if nonblank == 1 else f"{nonblank} lines were"
+    shown = "; ".join(f"line {n}: {reason[:150]}" for n, reason in reasons[:3])
+    raise SourceFileError(path, (
+        f"does not read as a {kind} file: its {which} all rejected ({shown}); nothing to learn "
+        "from it. Check that --kind fits the file (cdr, cel, queue_log, ami) and the PBX's "
+        "settings (--pbx, cdr_layout)"))
+
+
+def _records(path: Path, kind: str, tz: ZoneInfo, *, usegmtime: bool,
+             layout: str) -> tuple[int, int, list[tuple[int | None, str]]]:
+    """(non-blank lines, records read, (line, reason) of the first rejected lines)."""
+    nonblank = sum(1 for _, text in numbered(path) if text.strip())
+    reasons: list[tuple[int | None, str]] = []
+    records = 0
+    if kind == "cdr":
+        from ingest.cdr_layout import CdrStats, Clock, LayoutChooser, RowReader
+
+        reader = RowReader(LayoutChooser(layout), Clock(None if usegmtime else tz), CdrStats())
+        reader.read(numbered(path))
+        records = reader.stats.rows
+        reasons = [(r.line, r.reason) for r in reader.rejects[:3]]
+    elif kind == "cel":
+        from ingest.cel_read import read_cel_csv
+        from ingest.records import Reject
+
+        for item in read_cel_csv(numbered(path), tz):
+            if not isinstance(item, Reject):
+                records += 1
+            elif len(reasons) < 3:
+                reasons.append((item.line, item.reason))
+    elif kind == "queue_log":
+        from ingest.queue_log import parse_queue_log_line
+        from ingest.records import RecordError
+
+        for number, text in numbered(path):
+            try:
+                parse_queue_log_line(text) if text.strip() else None
+                records += bool(text.strip())
+            except RecordError as exc:
+                if len(reasons) < 3:
+                    reasons.append((number, str(exc)))
+    else:
+        from ingest.ami.replay import read_capture
+
+        records = sum(1 for m in read_capture(path) if m.kind == "event")
+        reasons = [(None, "no AMI event (Event: …) in it")]
+    return nonblank, records, reasons

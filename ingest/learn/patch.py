@@ -4,11 +4,12 @@ A patch lists, per site, only the values to ADD to sites.toml, each with its evi
 comment, and the numbers whose site could not be told as `[[unassigned]]` blocks with an empty
 `site = ""` for a person to fill in. Applying adds the values to the sites' lists (never removes
 or reorders anything), keeps every comment of sites.toml (tomlkit), refuses a result that the
-configuration loader would refuse, and keeps the previous file as sites.toml.bak.
+configuration loader would refuse, and keeps the previous file as sites.toml.YYYYmmdd-HHMMSS.bak.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import shutil
 import tempfile
@@ -28,7 +29,7 @@ HEADER = """\
 # Review every value: delete what is wrong, fill in what is asked ([[unassigned]] blocks).
 # Nothing changes until a person applies it:
 #   qualiphone sites apply THIS_FILE --dry-run     (shows the change to sites.toml)
-#   qualiphone sites apply THIS_FILE               (writes it; the old file is kept as .bak)
+#   qualiphone sites apply THIS_FILE               (writes it; the old file is kept as a dated .bak)
 """
 
 
@@ -163,8 +164,14 @@ def diff(sites_path: Path, new_text: str) -> str:
 
 
 def write_sites(sites_path: Path, text: str) -> Path:
-    """Replace sites.toml, keeping the previous version as sites.toml.bak."""
-    backup = sites_path.with_name(sites_path.name + ".bak")
+    """Replace sites.toml, keeping the previous version as sites.toml.YYYYmmdd-HHMMSS.bak (one
+    per apply: a second apply never overwrites the first one's backup)."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    backup = sites_path.with_name(f"{sites_path.name}.{stamp}.bak")
+    n = 1
+    while backup.exists():  # two applies within one second
+        n += 1
+        backup = sites_path.with_name(f"{sites_path.name}.{stamp}-{n}.bak")
     shutil.copy2(sites_path, backup)
     tmp = sites_path.with_name(sites_path.name + ".new")
     tmp.write_text(text, encoding="utf-8")

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from config import Config, Site
+from ingest.learn.direction import directions
 from ingest.learn.observation import Observation
 from ingest.site_map import SiteMap, device_of, looks_like_did
 from monitor.calendar import SiteCalendar
@@ -38,6 +39,7 @@ KEYS = ("dids", "queues", "contexts", "staff_devices", "message_contexts", "voic
 SUFFIX_DIGITS = 3  # the fewest last digits of a public number that may identify a site
 MESSAGE_OUT_OF_HOURS = 0.8  # share of machine-answered calls out of hours for a message context
 SAMPLE = 400  # arrivals kept per signature to judge opening hours
+NO_DID = "no switchboard call (no public number dialed, no queue: an extension or \"s\")"
 
 
 @dataclass
@@ -86,6 +88,8 @@ class Learned:
     forwarded: Counter[str]  # trunk devices that answered switchboard calls (forwarded outside)
     inbound: int = 0
     internal: int = 0
+    # calls that are no inbound call, by reason (direction.OUTBOUND, INTERNAL …) and caller
+    set_aside: dict[str, Counter[str]] = field(default_factory=dict)
 
     @property
     def has_changes(self) -> bool:
@@ -99,8 +103,10 @@ class _Sig:
     arrivals: list[float] = field(default_factory=list)
 
 
+# (caller, dialed, contexts, queues, answered, machine, voicemail, reached a person, rang,
+#  trunks an outside number was dialed through)
 Signature = tuple[str, str | None, tuple[str, ...], tuple[str, ...], tuple[str, ...],
-                  tuple[str, str] | None, str | None, bool]
+                  tuple[str, str] | None, str | None, bool, tuple[str, ...], tuple[str, ...]]
 
 
 def learn(observations: Iterable[Observation], config: Config, pbx: str,
@@ -109,7 +115,7 @@ def learn(observations: Iterable[Observation], config: Config, pbx: str,
     for o in observations:
         key: Signature = (o.caller_device, o.dialed, tuple(o.contexts), tuple(o.queues),
                           tuple(d for d, _ in o.answered), o.machine, o.voicemail,
-                          o.reached_person_path)
+                          o.reached_person_path, tuple(o.rang), tuple(o.dialed_out))
         s = sigs.setdefault(key, _Sig(example=_example(o)))
         s.calls += 1
         if o.arrival is not None and len(s.arrivals) < SAMPLE:
@@ -125,6 +131,7 @@ def _example(o: Observation) -> str:
 class _Proposer:
     def __init__(self, config: Config, pbx: str, sigs: dict[Signature, _Sig]) -> None:
         self.config, self.pbx, self.sigs = config, pbx, sigs
+        self.all_sigs = dict(sigs)  # self.sigs loses the calls set aside as no inbound call
         self.map = SiteMap.build(config, pbx)
         self.sites = [s for s in config.sites if s.pbx == pbx]
         self.calendar = SiteCalendar(config)
@@ -133,10 +140,18 @@ class _Proposer:
                         for s in self.sites}
 
     def run(self, files: list[tuple[str, str, int]]) -> Learned:
-        site_of = self._assign()
-        staff = self._staff_devices(site_of)
-        trunks = {sig[0] for sig in site_of}
         out = Learned(files, {s.id: SiteProposal(s.id) for s in self.sites}, [], Counter())
+        ways = directions(((sig[0], sig[2], (*sig[4], *sig[8]), sig[9]) for sig in self.sigs),
+                          self.map.is_staff, {c for s in self.sites for c in s.contexts})
+        for sig, s in list(self.sigs.items()):
+            why = ways.set_aside(sig[0], (*sig[4], *sig[8]), sig[9])
+            if why is not None:
+                out.internal += s.calls
+                out.set_aside.setdefault(why, Counter())[sig[0] or "?"] += s.calls
+                del self.sigs[sig]
+        site_of = self._assign()
+        trunks = {sig[0] for sig in site_of if sig[0]} | ways.trunks
+        staff = self._staff_devices(site_of, trunks)
         for sig, s in self.sigs.items():
             site = site_of.get(sig)
             if site is not None:
@@ -144,10 +159,12 @@ class _Proposer:
                 self._observe_site(out.sites[site], sig, s, trunks, out.forwarded)
             elif self._internal(sig, staff, trunks):
                 out.internal += s.calls
+                out.set_aside.setdefault(NO_DID, Counter())[sig[0] or "?"] += s.calls
             else:
                 out.inbound += s.calls
                 self._unassigned(out, sig, s)
         self._shared_out(out, site_of)
+        self._no_inbound_message(out, site_of)
         self._one_site_per_device(out)
         self._compress_devices(out, staff)
         self._unused(out)
@@ -200,9 +217,9 @@ class _Proposer:
         ends = [sid for sid, nums in self.numbers.items() if any(n.endswith(digits) for n in nums)]
         return ends[0] if len(ends) == 1 else None
 
-    def _staff_devices(self, site_of: dict[Signature, str]) -> dict[str, set[str]]:
+    def _staff_devices(self, site_of: dict[Signature, str],
+                       trunks: set[str]) -> dict[str, set[str]]:
         """Devices that answered each site's calls (the trunks excepted)."""
-        trunks = {sig[0] for sig in site_of}
         out: dict[str, set[str]] = {}
         for sig, site in site_of.items():
             out.setdefault(site, set()).update(d for d in sig[4] if d not in trunks)
@@ -214,13 +231,13 @@ class _Proposer:
             return True
         if caller.startswith("Local/"):
             return True
-        return caller not in trunks and not looks_like_did(sig[1]) and not sig[3]
+        return not looks_like_did(sig[1]) and not sig[3]
 
     # ---- what each site's calls show ---------------------------------------------------------
 
     def _observe_site(self, p: SiteProposal, sig: Signature, s: _Sig, trunks: set[str],
                       forwarded: Counter[str]) -> None:
-        _, dialed, contexts, queues, answered, machine, voicemail, person = sig
+        _, dialed, contexts, queues, answered, machine, voicemail, person, _, _ = sig
         site = self.config.site(p.site)
         p.calls += s.calls
         if dialed and self.map.site_for(dialed=dialed) is None:
@@ -286,6 +303,18 @@ class _Proposer:
                     del p.adds["contexts"][value]
         out.unassigned.sort(key=lambda u: -u.evidence.calls)
 
+    def _no_inbound_message(self, out: Learned, site_of: dict[Signature, str]) -> None:
+        """An inbound context (any site's, in sites.toml or proposed now), or one through which
+        inbound calls reached a person, is never a message or voicemail context: a
+        hang-up there is an abandon."""
+        inbound = {c for s in self.config.sites for c in s.contexts} | \
+            {c for p in out.sites.values() for c in p.adds["contexts"]} | \
+            {c for sig in site_of if sig[7] for c in sig[2]}
+        for p in out.sites.values():
+            for key in ("message_contexts", "voicemail_contexts"):
+                for value in [v for v in p.adds[key] if v in inbound]:
+                    del p.adds[key][value]
+
     def _one_site_per_device(self, out: Learned) -> None:
         """A phone that answered several sites' calls (a shared switchboard) is proposed for the
         site it answered most: a device may belong to one site only (the loader refuses
@@ -324,11 +353,12 @@ class _Proposer:
             p.adds["staff_devices"] = {pattern: merged}
 
     def _unused(self, out: Learned) -> None:
-        seen_dids = {sig[1] for sig in self.sigs if sig[1]}
-        seen_queues = {q for sig in self.sigs for q in sig[3]}
-        seen_contexts = {c for sig in self.sigs for c in sig[2]} | \
-            {sig[5][1] for sig in self.sigs if sig[5]} | {sig[6] for sig in self.sigs if sig[6]}
-        seen_devices = {d for sig in self.sigs for d in sig[4]} | {sig[0] for sig in self.sigs}
+        sigs = self.all_sigs
+        seen_dids = {sig[1] for sig in sigs if sig[1]}
+        seen_queues = {q for sig in sigs for q in sig[3]}
+        seen_contexts = {c for sig in sigs for c in sig[2]} | \
+            {sig[5][1] for sig in sigs if sig[5]} | {sig[6] for sig in sigs if sig[6]}
+        seen_devices = {d for sig in sigs for d in sig[4]} | {sig[0] for sig in sigs}
         for site in self.sites:
             p = out.sites[site.id]
             unused = {

@@ -85,7 +85,7 @@ def test_unknown_phones_are_named_and_never_counted_as_abandons(simulated: Path,
     assert out.exit_code == 0, out.output
     assert "PJSIP/201" in patch.read_text()
     assert run("--config", str(config), "sites", "apply", str(patch)).exit_code == 0
-    assert (config / "sites.toml.bak").exists()
+    assert len(list(config.glob("sites.toml.*.bak"))) == 1
     out = run("--db", f"sqlite:///{db}", "--config", str(config), "sites", "reclassify")
     assert "unknown_device -> answered" in out.output
     assert calls_of(db) == calls_of(good_db)
@@ -125,7 +125,7 @@ def test_learn_and_apply_give_the_calls_of_a_correct_directory(simulated: Path,
     assert "\n[[unassigned]]\n" not in text  # every number's last digits name one site
     diff = run("--config", str(config), "sites", "apply", str(patch), "--dry-run")
     assert '+dids = ["0199000105", "+33199000105", "0105"]' in diff.output
-    assert not (config / "sites.toml.bak").exists()  # --dry-run writes nothing
+    assert not list(config.glob("sites.toml.*.bak"))  # --dry-run writes nothing
     assert run("--config", str(config), "sites", "apply", str(patch)).exit_code == 0
     out = run("--db", f"sqlite:///{db}", "--config", str(config), "ingest", "cdr", str(data))
     assert "already imported" in out.output  # same checksum: --again is needed
@@ -149,13 +149,19 @@ def test_a_number_of_no_site_is_left_for_a_person_to_fill_in(simulated: Path,
     patch = tmp_path / "patch.toml"
     out = run("--config", str(config), "sites", "learn", str(data), "--write", str(patch))
     assert 'cannot tell the site' in out.output and "0153009999" in out.output
+    assert "([[unassigned]] block)" in out.output  # not swallowed as console markup
     assert '\n[[unassigned]]\n' in patch.read_text() and 'site = ""' in patch.read_text()
     out = run("--config", str(config), "sites", "apply", str(patch))
     assert out.exit_code == 0 and "no site given" in out.output
     assert "0153009999" not in (config / "sites.toml").read_text()
     patch.write_text(patch.read_text().replace('site = ""', 'site = "eps-12"'))
-    assert run("--config", str(config), "sites", "apply", str(patch)).exit_code == 0
+    out = run("--config", str(config), "sites", "apply", str(patch))
+    assert out.exit_code == 0
     assert "0153009999" in (config / "sites.toml").read_text()
+    # each apply kept its own dated backup: the first one is the original directory
+    backups = sorted(config.glob("sites.toml.*.bak"))
+    assert len(backups) == 2 and any(b.name in out.output for b in backups)
+    assert (SHIPPED_DIR / "sites.toml").read_text() in [b.read_text() for b in backups]
 
 
 def test_apply_refuses_a_patch_the_loader_would_refuse(tmp_path: Path) -> None:
@@ -172,7 +178,7 @@ def test_apply_refuses_a_patch_the_loader_would_refuse(tmp_path: Path) -> None:
     assert out.exit_code == 1 and 'key "hours" cannot be learned' in out.output
     # nothing was written by the refused patches
     assert (config / "sites.toml").read_text() == (SHIPPED_DIR / "sites.toml").read_text()
-    assert not (config / "sites.toml.bak").exists()
+    assert not list(config.glob("sites.toml.*.bak"))
 
 
 @pytest.mark.realdata
