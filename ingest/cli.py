@@ -205,17 +205,27 @@ def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: 
 @_pbx
 @_again
 @_importer_choice
+@click.option("--psql", is_flag=True,
+              help="The files are psql dumps of a CEL table (cel_odbc / cel_pgsql: `psql -c "
+                   "'SELECT * FROM cel'` output, a header then rows separated by |), read line "
+                   "by line.")
 @pass_app
 def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool,
-        reference: bool, columnar_flag: bool) -> None:
-    """Import CEL records written by cel_custom as CSV (the most precise batch source).
+        reference: bool, columnar_flag: bool, psql: bool) -> None:
+    """Import CEL records written by cel_custom as CSV (the most precise batch source), or
+    psql dumps of a CEL table with --psql.
 
     \b
-    Example:
+    Examples:
       qualiphone ingest cel /var/log/asterisk/cel-custom/Master.csv
+      qualiphone ingest cel --psql cel-2026-10.txt
     """
     parser: Parser | FileParser
-    if reference:
+    if psql:
+        from ingest.cel import parse_cel_table
+
+        parser = parse_cel_table
+    elif reference:
         from ingest.cel import parse_cel
 
         parser = parse_cel

@@ -310,3 +310,31 @@ def test_every_real_cel_table_reads_without_a_reject(real_data: Path, capture: C
         assert records and all(r.eventtype and r.uniqueid and r.linkedid for r in records), path
         for item in parse_cel_table(numbered(path), capture):  # none is an EPS call
             assert isinstance(item, CallBuilder | Reject | Skipped)
+
+
+def test_ingest_cel_psql_reads_a_dump_of_a_cel_table(real_data: Path, tmp_path: Path) -> None:
+    """README promises psql dumps of a CEL table: `ingest cel --psql` reads one; without the
+    flag the dump is refused whole as not a cel_custom CSV (nothing stored)."""
+    import sqlalchemy as sa
+    from click.testing import CliRunner
+
+    from monitor.store import open_store
+    from monitor.store.models import calls
+    from qualiphone.cli import cli
+
+    name = "test_call_log_generation__test_internal_busy_fwd_answered_call.psql.txt"
+    path = real_data / WAZO / name
+    oracle = wazo_oracle(real_data)[name]
+    records = table(path)
+    context_for(tmp_path, records, oracle["linkedid"],
+                oracle["expected"][0].get("destination_line_identity"), TIMED[name].staff)
+    base = ["--db", f"sqlite:///{tmp_path}/s.db", "--config", str(tmp_path / "config"),
+            "ingest", "cel"]
+    env = {"QUALIPHONE_PSEUDONYM_KEY": "test"}
+    refused = CliRunner().invoke(cli, [*base, str(path)], env=env)
+    assert refused.exit_code == 1 and "does not read as a cel file" in refused.output
+    done = CliRunner().invoke(cli, [*base, "--psql", str(path)], env=env)
+    assert done.exit_code == 0, done.output
+    with open_store(f"sqlite:///{tmp_path}/s.db").engine.connect() as conn:
+        stored = {r.call_key: r.outcome for r in conn.execute(sa.select(calls))}
+    assert stored == {oracle["linkedid"]: "answered"}
