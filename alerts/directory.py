@@ -18,7 +18,7 @@ from typing import Protocol
 from alerts.model import Evaluation, Finding
 from alerts.settings import Rule, RuleSettings
 from config import Config, UnknownSite
-from monitor.directory_gaps import GapReport, check_store
+from monitor.directory_gaps import Gap, GapReport, check_store
 from monitor.store import Store
 
 
@@ -105,13 +105,26 @@ _DESCRIPTIONS = {
 }
 
 
+def _after_hours(gap: Gap) -> str:
+    """Where the gap's calls came in: after hours they move the share of calls taken by the
+    message, not the pickup rate."""
+    after = gap.after_hours
+    if not after or gap.kind not in ("device", "machine"):
+        return ""
+    if after == gap.calls:
+        return ", hors horaires (effet sur la part des appels pris par le message)"
+    return (f", dont {after} hors horaires (effet sur la part des appels pris par le "
+            "message ; les autres sur le taux de décroché)")
+
+
 def findings_from_report(report: GapReport) -> list[DirectoryGapFinding]:
     """The gaps of `qualiphone sites check` (monitor.directory_gaps) as alert findings."""
     failing = report.failing()
     return [
         DirectoryGapFinding(
             key=f"{g.kind}:{g.site or ''}:{g.value}", site=g.site,
-            description=_DESCRIPTIONS[g.kind].format(value=g.value), calls=g.calls,
+            description=_DESCRIPTIONS[g.kind].format(value=g.value) + _after_hours(g),
+            calls=g.calls,
             changes_figure=g in failing, change_points=g.impact)
         for g in report.gaps
     ]

@@ -239,3 +239,24 @@ def test_directory_gaps_hook(store: Store, config: Config) -> None:
         ["did:+33199000150", "queue:std-13b"]
     unwired = scheduled_evaluations(store, config, settings, "2026-10")
     assert next(e for e in unwired if e.rule is Rule.DIRECTORY_GAP).note.startswith("not evaluated")
+
+
+def test_a_directory_gap_alert_says_when_its_calls_came_after_hours() -> None:
+    """After hours a machine answer moves the share of calls taken by the message, not the
+    pickup rate: the alert's description says where the calls came in."""
+    import datetime as dt
+
+    from alerts.directory import findings_from_report
+    from monitor.directory_gaps import Gap, GapReport
+
+    night = Gap("machine", "Playback@nuit-05", "eps-05", 4, impact=80.0, after_hours=4,
+                rate_impact=None, after_hours_impact=80.0)
+    mixed = Gap("device", "PJSIP/201", "eps-05", 5, impact=10.0, after_hours=2,
+                rate_impact=10.0, after_hours_impact=None)
+    day = Gap("device", "PJSIP/202", "eps-06", 3, impact=5.0, rate_impact=5.0)
+    report = GapReport(dt.date(2026, 10, 1), dt.date(2026, 10, 31), [night, mixed, day])
+    found = {f.key: f.description for f in findings_from_report(report)}
+    assert found["machine:eps-05:Playback@nuit-05"].endswith(
+        ", hors horaires (effet sur la part des appels pris par le message)")
+    assert ", dont 2 hors horaires" in found["device:eps-05:PJSIP/201"]
+    assert "hors horaires" not in found["device:eps-06:PJSIP/202"]
