@@ -71,22 +71,13 @@ def upgrade() -> None:
                        f"REFERENCING {tables} FOR EACH STATEMENT "
                        f"EXECUTE FUNCTION calls_changed_{name}()")
     else:
-        for statement in sqlite_triggers():
-            op.execute(statement)
-
-
-def sqlite_triggers() -> list[str]:
-    """The CREATE TRIGGER statements of SQLite. A later migration that rebuilds `calls` with
-    `batch_alter_table` (SQLite copies the table, without its triggers) runs them again."""
-    out = []
-    for name, (event, rows) in SQLITE_TRIGGERS.items():
-        months = [MONTH_OF.format(row=r) for r in rows]
-        unmarked = [SQLITE_UNMARKED.format(month=m) for m in months]
-        body = " ".join(SQLITE_MARK.format(month=m, unmarked=u)
-                        for m, u in zip(months, unmarked, strict=True))
-        out.append(f"CREATE TRIGGER IF NOT EXISTS {name} {event} WHEN "
-                   f"{' OR '.join(unmarked)} BEGIN {body} END")
-    return out
+        for name, (event, rows) in SQLITE_TRIGGERS.items():
+            months = [MONTH_OF.format(row=r) for r in rows]
+            unmarked = [SQLITE_UNMARKED.format(month=m) for m in months]
+            body = " ".join(SQLITE_MARK.format(month=m, unmarked=u)
+                            for m, u in zip(months, unmarked, strict=True))
+            op.execute(f"CREATE TRIGGER {name} {event} WHEN {' OR '.join(unmarked)} "
+                       f"BEGIN {body} END")
 
 
 def downgrade() -> None:

@@ -23,37 +23,31 @@ NOT_NULL = {"call_key"}
 
 
 def _alter(index: int) -> None:
+    triggers = _calls_triggers()
     for table, columns in WIDER.items():
         with op.batch_alter_table(table) as batch:
             for name, sizes in columns.items():
                 batch.alter_column(name, type_=sa.String(sizes[index]),
                                    existing_type=sa.String(sizes[1 - index]),
                                    existing_nullable=name not in NOT_NULL)
+    for sql in triggers:
+        op.execute(sql)
 
 
 def upgrade() -> None:
     _alter(1)
-    _restore_sqlite_triggers()
 
 
 def downgrade() -> None:
     _alter(0)
-    _restore_sqlite_triggers()
 
-
-def _restore_sqlite_triggers() -> None:
-    """batch_alter_table rebuilt `calls` on SQLite without the triggers of revision 0008 that
-    mark the months a write touches: create them again (the rows are the same, so the month
-    copies stay valid)."""
-    if op.get_bind().dialect.name != "sqlite":
-        return
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(
-        "_qualiphone_0008", Path(__file__).with_name("0008_call_columns.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for statement in module.sqlite_triggers():
-        op.execute(statement)
+def _calls_triggers() -> list[str]:
+    """SQLite: the CREATE TRIGGER statements on `calls` (revision 0008's, which mark the months
+    a write touches). batch_alter_table rebuilds the table by copying it, which drops them: they
+    are read before and run again after (the rows are the same, so the month copies stay
+    valid)."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        return []
+    return [sql for (sql,) in bind.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'calls'")]

@@ -18,32 +18,29 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("calls") as batch:
-        batch.drop_constraint("uq_calls_pbx_call_key", type_="unique")
-        batch.create_unique_constraint("uq_calls_call_key_pbx", ["call_key", "pbx"])
-    _restore_sqlite_triggers()
+    _unique_key(("uq_calls_pbx_call_key", "uq_calls_call_key_pbx"), ["call_key", "pbx"])
 
 
 def downgrade() -> None:
+    _unique_key(("uq_calls_call_key_pbx", "uq_calls_pbx_call_key"), ["pbx", "call_key"])
+
+
+def _unique_key(names: tuple[str, str], columns: list[str]) -> None:
+    triggers = _calls_triggers()
     with op.batch_alter_table("calls") as batch:
-        batch.drop_constraint("uq_calls_call_key_pbx", type_="unique")
-        batch.create_unique_constraint("uq_calls_pbx_call_key", ["pbx", "call_key"])
-    _restore_sqlite_triggers()
+        batch.drop_constraint(names[0], type_="unique")
+        batch.create_unique_constraint(names[1], columns)
+    for sql in triggers:
+        op.execute(sql)
 
 
-def _restore_sqlite_triggers() -> None:
-    """batch_alter_table rebuilt `calls` on SQLite without the triggers of revision 0008 that
-    mark the months a write touches: create them again (the rows are the same, so the month
-    copies stay valid)."""
-    if op.get_bind().dialect.name != "sqlite":
-        return
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(
-        "_qualiphone_0008", Path(__file__).with_name("0008_call_columns.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for statement in module.sqlite_triggers():
-        op.execute(statement)
+def _calls_triggers() -> list[str]:
+    """SQLite: the CREATE TRIGGER statements on `calls` (revision 0008's, which mark the months
+    a write touches). batch_alter_table rebuilds the table by copying it, which drops them: they
+    are read before and run again after (the rows are the same, so the month copies stay
+    valid)."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        return []
+    return [sql for (sql,) in bind.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'calls'")]
