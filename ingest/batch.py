@@ -36,16 +36,29 @@ Parser = Callable[[Iterable[tuple[int, str]], CaptureContext],
 
 
 class ParsedCounts(Protocol):
-    """What a whole-file parser counted, as `FileParse` and its reader count it: lines read,
-    lines with U+FFFD, calls and rejects found, skipped calls, directory gaps, the held line."""
+    """What a parse counted (`FileParse`, a columnar importer's counts): lines read, lines with
+    U+FFFD, calls and rejects found, skipped calls, directory gaps, the held line."""
 
-    lines: int
-    replaced: int
-    calls: int
-    rejected: int
-    skipped: SkipCount
-    gaps: DirectoryGaps
-    held: HeldLine | None
+    @property
+    def lines(self) -> int: ...
+
+    @property
+    def replaced(self) -> int: ...
+
+    @property
+    def calls(self) -> int: ...
+
+    @property
+    def rejected(self) -> int: ...
+
+    @property
+    def skipped(self) -> SkipCount: ...
+
+    @property
+    def gaps(self) -> DirectoryGaps: ...
+
+    @property
+    def held(self) -> HeldLine | None: ...
 
 
 class ParsedFile(Protocol):
@@ -224,6 +237,18 @@ class FileParse:
         self._recognised = False
         self._first: list[Reject] = []
 
+    @property
+    def lines(self) -> int:
+        return self.reader.lines
+
+    @property
+    def replaced(self) -> int:
+        return self.reader.replaced
+
+    @property
+    def held(self) -> HeldLine | None:
+        return self.reader.held
+
     def __iter__(self) -> Iterator[Found | Reject]:
         for item in self.parser(self.reader, self.ctx):
             if isinstance(item, Reject):
@@ -332,29 +357,10 @@ def run_batch(
                 spool.append((tuple(call_row(item.call).values()), item.line, item.raw))
             else:
                 spool.append((None, item.line, item.raw, item.reason))
-        result = _write_batch(store, kind, path, ctx, _Tally.of(parse), spool.chunks(),
-                              (checksum, size), again)
+        result = _write_batch(store, kind, path, ctx, parse, spool.chunks(), (checksum, size),
+                              again)
     result.seconds = time.time() - started
     return result
-
-
-@dataclass
-class _Tally:
-    """A FileParse's counts (`ParsedCounts`)."""
-
-    lines: int
-    replaced: int
-    calls: int
-    rejected: int
-    skipped: SkipCount
-    gaps: DirectoryGaps
-    held: HeldLine | None
-
-    @classmethod
-    def of(cls, parse: FileParse) -> _Tally:
-        reader = parse.reader
-        return cls(reader.lines, reader.replaced, parse.calls, parse.rejected, parse.skipped,
-                   parse.gaps, reader.held)
 
 
 def _chunked(items: Iterator[Spooled], size: int) -> Iterator[list[Spooled]]:
