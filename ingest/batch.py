@@ -7,13 +7,14 @@ batch's counts, so an import is either recorded completely or not at all.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 import sqlalchemy as sa
 
@@ -26,6 +27,9 @@ from monitor.call import Call, CallBuilder, Outcome
 from monitor.store import Store
 from monitor.store.models import directory_misses, import_batches, rejected_records
 from monitor.store.writer import ROW_KEYS, WriteCounts, call_row, storable, write_rows
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["BatchError", "BatchResult", "DirectoryGaps", "DropResult", "FileParse", "FileParser",
            "Found", "LineReader", "Parser", "SourceFileError", "drop_batch", "parse_file", "run_batch",
@@ -68,7 +72,7 @@ class ParsedFile(Protocol):
     @property
     def counts(self) -> ParsedCounts: ...
 
-    def items(self) -> Iterator[Spooled]: ...
+    def spooled(self) -> tuple[pl.DataFrame, list[tuple[tuple[int, int, int], Reject]]]: ...
 
 
 @runtime_checkable
@@ -346,8 +350,8 @@ def run_batch(
         parser = line_parser  # memory stays bounded: the streaming reference reads it
     if isinstance(parser, FileParser):
         parsed = parser.parse(path, ctx, on_bytes, kind=kind, limit=size)
-        result = _write_batch(store, kind, path, ctx, parsed.counts,
-                              _chunked(parsed.items(), SPOOL_ITEMS), (checksum, size), again)
+        result = _write_batch(store, kind, path, ctx, parsed.counts, (checksum, size), again,
+                              functools.partial(_write_parsed, parsed, path))
         result.seconds = time.time() - started
         return result
     parse = FileParse(path, parser, ctx, kind, on_bytes, limit=size)
@@ -357,29 +361,17 @@ def run_batch(
                 spool.append((tuple(call_row(item.call).values()), item.line, item.raw))
             else:
                 spool.append((None, item.line, item.raw, item.reason))
-        result = _write_batch(store, kind, path, ctx, parse, spool.chunks(), (checksum, size),
-                              again)
+        result = _write_batch(store, kind, path, ctx, parse, (checksum, size), again,
+                              functools.partial(_write_spooled, spool.chunks(), path))
     result.seconds = time.time() - started
     return result
 
 
-def _chunked(items: Iterator[Spooled], size: int) -> Iterator[list[Spooled]]:
-    """The items in lists of `size`, as `Spool.chunks` gives them."""
-    chunk: list[Spooled] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _write_batch(store: Store, kind: str, path: Path, ctx: CaptureContext, parse: ParsedCounts,
-                 chunks: Iterable[list[Spooled]], file: tuple[str, int],
-                 again: bool) -> BatchResult:
-    """Write what a file gave in one transaction: calls, rejects (with the calls the store
-    refused), directory misses, and the batch with its counts."""
+                 file: tuple[str, int], again: bool,
+                 write: Callable[[sa.Connection, BatchResult], None]) -> BatchResult:
+    """Record a file's import in one transaction: the batch with its counts, what `write`
+    stores (calls, rejects with the calls the store refused) and the directory misses."""
     started = time.time()
     result = BatchResult(path, None, rows_read=parse.lines, calls_seen=parse.calls,
                          rejected=parse.rejected, replaced=parse.replaced,
@@ -397,20 +389,7 @@ def _write_batch(store: Store, kind: str, path: Path, ctx: CaptureContext, parse
                 rejected=parse.rejected,
             ).returning(import_batches.c.id)
         ).scalar_one()
-        for chunk in chunks:
-            found = [item for item in chunk if item[0] is not None]
-            counts = write_rows(conn, [dict(zip(ROW_KEYS, item[0], strict=True))  # type: ignore[arg-type]
-                                       for item in found], result.batch_id)
-            rejects = [Reject(item[1], item[3], item[2]) for item in chunk  # type: ignore[misc]
-                       if item[0] is None]
-            rejects.extend(Reject(found[i][1], reason, found[i][2]) for i, reason in counts.refused_at)
-            result.rejected += len(counts.refused_at)
-            room = MAX_EXAMPLES - len(result.split_examples)
-            result.split_examples.extend((found[i][1], key, new) for i, key, new in
-                                         counts.split_at[:max(room, 0)])
-            counts.refused_at, counts.split_at = [], []
-            result.counts.add(counts)
-            _write_rejects(conn, result.batch_id, path, rejects)
+        write(conn, result)
         write_misses(conn, result.batch_id, ctx.pbx.name, parse.gaps)
         if earlier:
             _supersede(conn, earlier)
@@ -422,6 +401,53 @@ def _write_batch(store: Store, kind: str, path: Path, ctx: CaptureContext, parse
             )
         )
     return result
+
+
+def _write_spooled(chunks: Iterable[list[Spooled]], path: Path, conn: sa.Connection,
+                   result: BatchResult) -> None:
+    """A line-by-line parse, spool chunk by spool chunk, through the row writer."""
+    assert result.batch_id is not None
+    for chunk in chunks:
+        found = [item for item in chunk if item[0] is not None]
+        counts = write_rows(conn, [dict(zip(ROW_KEYS, item[0], strict=True))  # type: ignore[arg-type]
+                                   for item in found], result.batch_id)
+        rejects = [Reject(item[1], item[3], item[2]) for item in chunk  # type: ignore[misc]
+                   if item[0] is None]
+        rejects.extend(Reject(found[i][1], reason, found[i][2]) for i, reason in counts.refused_at)
+        _count(result, counts, [(found[i][1], key, new) for i, key, new in counts.split_at])
+        _write_rejects(conn, result.batch_id, path, rejects)
+
+
+def _write_parsed(parsed: ParsedFile, path: Path, conn: sa.Connection,
+                  result: BatchResult) -> None:
+    """A columnar parse, all at once, through the set write (`monitor.store.bulk`): the same
+    calls, counts and rejects, in the same order, as `_write_spooled` of the same items."""
+    from monitor.store.bulk import write_frame
+
+    assert result.batch_id is not None
+    frame, rejects = parsed.spooled()
+    counts = write_frame(conn, frame.select(*ROW_KEYS, "chunk"), result.batch_id)
+    lines: list[int | None] = []
+    raws: list[str | None] = []
+    spools: list[int] = []
+    if counts.refused_at or counts.split_at:
+        lines, raws, spools = (frame[name].to_list() for name in ("line", "raw", "spool"))
+    rejects.extend(((spools[i], 1, i), Reject(lines[i], reason, raws[i] or ""))
+                   for i, reason in counts.refused_at)
+    _count(result, counts, [(lines[i], key, new) for i, key, new in counts.split_at])
+    rejects.sort(key=lambda keyed: keyed[0])
+    _write_rejects(conn, result.batch_id, path, [reject for _, reject in rejects])
+
+
+def _count(result: BatchResult, counts: WriteCounts,
+           split: list[tuple[int | None, str, str]]) -> None:
+    """Add a write's counts to the batch's: the refused calls as rejects, the first calls
+    stored apart as examples."""
+    result.rejected += len(counts.refused_at)
+    room = MAX_EXAMPLES - len(result.split_examples)
+    result.split_examples.extend(split[:max(room, 0)])
+    counts.refused_at, counts.split_at = [], []
+    result.counts.add(counts)
 
 
 def _same_file(kind: str, pbx: str, checksum: str) -> sa.ColumnElement[bool]:

@@ -31,6 +31,7 @@ from ingest.batch import (
     CUT_LINE,
     MAX_SKIP_REASONS,
     PROBE_LINES,
+    SPOOL_ITEMS,
     DirectoryGaps,
     FileParse,
     Found,
@@ -45,7 +46,7 @@ from ingest.finalize import CaptureContext
 from ingest.lines import HeldLine, SourceFileError, open_source
 from ingest.records import RecordError, Reject, Skipped, UnknownSiteError, unexpected
 from monitor.call import Call, CallBuilder, Outcome, Source
-from monitor.store.writer import ROW_KEYS, call_row
+from monitor.store.writer import CHUNK, ROW_KEYS, call_row
 
 SKIP_SCHEMA: dict[str, pl.DataType] = {
     "order": pl.Int64(), "line": pl.Int64(), "reason": pl.String(), "dialed": pl.String(),
@@ -236,37 +237,39 @@ class Parsed:
     def all_rejects(self) -> list[Reject]:
         return [r for _, r in self.rejects] + ([self.cut] if self.cut else [])
 
-    def items(self) -> Iterator[tuple[tuple[object, ...] | None, int | None, str]
-                                | tuple[None, int | None, str, str]]:
-        """Calls as (row values in ROW_KEYS order, line, raw) and rejects as (None, line, raw,
-        reason), in the reference's order (`ingest.batch.Spooled`)."""
+    def spooled(self) -> tuple[pl.DataFrame, list[tuple[tuple[int, int, int], Reject]]]:
+        """The calls (`ROW_KEYS`, `line`, `raw`) in the reference's order, with `spool` and
+        `chunk`: where the line-by-line import, which spools SPOOL_ITEMS calls and rejects at a
+        time and writes each spool's calls writer.CHUNK at a time, puts each; and the rejects
+        with a key that orders them as it writes them ((spool, 0, position); the store's
+        refusals of a spool come after its rejects: (spool, 1, row))."""
         frame = self.calls.frame
         if self.interleaved:
             rejects = sorted(self.rejects, key=lambda r: r[0])
+            orders = np.array([order for order, _ in rejects], dtype=np.int64)
+            before = np.maximum.accumulate(np.searchsorted(
+                orders, frame["order"].to_numpy(), "left")) if len(frame) else \
+                np.zeros(0, dtype=np.int64)  # rejects given before each call
+            at = np.arange(len(frame)) + before
+            reject_at = np.arange(len(rejects)) + np.searchsorted(
+                before, np.arange(len(rejects)), "right")
         else:
             frame = frame.sort("order", maintain_order=True)
             rejects = sorted(((1 << 62, r) for _, r in self.rejects),
                              key=lambda r: r[1].line or 0)
-        at = 0
-        orders = frame["order"].to_list()
-        for start in range(0, len(frame), 10_000):
-            part = frame.slice(start, 10_000)
-            keys = part.select(ROW_KEYS).iter_rows()
-            for order, row, line, raw in zip(orders[start:start + 10_000], keys,
-                                             part["line"].to_list(), part["raw"].to_list(),
-                                             strict=True):
-                while at < len(rejects) and rejects[at][0] < order:
-                    yield _reject_item(rejects[at][1])
-                    at += 1
-                yield row, line, raw or ""
-        for _, reject in rejects[at:]:
-            yield _reject_item(reject)
+            at = np.arange(len(frame))
+            reject_at = len(frame) + np.arange(len(rejects))
+        spool = at // SPOOL_ITEMS
+        row = np.arange(len(frame)) - np.searchsorted(spool, spool, "left")  # in its spool
+        calls = frame.select(*ROW_KEYS, "line", "raw").with_columns(
+            spool=pl.Series(spool, dtype=pl.Int64),
+            chunk=pl.Series((spool << 20) + row // CHUNK, dtype=pl.Int64))
+        keyed = [((int(where) // SPOOL_ITEMS, 0, int(where)), reject)
+                 for where, (_, reject) in zip(reject_at.tolist(), rejects, strict=True)]
         if self.cut is not None:
-            yield _reject_item(self.cut)
-
-
-def _reject_item(reject: Reject) -> tuple[None, int | None, str, str]:
-    return None, reject.line, reject.raw, reject.reason
+            where = len(frame) + len(rejects)
+            keyed.append(((where // SPOOL_ITEMS, 0, where), self.cut))
+        return calls, keyed
 
 
 def _may_be_refused(lines: FileLines, fast: FastPart, calls: pl.DataFrame,

@@ -18,12 +18,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.store.lookup import rows_by_key
 from monitor.store.models import call_contributions, calls, contribution_batches
+
+if TYPE_CHECKING:
+    import polars as pl
 
 Row = dict[str, object]
 Key = tuple[str, str]  # pbx, call_key
@@ -42,6 +46,20 @@ def digest(row: Row) -> int:
             values = (row if values is row else values) | {name: float(value)}  # type: ignore[arg-type]
     data = hashlib.blake2b(repr(tuple(values.values())).encode(), digest_size=8).digest()
     return int.from_bytes(data, "big", signed=True)
+
+
+def digests(frame: pl.DataFrame) -> pl.Series:
+    """`digest` of each row of `frame` (its columns named as a row's keys, in that order)."""
+    import polars as pl
+
+    from monitor.store.writer import ROW_KEYS
+
+    columns = [frame[name].cast(pl.Float64).to_list() if name in _TIMES else
+               frame[name].to_list() for name in ROW_KEYS]
+    blake = hashlib.blake2b
+    return pl.Series("digest", [
+        int.from_bytes(blake(repr(values).encode(), digest_size=8).digest(), "big", signed=True)
+        for values in zip(*columns, strict=True)], dtype=pl.Int64)
 
 
 def record(conn: sa.Connection, rows: Sequence[Row], batch_id: int | None,
