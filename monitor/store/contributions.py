@@ -9,6 +9,10 @@ remaining contributions again, in the order they were first written, through the
 upsert: the merge rules are the same, so a call stored by CDR then merged by CEL is the CDR call
 again once the CEL batch is dropped, and a call only that batch gave is removed.
 
+A contribution's digest is a hash of the row's `content` (a text made field by field), which
+the row writer computes per row and the set write (`monitor.store.bulk`) over columns; the two
+give the same digest for the same row (tests/monitor/test_bulk_write.py).
+
 Contributions of no batch are the live capture's and the calls stored before contributions were
 kept (migration 0010): no drop removes them.
 """
@@ -16,6 +20,7 @@ kept (migration 0010): no drop removes them.
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -32,34 +37,69 @@ if TYPE_CHECKING:
 Row = dict[str, object]
 Key = tuple[str, str]  # pbx, call_key
 _KEYS = 500  # keys per lookup
-_TIMES = ("arrival", "first_ring", "queue_entry", "answer", "end_time", "time_to_answer",
-          "resolution")  # REAL columns a parser may give as int or float
+
+# How each stored column is written into a row's content (`content`): by the column's type, so
+# that a time is the same whether a parser kept it as an int or a float, as the store does.
+_KINDS = ((sa.String, "text"), (sa.Float, "float"), (sa.Boolean, "bool"), (sa.Integer, "int"))
+KIND = {c.name: next(kind for base, kind in _KINDS if isinstance(c.type, base))
+        for c in calls.columns if c.name != "id"}
+_DOUBLE, _BITS = struct.Struct("<d"), struct.Struct("<q")
+
+
+def content(row: Row) -> str:
+    """A row's values as one text, field by field in the row's order, separated by "|": a
+    missing value "-", a text "LENGTH:TEXT" (so no text can pass for another field), a float
+    its IEEE 754 bits as a signed integer, a boolean 1 or 0, an integer its digits."""
+    fields = []
+    for name, value in row.items():
+        kind = KIND[name]
+        if value is None:
+            fields.append("-")
+        elif kind == "text":
+            text = str(value)
+            fields.append(f"{len(text)}:{text}")
+        elif kind == "float":
+            fields.append(str(_BITS.unpack(_DOUBLE.pack(float(value)))[0]))  # type: ignore[arg-type]
+        elif kind == "bool":
+            fields.append("1" if value else "0")
+        else:
+            fields.append(str(int(value)))  # type: ignore[call-overload]
+    return "|".join(fields)
 
 
 def digest(row: Row) -> int:
-    """A 64-bit signed hash of a row's values (the same row, the same digest, in any process;
-    a time the same whether a parser kept it as an int or a float, as the store does)."""
-    values = row
-    for name in _TIMES:  # times only: the other numbers have one type whatever the parser
-        value = row.get(name)
-        if value.__class__ is int:
-            values = (row if values is row else values) | {name: float(value)}  # type: ignore[arg-type]
-    data = hashlib.blake2b(repr(tuple(values.values())).encode(), digest_size=8).digest()
+    """A 64-bit signed hash of a row's `content` (the same row, the same digest, in any
+    process and any version)."""
+    data = hashlib.blake2b(content(row).encode(), digest_size=8).digest()
     return int.from_bytes(data, "big", signed=True)
 
 
 def digests(frame: pl.DataFrame) -> pl.Series:
-    """`digest` of each row of `frame` (its columns named as a row's keys, in that order)."""
+    """`digest` of each row of `frame` (its columns named as a row's keys, in that order):
+    the contents are made over columns, only the hash is per row."""
+    import numpy as np
     import polars as pl
 
     from monitor.store.writer import ROW_KEYS
 
-    columns = [frame[name].cast(pl.Float64).to_list() if name in _TIMES else
-               frame[name].to_list() for name in ROW_KEYS]
+    fields: list[pl.Series] = []
+    for name in ROW_KEYS:
+        column, kind = frame[name], KIND[name]
+        if kind == "text":
+            column = column.cast(pl.String)
+            field = column.str.len_chars().cast(pl.String) + ":" + column
+        elif kind == "float":
+            column = column.cast(pl.Float64)
+            bits = pl.Series(column.fill_null(0.0).to_numpy().view(np.int64)).cast(pl.String)
+            field = bits.zip_with(column.is_not_null(), pl.Series([None], dtype=pl.String))
+        else:
+            field = column.cast(pl.Int8 if kind == "bool" else pl.Int64).cast(pl.String)
+        fields.append(field.fill_null("-").alias(name))
+    texts = pl.DataFrame(fields).select(pl.concat_str(ROW_KEYS, separator="|")).to_series()
     blake = hashlib.blake2b
     return pl.Series("digest", [
-        int.from_bytes(blake(repr(values).encode(), digest_size=8).digest(), "big", signed=True)
-        for values in zip(*columns, strict=True)], dtype=pl.Int64)
+        int.from_bytes(blake(text.encode(), digest_size=8).digest(), "big", signed=True)
+        for text in texts.to_list()], dtype=pl.Int64)
 
 
 def record(conn: sa.Connection, rows: Sequence[Row], batch_id: int | None,

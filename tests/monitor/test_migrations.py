@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -55,3 +57,32 @@ def test_a_current_store_opens_without_importing_alembic(store: Store) -> None:
     out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_contribution_digests_are_recomputed_from_their_content(tmp_path: Path) -> None:
+    """Revision 0012: the contributions kept before it get the digest the writers now compute,
+    so that importing a file again still links to them rather than copying them."""
+    from alembic import command
+
+    from monitor.store.contributions import digest
+    from monitor.store.engine import _alembic_config, _engine
+    from monitor.store.models import call_contributions
+    from monitor.store.writer import ROW_KEYS
+
+    engine = _engine(f"sqlite:///{tmp_path / 'old.db'}")
+    row = {name: None for name in ROW_KEYS} | {
+        "pbx": "pbx-a", "call_key": "1790000000.1", "site": "eps-05", "dialed": "0142|x",
+        "caller_withheld": False, "arrival": 1_790_000_000.25, "outcome": "answered",
+        "answer": 1_790_000_012, "in_hours": True, "is_test": False, "incomplete": False,
+        "sources": 2, "time_source": 2, "resolution": 1.0, "local_date": "2026-09-21",
+        "local_hour": 9, "local_weekday": 0}
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0011")
+        conn.execute(sa.insert(call_contributions), [row | {"digest": 42, "batch_id": 1},
+                                                    row | {"call_key": "b", "digest": 7, "batch_id": None}])
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+        found = conn.execute(sa.select(call_contributions.c.call_key, call_contributions.c.digest)
+                             .order_by(call_contributions.c.id)).all()
+    engine.dispose()
+    assert found == [("1790000000.1", digest(row)), ("b", digest(row | {"call_key": "b"}))]
