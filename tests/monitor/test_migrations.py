@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -15,6 +18,7 @@ import mystery.models  # noqa: F401
 import web.models  # noqa: F401
 from monitor.store import Store
 from monitor.store.models import metadata
+from tests.conftest import PG_URL, skip_or_fail
 
 
 def test_migrated_schema_matches_the_models(store: Store) -> None:
@@ -59,30 +63,65 @@ def test_a_current_store_opens_without_importing_alembic(store: Store) -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_contribution_digests_are_recomputed_from_their_content(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """An engine on an empty database: an SQLite file, or a PostgreSQL schema of its own."""
+    from monitor.store.engine import _engine
+
+    if request.param == "sqlite":
+        engine = _engine(f"sqlite:///{tmp_path / 'old.db'}")
+        yield engine
+        engine.dispose()
+        return
+    if not PG_URL:
+        skip_or_fail("PostgreSQL not configured (set QUALIPHONE_TEST_PG; .ci/run does)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = _engine(url.render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def test_contribution_digests_are_recomputed_from_their_content(empty_engine: sa.Engine) -> None:
     """Revision 0012: the contributions kept before it get the digest the writers now compute,
-    so that importing a file again still links to them rather than copying them."""
+    so that importing a file again still links to them rather than copying them; two of one
+    call that only the old digest told apart become one, linked to every batch that gave it."""
     from alembic import command
 
     from monitor.store.contributions import digest
-    from monitor.store.engine import _alembic_config, _engine
-    from monitor.store.models import call_contributions
+    from monitor.store.engine import _alembic_config
+    from monitor.store.models import call_contributions, contribution_batches
     from monitor.store.writer import ROW_KEYS
 
-    engine = _engine(f"sqlite:///{tmp_path / 'old.db'}")
     row = {name: None for name in ROW_KEYS} | {
         "pbx": "pbx-a", "call_key": "1790000000.1", "site": "eps-05", "dialed": "0142|x",
         "caller_withheld": False, "arrival": 1_790_000_000.25, "outcome": "answered",
         "answer": 1_790_000_012, "in_hours": True, "is_test": False, "incomplete": False,
         "sources": 2, "time_source": 2, "resolution": 1.0, "local_date": "2026-09-21",
         "local_hour": 9, "local_weekday": 0}
-    with engine.begin() as conn:
+    other = row | {"call_key": "b"}
+    with empty_engine.begin() as conn:
         command.upgrade(_alembic_config(conn), "0011")
-        conn.execute(sa.insert(call_contributions), [row | {"digest": 42, "batch_id": 1},
-                                                    row | {"call_key": "b", "digest": 7, "batch_id": None}])
-    with engine.begin() as conn:
+        conn.execute(sa.insert(call_contributions), [
+            row | {"digest": 42, "batch_id": 1}, other | {"digest": 7, "batch_id": None},
+            row | {"digest": 43, "batch_id": 2}, row | {"digest": 44, "batch_id": 3}])
+        conn.execute(sa.insert(contribution_batches), [
+            {"contribution_id": 3, "batch_id": 4}, {"contribution_id": 4, "batch_id": 1}])
+    with empty_engine.begin() as conn:
         command.upgrade(_alembic_config(conn), "head")
-        found = conn.execute(sa.select(call_contributions.c.call_key, call_contributions.c.digest)
+        found = conn.execute(sa.select(call_contributions.c.id, call_contributions.c.call_key,
+                                       call_contributions.c.digest, call_contributions.c.batch_id)
                              .order_by(call_contributions.c.id)).all()
-    engine.dispose()
-    assert found == [("1790000000.1", digest(row)), ("b", digest(row | {"call_key": "b"}))]
+        links = conn.execute(sa.select(contribution_batches.c.contribution_id,
+                                       contribution_batches.c.batch_id)
+                             .order_by(contribution_batches.c.batch_id)).all()
+    assert found == [(1, "1790000000.1", digest(row), 1), (2, "b", digest(other), None)]
+    assert links == [(1, 2), (1, 3), (1, 4)]
