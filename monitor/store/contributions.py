@@ -50,21 +50,22 @@ def content(row: Row) -> str:
     """A row's values as one text, field by field in the row's order, separated by "|": a
     missing value "-", a text "LENGTH:TEXT" (so no text can pass for another field), a float
     its IEEE 754 bits as a signed integer, a boolean 1 or 0, an integer its digits."""
-    fields = []
-    for name, value in row.items():
-        kind = KIND[name]
-        if value is None:
-            fields.append("-")
-        elif kind == "text":
-            text = str(value)
-            fields.append(f"{len(text)}:{text}")
-        elif kind == "float":
-            fields.append(str(_BITS.unpack(_DOUBLE.pack(float(value)))[0]))  # type: ignore[arg-type]
-        elif kind == "bool":
-            fields.append("1" if value else "0")
-        else:
-            fields.append(str(int(value)))  # type: ignore[call-overload]
-    return "|".join(fields)
+    return "|".join(["-" if value is None else _ENCODE[name](value)
+                     for name, value in row.items()])
+
+
+def _text(value: object) -> str:
+    text = str(value)
+    return f"{len(text)}:{text}"
+
+
+def _float(value: object) -> str:
+    return str(_BITS.unpack(_DOUBLE.pack(value))[0])  # pack takes an int time as its float
+
+
+_ENCODE = {name: {"text": _text, "float": _float, "bool": lambda v: "1" if v else "0",
+                  "int": lambda v: str(int(v))}[kind]  # type: ignore[call-overload]
+           for name, kind in KIND.items()}
 
 
 def digest(row: Row) -> int:
