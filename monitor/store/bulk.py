@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ from monitor.store.writer import (
     write_rows,
 )
 
+log = logging.getLogger(__name__)
 STAGE = "qp_stage_calls"
 _attached = itertools.count()
 _STAGED = (*ROW_KEYS, "rank", "digest")
@@ -234,25 +236,32 @@ def _stage(connection: sa.Connection, frame: pl.DataFrame) -> sa.Table:
 
 def _stage_sqlite(connection: sa.Connection, frame: pl.DataFrame) -> sa.Table:
     """The rows in a table of their own: written by ADBC (Arrow, in C) into a scratch file
-    attached to the connection when the driver is there and the store is a file, else by
-    `executemany` into a temporary table."""
+    attached to the connection when the store is a file, else — or when that fails: no driver,
+    no room for the scratch file, too many databases attached — by `executemany` into a
+    temporary table."""
     database = connection.engine.url.database
-    try:  # the driver's low-level API: its DB-API module imports pyarrow.dataset and pandas
-        import adbc_driver_manager
-        import adbc_driver_sqlite
-        adbc = True
-    except ImportError:
-        adbc = False
-    if not adbc or not database or database == ":memory:":
-        stage = _stage_table("sqlite")
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
-        stage.create(connection)
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        marks = ", ".join("?" * len(frame.columns))
-        cursor.executemany(f"INSERT INTO temp.{STAGE} ({', '.join(frame.columns)}) "
-                           f"VALUES ({marks})", frame.iter_rows())
-        cursor.close()
-        return stage
+    if database and database != ":memory:":
+        try:
+            return _stage_attached(connection, frame)
+        except Exception as exc:  # the connection is untouched: ADBC wrote with its own
+            log.warning("rows staged by executemany: the ADBC stage failed (%s)", exc)
+    stage = _stage_table("sqlite")
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
+    stage.create(connection)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    marks = ", ".join("?" * len(frame.columns))
+    cursor.executemany(f"INSERT INTO temp.{STAGE} ({', '.join(frame.columns)}) "
+                       f"VALUES ({marks})", frame.iter_rows())
+    cursor.close()
+    connection.exec_driver_sql(f"CREATE UNIQUE INDEX temp.ix_{STAGE}_rank ON {STAGE} (rank)")
+    return stage
+
+
+def _stage_attached(connection: sa.Connection, frame: pl.DataFrame) -> sa.Table:
+    # the driver's low-level API: its DB-API module imports pyarrow.dataset and pandas
+    import adbc_driver_manager
+    import adbc_driver_sqlite
+
     scratch = Path(tempfile.mkdtemp(prefix="qualiphone-stage-")) / "stage.db"
     schema = f"qp_stage_{next(_attached)}"
     try:

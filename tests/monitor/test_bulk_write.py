@@ -181,3 +181,21 @@ def test_live_contributions_are_linked_not_copied(pair: tuple[Store, Store]) -> 
     expected, got = both(pair, rows, 5)
     assert expected.duplicates == 50
     assert_same(expected, got, pair)
+
+
+def test_a_failed_adbc_stage_falls_back_to_executemany(
+        pair: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """No room for the scratch file (or no driver): the rows are staged in the connection's
+    own temporary table, and the same is stored."""
+    import monitor.store.bulk as bulk
+
+    def full(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bulk, "_adbc_ingest", full)
+    rows = mixed(3000, seed=11)
+    expected, got = both(pair, rows, 1)
+    assert_same(expected, got, pair)
+    if pair[1].dialect == "sqlite" and pair[1].engine.url.database:
+        assert "No space left on device" in caplog.text
