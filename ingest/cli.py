@@ -43,7 +43,7 @@ def _importer_choice(command: Callable[..., None]) -> Callable[..., None]:
     return click.option(
         "--reference", is_flag=True, envvar="QUALIPHONE_REFERENCE_IMPORT",
         help="Read the file line by line (the reference importer) instead of as columns; both "
-             "store the same, files above 200 MB are read line by line anyway (bounded memory) "
+             "store the same, files above 300 MB are read line by line anyway (bounded memory) "
              "[env QUALIPHONE_REFERENCE_IMPORT=1].")(command)
 
 
