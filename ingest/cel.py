@@ -2,7 +2,9 @@
 
 Rules (reference §7 and §8; docs/CAPTURE-CONTRACT.md):
 * Records are grouped by linkedid. A group is one call, complete at its LINKEDID_END; a group
-  still open at the end of the input is emitted with `incomplete=True`.
+  still open at the end of the input is emitted with `incomplete=True` when its outcome is
+  known (answered, a message, the caller gone), else it is a reject (`RINGING_AT_END`): a
+  caller still ringing when the records end is never counted as an abandon.
 * The caller leg is the channel whose uniqueid is the linkedid (else the first CHAN_START);
   its uniqueid is the call key and its CHAN_START the arrival.
 * The answer is the first ANSWER, BRIDGE_ENTER or BRIDGE_START of a staff device
@@ -118,7 +120,27 @@ def _call(group: list[CelRecord], ctx: CaptureContext, *,
         b.outcome = _unanswered_outcome(group, legs, ctx)
         if b.outcome is None:
             _unclassified(b, group, legs, caller, ctx)
+        if incomplete and still_ringing(b, legs):
+            seconds = max(r.eventtime for r in group) - b.arrival
+            yield Reject(b.line, RINGING_AT_END.format(seconds=seconds), "\n".join(b.raw),
+                         call=True)
+            return
     yield b
+
+
+RINGING_AT_END = (
+    "still ringing or waiting when the records end ({seconds:.0f} s after it arrived: no answer, "
+    "no hangup of the caller, no LINKEDID_END yet): how the call ended is unknown, so it is not "
+    "counted (not as an abandon either); importing the CEL again once it holds the call's end "
+    "(the grown file, the next export) stores it")
+
+
+def still_ringing(b: CallBuilder, legs: Sequence[CelRecord]) -> bool:
+    """An open call (no LINKEDID_END) whose outcome is not known: nobody answered, no message
+    or voicemail reached, no unclassified answer, and the caller has not hung up."""
+    return (b.answer is None and b.outcome is None and b.other_device is None
+            and b.machine is None
+            and not any(r.eventtype in ("HANGUP", "CHAN_END") for r in legs))
 
 
 def _caller_uniqueid(group: Sequence[CelRecord]) -> str:

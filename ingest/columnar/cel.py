@@ -2,7 +2,8 @@
 
 A call (linkedid) is built here when its records are all ordinary (20 quoted fields, an epoch
 event time, identifiers without blanks) and it ends with its one LINKEDID_END, or has none yet
-(still open at the end of the file: incomplete); its caller leg must have its CHAN_START. The
+(still open at the end of the file: incomplete, unless still ringing: those go to the
+reference, which keeps them as rejects); its caller leg must have its CHAN_START. The
 rules are `ingest.cel`'s: caller leg, dialed number, queue, site context, test flag, the first
 staff device connected (channel or bridge peer), the end, the unanswered outcome from the
 contexts reached and the caller's HANGUP, an unknown device or a machine. Everything else —
@@ -214,6 +215,7 @@ def _per_call(r: pl.DataFrame, ctx: CaptureContext) -> pl.DataFrame:
         app_name=last(leg & (kind == "APP_START"), "appname"),
         app_context=last(leg & (kind == "APP_START"), "context"),
         closed=(kind == "LINKEDID_END").any(),
+        caller_gone=(leg & kind.is_in(["HANGUP", "CHAN_END"])).any(),
     ).with_columns(
         dialed=pl.when(~pl.col("start_exten").is_in(NOT_A_NUMBER)).then(pl.col("start_exten"))
         .otherwise(pl.col("dnid")),
@@ -273,7 +275,15 @@ def _calls(records: pl.DataFrame, shapes: pl.DataFrame, ctx: CaptureContext, n: 
                    on=["g", "other_line"], how="left")
     per = per.join(times.rename({"line": "local_line", "time": "local_time"}),
                    on=["g", "local_line"], how="left")
-    return _builders(per, ctx, n), skipped, missing
+    builders = _builders(per, ctx, n)
+    # still ringing when the records end: the reference keeps them as rejects
+    ringing = builders.join(per.select(group="g", gone="caller_gone"), on="group").filter(
+        pl.col("incomplete") & pl.col("answer").is_null() & pl.col("outcome").is_null()
+        & pl.col("other_device").is_null() & pl.col("machine").is_null() & ~pl.col("gone"))
+    if not ringing.is_empty():
+        builders = builders.filter(~pl.col("group").is_in(ringing["group"].implode()))
+        missing = pl.concat([missing, ringing["group"].alias(missing.name)])
+    return builders, skipped, missing
 
 
 def _unanswered(per: pl.DataFrame, ctx: CaptureContext) -> pl.Series:

@@ -192,14 +192,30 @@ def test_missing_linkedid_end_among_interleaved_calls(capture: CaptureContext) -
     cut.leg(0.3, "CHAN_START", "PJSIP/eps05-0502-00000063", "1718400002.63")
     lines = [a.lines[0], cut.lines[0], *a.lines[1:3], *cut.lines[1:], *a.lines[3:]]
     builders, rejects = parse(lines, capture)
-    assert rejects == []
-    assert [(b.call_key, b.incomplete) for b in builders] == [
-        ("1718400000.60", False), ("1718400002.62", True)]
+    assert [(b.call_key, b.incomplete) for b in builders] == [("1718400000.60", False)]
     assert builders[0].answer == 1718400007.0
-    incomplete = builders[1]
-    assert (incomplete.end, incomplete.answer, incomplete.line) == (None, None, 2)
-    call = capture.finalize(incomplete)
-    assert call.incomplete and call.outcome is Outcome.ABANDONED
+    # the cut call still rings: its outcome is unknown, so it is a reject, never an abandon
+    assert [(r.line, r.call) for r in rejects] == [(2, True)]
+    assert rejects[0].reason.startswith("still ringing or waiting when the records end (0 s")
+    assert "PJSIP/eps05-0502-00000063" in rejects[0].raw
+
+
+def test_an_open_call_whose_outcome_is_known_is_stored_incomplete(
+        capture: CaptureContext) -> None:
+    """Without its LINKEDID_END, a call answered by a person is an incomplete answered call,
+    and a caller who hung up is an incomplete abandon: those outcomes are known."""
+    answered = Scenario(1718400002.0, 62)
+    answered.on(0.2, "APP_START", appname="Queue", appdata="std-05")
+    answered.leg(0.3, "CHAN_START", "PJSIP/eps05-0502-00000063", "1718400002.63")
+    answered.leg(9.0, "ANSWER", "PJSIP/eps05-0502-00000063", "1718400002.63")
+    gone = Scenario(1718400100.0, 70)
+    gone.on(0.2, "APP_START", appname="Queue", appdata="std-05")
+    gone.hangup(31.0, end=False)  # the caller hung up; a member's phone still rings
+    builders, rejects = parse([*answered.lines, *gone.lines], capture)
+    assert rejects == []
+    calls = [capture.finalize(b) for b in builders]
+    assert [(c.incomplete, c.outcome, c.answer) for c in calls] == [
+        (True, Outcome.ANSWERED, 1718400011.0), (True, Outcome.ABANDONED, None)]
 
 
 def test_a_call_whose_start_is_not_in_the_file_is_rejected(capture: CaptureContext) -> None:

@@ -80,6 +80,12 @@ def _shapes() -> dict[str, list[str]]:
                 for i, e in enumerate(("CHAN_START", "HANGUP", "CHAN_END", "LINKEDID_END"))]
     cut = Scenario(1718400002.0, 62)
     cut.on(0.2, "APP_START", appname="Queue", appdata="std-05")
+    open_answered = Scenario(1718400200.0, 64)
+    open_answered.on(0.2, "APP_START", appname="Queue", appdata="std-05")
+    open_answered.leg(0.3, "CHAN_START", "PJSIP/eps05-0502-00000065", "1718400200.65")
+    open_answered.leg(9.0, "ANSWER", "PJSIP/eps05-0502-00000065", "1718400200.65")
+    open_gone = Scenario(1718400300.0, 66)
+    open_gone.on(0.2, "APP_START", appname="Queue", appdata="std-05")
     late = Scenario(1718900000.0, 98)
     again = [*late.hangup(5.0),
              row("HANGUP", 1718900010.0, late.trunk, late.linkedid, late.linkedid)]
@@ -98,6 +104,8 @@ def _shapes() -> dict[str, list[str]]:
         "internal and unknown DID": internal + Scenario(1718500100.0, 71, did="0188888888").hangup(1),
         "test call": Scenario(1718600000.0, 80, accountcode="mystery").hangup(5.0),
         "open at the end": cut.lines,
+        "open at the end, answered": open_answered.lines,
+        "open at the end, the caller gone": open_gone.hangup(31.0, end=False),
         "records after LINKEDID_END": again,
         "no CHAN_START": REFERENCE_CALL[1:],
         "bad rows": [*REFERENCE_CALL[:2], "", '"HANGUP","1718000100.000000"x,"",""',
