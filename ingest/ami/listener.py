@@ -16,7 +16,9 @@ Connection changes travel through the inbox as markers, so they are applied in o
 events: on a loss every call in progress is marked incomplete and the gap start is noted; on the
 next login the gap (pbx, start, end, reason) is recorded in `capture_gaps` and a
 CoreShowChannels snapshot rebuilds the calls that started or ended while we were away (a call
-already talking to a staff phone comes back answered, incomplete). Actions are never replayed.
+already talking to a staff phone comes back answered, incomplete). A call that ended unseen (a
+gap, a lost Hangup) with nobody answering is a reject (`ENDED_UNSEEN`), never an abandon.
+Actions are never replayed.
 
 Stopping (`stop()`, which the CLI calls on SIGTERM and SIGINT, or the end of `run(duration)`):
 the read loop stops, the consumer folds what is queued, the calls in progress are written as
@@ -85,6 +87,10 @@ STILL_RINGING = (
     "still ringing or waiting when the listener stopped ({seconds:.0f} s after it arrived, no "
     "answer yet): how the call ended is unknown, so it is not counted (not as an abandon "
     "either); the day's CDR or CEL brings it")
+ENDED_UNSEEN = (
+    "ended while the listener was not connected, or its last events were lost (no answer and "
+    "no hangup of the caller seen, {seconds:.0f} s after it arrived): how the call ended is "
+    "unknown, so it is not counted (not as an abandon either); the day's CDR or CEL brings it")
 
 
 @dataclass
@@ -441,6 +447,11 @@ class Listener:
 
     def _collect(self, builders: list[CallBuilder] | None = None) -> None:
         for b in builders if builders is not None else self.tracker.pop_finished():
+            if _ended_unseen(b):
+                waited = max(0.0, self.pbx_now() - (b.arrival or self.pbx_now()))
+                self.stats.calls_rejected += 1
+                self.pending.rejects.append((ENDED_UNSEEN.format(seconds=waited), _describe(b)))
+                continue
             try:
                 call = self.ctx.finalize(b)
             except Exception as exc:  # a RecordError, or a value nobody foresaw: kept, not lost
@@ -542,6 +553,13 @@ class Listener:
                   "rejects and %d gaps are not saved (call keys: %s); import the day's CDR or "
                   "CEL to recover the calls", self.pbx, self.exit_timeout, len(calls),
                   len(self.pending.rejects), len(self.pending.gaps), keys or "none")
+
+
+def _ended_unseen(b: CallBuilder) -> bool:
+    """A call closed without its end having been seen (it ended during a connection gap, or it
+    lost its last Hangup and was swept) while nobody had answered it: its outcome is unknown."""
+    return (b.incomplete and b.end is None and b.answer is None and b.outcome is None
+            and b.other_device is None and b.machine is None)
 
 
 def _describe(b: CallBuilder) -> str:

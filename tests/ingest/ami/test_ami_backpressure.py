@@ -18,7 +18,7 @@ from ingest.ami.models import capture_gaps
 from ingest.ami.protocol import Message
 from ingest.finalize import CaptureContext
 from monitor.store import Store
-from monitor.store.models import calls
+from monitor.store.models import calls, rejected_records
 from tests.ingest.ami.ami_support import FakePbx, FakeSession, capture_context, ev, run
 
 T0 = 1790000000.0
@@ -71,7 +71,7 @@ def test_a_full_inbox_stops_the_reading_and_loses_nothing(ctx: CaptureContext, s
 def test_a_stalled_consumer_sheds_whole_frames_and_records_the_gap(
         ctx: CaptureContext, store: Store) -> None:
     """The connection stays up (Pongs and CoreShowChannels still pass); the dropped interval is
-    a gap; calls cut by it are stored incomplete after the resync; later calls are whole."""
+    a gap; a call cut by it that ended unseen is a reject; later calls are whole."""
     sessions: list[FakeSession] = []
 
     async def scenario() -> Listener:
@@ -119,9 +119,11 @@ def test_a_stalled_consumer_sheds_whole_frames_and_records_the_gap(
     stored = {r.call_key: r for r in _rows(store, calls)}
     after = {f"17900{i:05d}.{i}" for i in range(1000, 1005)}
     assert after <= set(stored) and not any(stored[k].incomplete for k in after)
-    # the call in progress across the shed is kept, incomplete, for the batch import to finish
-    cut = stored["1790000999.999"]
-    assert cut.incomplete and cut.end_time is None
+    # the call ringing across the shed ended unseen (the snapshot no longer lists it): how it
+    # ended is unknown, so it is kept as a reject saying so, never stored as an abandon
+    assert "1790000999.999" not in stored
+    (kept,) = [r for r in _rows(store, rejected_records) if "1790000999.999" in r.raw]
+    assert kept.reason.startswith("ended while the listener was not connected")
     assert listener.inbox.peak <= 30 + 65536 // 100
 
 

@@ -137,8 +137,12 @@ def test_call_that_ended_during_the_gap_is_closed_by_the_resync(ctx: CaptureCont
         await pbx.close()
 
     run(scenario())
-    (row,) = _rows(db, calls)
-    assert row.incomplete and row.outcome == "abandoned" and row.end_time is None
+    # it ended during the gap with nobody seen answering: its outcome is unknown, so it is a
+    # reject saying so (the batch import brings it), never an abandon
+    assert _rows(db, calls) == []
+    (kept,) = _rows(db, rejected_records)
+    assert kept.reason.startswith("ended while the listener was not connected")
+    assert CALLER["Uniqueid"] in kept.raw
     assert len(_rows(db, capture_gaps)) == 1
 
 
@@ -247,3 +251,28 @@ def test_a_call_finalize_refuses_is_kept_with_its_reason(ctx: CaptureContext, db
     assert reject.reason.startswith("unknown site") and "call_key=1790000000.400" in reject.raw
     (session,) = _rows(db, import_batches)
     assert (session.kind, session.rejected, session.id) == ("ami", 1, reject.batch_id)
+
+
+def test_a_swept_call_is_a_reject_unless_its_outcome_is_known(ctx: CaptureContext,
+                                                              db: Store) -> None:
+    """A call that lost its last events and is swept (or ended during a gap): unanswered with
+    no hangup of the caller seen, its outcome is unknown (a reject); answered, or with its
+    caller's hangup seen, it is stored incomplete."""
+    from monitor.call import CallBuilder, Source
+
+    listener = Listener(ctx, db, host="127.0.0.1", port=1, username="qualimon", secret="x")
+
+    def builder(key: str, **values: object) -> CallBuilder:
+        b = CallBuilder(pbx=ctx.pbx.name, call_key=key, source=Source.AMI, arrival=T0,
+                        dialed="0199000105", context="in-eps-05", incomplete=True)
+        for name, value in values.items():
+            setattr(b, name, value)
+        return b
+
+    listener._collect([builder("unseen"), builder("answered", answer=T0 + 4.0,
+                                                  answered_by="PJSIP/eps05-0501"),
+                       builder("hung up", end=T0 + 30.0)])
+    assert [c.call_key for c in listener.pending.calls] == ["answered", "hung up"]
+    assert [c.outcome.value for c in listener.pending.calls] == ["answered", "abandoned"]
+    ((reason, raw),) = listener.pending.rejects
+    assert reason.startswith("ended while the listener was not connected") and "unseen" in raw
