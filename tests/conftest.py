@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,9 @@ def capture(config: Config) -> CaptureContext:
     return CaptureContext.create(config)
 
 
-def _pg_store() -> Iterator[Store]:
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """The URL of an empty PostgreSQL schema of its own, dropped afterwards."""
     if not PG_URL:
         skip_or_fail("PostgreSQL not configured (set QUALIPHONE_TEST_PG; .ci/run does)")
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -68,14 +71,21 @@ def _pg_store() -> Iterator[Store]:
     with admin.begin() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    store = open_store(url.render_as_string(hide_password=False))
     try:
-        yield store
+        yield url.render_as_string(hide_password=False)
     finally:
-        store.dispose()
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def _pg_store() -> Iterator[Store]:
+    with pg_schema() as url:
+        store = open_store(url)
+        try:
+            yield store
+        finally:
+            store.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

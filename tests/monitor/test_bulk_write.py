@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from monitor.store.bulk import write_frame
 from monitor.store.contributions import digest, digests, drop
 from monitor.store.models import call_contributions, calls, contribution_batches
 from monitor.store.writer import CHUNK, ROW_KEYS, WriteCounts, write_rows
-from tests.conftest import _pg_store
+from tests.conftest import pg_schema
 
 BASE = 1_790_000_000.0
 
@@ -32,18 +33,15 @@ BASE = 1_790_000_000.0
                                                           marks=pytest.mark.postgres)])
 def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
     """Two fresh stores of one kind: the row writer's, the set write's."""
-    if request.param == "postgresql":
-        first, second = _pg_store(), _pg_store()
-        yield next(first), next(second)
-        for done in (first, second):
-            next(done, None)
-        return
-    urls = [f"sqlite:///{tmp_path / name}" for name in ("rows.db", "set.db")] \
-        if request.param == "sqlite" else ["sqlite://", "sqlite://"]
-    stores = [open_store(url) for url in urls]
-    yield stores[0], stores[1]
-    for store in stores:
-        store.dispose()
+    with ExitStack() as schemas:
+        urls = [schemas.enter_context(pg_schema()) for _ in range(2)] \
+            if request.param == "postgresql" else \
+            [f"sqlite:///{tmp_path / name}" for name in ("rows.db", "set.db")] \
+            if request.param == "sqlite" else ["sqlite://", "sqlite://"]
+        stores = [open_store(url) for url in urls]
+        yield stores[0], stores[1]
+        for store in stores:
+            store.dispose()
 
 
 def row(key: str, arrival: float, source: Source = Source.CDR, **values: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import mystery.models  # noqa: F401
 import web.models  # noqa: F401
 from monitor.store import Store
 from monitor.store.models import metadata
-from tests.conftest import PG_URL, skip_or_fail
+from tests.conftest import pg_schema
 
 
 def test_migrated_schema_matches_the_models(store: Store) -> None:
@@ -73,21 +72,12 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.
         yield engine
         engine.dispose()
         return
-    if not PG_URL:
-        skip_or_fail("PostgreSQL not configured (set QUALIPHONE_TEST_PG; .ci/run does)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = _engine(url.render_as_string(hide_password=False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with pg_schema() as url:
+        engine = _engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def test_contribution_digests_are_recomputed_from_their_content(empty_engine: sa.Engine) -> None:
