@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from monitor.store import open_store
 from monitor.store.engine import _alembic_config
 from qualiphone.cli import cli
-from tests.conftest import PG_URL, REPO, skip_or_fail
+from tests.conftest import REPO, pg_schema
 
 OPEN = "import sys; from monitor.store import open_store; open_store(sys.argv[1]).dispose()"
 
@@ -49,23 +49,9 @@ def test_concurrent_first_use_of_a_new_sqlite_store(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_concurrent_first_use_of_a_new_postgresql_schema() -> None:
-    if not PG_URL:
-        skip_or_fail("PostgreSQL not configured (set QUALIPHONE_TEST_PG; .ci/run does)")
-    import uuid
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        shown = url.render_as_string(hide_password=False)
-        assert _open_at_once(shown, 6) == []
-        _single_head(shown)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with pg_schema() as url:
+        assert _open_at_once(url, 6) == []
+        _single_head(url)
 
 
 def test_a_failing_migration_says_so_and_does_not_blame_the_url(tmp_path: Path) -> None:
