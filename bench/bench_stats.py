@@ -32,8 +32,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the checkout, installed or not
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import stats_stores  # noqa: E402
 

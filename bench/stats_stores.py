@@ -155,10 +155,15 @@ def build_sqlite(path: Path, span: Span) -> None:
     if path.exists():
         try:
             with sqlite3.connect(path) as con:
-                if con.execute("SELECT count(*) FROM calls").fetchone()[0] == span.calls:
-                    return
-        except sqlite3.Error:
-            pass
+                kept = con.execute("SELECT count(*) FROM calls").fetchone()[0] == span.calls
+            if kept:  # built by an earlier version: brought to the current schema
+                started = time.perf_counter()
+                open_store(f"sqlite:///{path}").dispose()
+                print(f"{path}: schema current ({time.perf_counter() - started:.0f} s)",
+                      flush=True)
+                return
+        except Exception as exc:  # a damaged or foreign file: built again
+            print(f"{path}: rebuilt ({exc})", flush=True)
         path.unlink()
     started = time.perf_counter()
     open_store(f"sqlite:///{path}").dispose()  # the real schema, by the migrations
