@@ -97,9 +97,9 @@ CUT_LINE = ("the last line has no end of line: it was cut while the PBX wrote it
 
 
 # What the spool keeps: a call as (its row's values, line, raw), a reject as (None, line, raw,
-# reason).
+# reason, whether it is a call still in progress).
 Spooled = tuple[tuple[object, ...] | None, int | None, str] | \
-    tuple[None, int | None, str, str]
+    tuple[None, int | None, str, str, bool]
 
 
 class Found(NamedTuple):
@@ -119,6 +119,7 @@ class BatchResult:
     calls_seen: int = 0
     counts: WriteCounts = field(default_factory=WriteCounts)
     rejected: int = 0
+    in_progress: int = 0  # of the rejects: calls still in progress when the file ends
     replaced: int = 0  # lines with bytes that are not UTF-8, kept with U+FFFD
     skipped: int = 0  # calls of no configured switchboard (internal, outbound, other services)
     skipped_reasons: Counter[str] = field(default_factory=Counter)  # first MAX_SKIP_REASONS reasons
@@ -360,7 +361,7 @@ def run_batch(
             if isinstance(item, Found):
                 spool.append((tuple(call_row(item.call).values()), item.line, item.raw))
             else:
-                spool.append((None, item.line, item.raw, item.reason))
+                spool.append((None, item.line, item.raw, item.reason, item.call))
         result = _write_batch(store, kind, path, ctx, parse, (checksum, size), again,
                               functools.partial(_write_spooled, spool.chunks(), path))
     result.seconds = time.time() - started
@@ -411,8 +412,9 @@ def _write_spooled(chunks: Iterable[list[Spooled]], path: Path, conn: sa.Connect
         found = [item for item in chunk if item[0] is not None]
         counts = write_rows(conn, [dict(zip(ROW_KEYS, item[0], strict=True))  # type: ignore[arg-type]
                                    for item in found], result.batch_id)
-        rejects = [Reject(item[1], item[3], item[2]) for item in chunk  # type: ignore[misc]
+        rejects = [Reject(item[1], item[3], item[2], call=item[4]) for item in chunk  # type: ignore[misc]
                    if item[0] is None]
+        result.in_progress += sum(r.call for r in rejects)
         rejects.extend(Reject(found[i][1], reason, found[i][2]) for i, reason in counts.refused_at)
         _count(result, counts, [(found[i][1], key, new) for i, key, new in counts.split_at])
         _write_rejects(conn, result.batch_id, path, rejects)
@@ -426,6 +428,7 @@ def _write_parsed(parsed: ParsedFile, path: Path, conn: sa.Connection,
 
     assert result.batch_id is not None
     frame, rejects = parsed.spooled()
+    result.in_progress += sum(r.call for _, r in rejects)
     counts = write_frame(conn, frame.select(*ROW_KEYS, "chunk"), result.batch_id)
     lines: list[int | None] = []
     raws: list[str | None] = []

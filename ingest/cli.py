@@ -110,6 +110,12 @@ def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
         click.echo(f"  held back line {r.held.number} ({r.held.size} bytes): it has no end of "
                    "line yet (the PBX is writing it); it is read when the file is imported "
                    "again after it grows (if the file is complete, end it with a newline)")
+    if r.in_progress:
+        n = r.in_progress
+        click.echo(f"  {n} of the rejects {'are calls' if n > 1 else 'is a call'} whose end "
+                   "is not in the file yet (still ringing or waiting): not counted yet, never "
+                   "as abandons; importing the file again once it has grown, or the next one, "
+                   f"stores {'them' if n > 1 else 'it'}")
     if r.rejected:
         click.echo(f"  list the rejected records: qualiphone ingest rejects --batch {r.batch_id}")
     if r.skipped:

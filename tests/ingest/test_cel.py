@@ -378,3 +378,23 @@ def test_batch_import_is_idempotent_and_keeps_rejects(store: Store, capture: Cap
     assert (copy.counts.imported, copy.counts.duplicates) == (0, 2)
     with store.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(calls)).scalar() == 2
+
+
+@pytest.mark.parametrize("importer", [[], ["--reference"]])
+def test_cli_says_which_rejects_are_calls_still_in_progress(tmp_path: Path,
+                                                            importer: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from qualiphone.cli import cli
+
+    cut = Scenario(1718400002.0, 62)
+    cut.on(0.2, "APP_START", appname="Queue", appdata="std-05")
+    path = tmp_path / "cel.csv"
+    path.write_text("".join(f"{line}\n" for line in [*REFERENCE_CALL, *cut.lines]),
+                    encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'q.db'}", "ingest", "cel",
+                                      *importer, str(path)])
+    assert result.exit_code == 0, result.output
+    assert "imported 1, merged 0, duplicates 0, rejected 1" in result.output
+    assert ("  1 of the rejects is a call whose end is not in the file yet (still ringing or "
+            "waiting): not counted yet, never as abandons") in result.output
