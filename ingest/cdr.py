@@ -80,7 +80,7 @@ def parse_cdr(
     """
     stats = CdrStats(keep_lines=False) if stats is None else stats
     first, second = _two_passes(lines)
-    planned = plan(first, layout)
+    planned = plan(first, layout, lambda: getattr(lines, "partial", None))
     chooser = LayoutChooser(layout)
     chooser.fixed.update(planned.layouts)  # decided by the first pass: no row is held here
     reader = RowReader(chooser, Clock(None if usegmtime else ctx.pbx.tz), stats, ctx.window)
@@ -99,8 +99,24 @@ def parse_cdr(
         for row in reader.finish():  # none unless the input changed between the two passes
             open_calls.setdefault(planned.component_of(row.line), []).append(row)
         yield from reader.take_rejects()
-        for rows in open_calls.values():
+        for component, rows in open_calls.items():
+            if component == planned.held:
+                yield _held_back(rows, getattr(lines, "partial", None) or (0, ""))
+                continue
             yield from _assemble(assembler, _grouped(rows), stats)
+
+
+HELD_ROW = (
+    "a row of this call may be the last line of the file, still being written (line {line}, "
+    "held back): read without it the call could look unanswered, so it is not counted yet "
+    "(not as an abandon either); importing the file again once it has grown stores it")
+
+
+def _held_back(rows: list[CdrRow], held: tuple[int, str]) -> Reject:
+    """The call that the held-back last line may complete: a reject until the file grows."""
+    rows = sorted(rows, key=lambda r: r.line)
+    return Reject(rows[0].line, HELD_ROW.format(line=held[0]), "\n".join(r.raw for r in rows),
+                  call=True)
 
 
 def _two_passes(lines: Iterable[tuple[int, str]]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -33,6 +33,7 @@ class Plan:
     layouts: dict[int, Layout]  # column count -> the layout the second pass must use
     component: array[int]  # per line number: the component of its row
     last: bytearray  # per line number: 1 on the last line of its component
+    held: int | None = None  # the component of the held-back last line (`held_row`)
 
     def closes(self, line: int) -> int | None:
         """The component whose last line is `line`, or None."""
@@ -76,11 +77,13 @@ class _Tokens:
         self.hashes.append(hash("\0local\0" + channel[:-2]))
 
 
-def plan(lines: Iterable[tuple[int, str]], requested_layout: str) -> Plan:
-    """Read the lines once and link those whose rows may belong to one call."""
+def plan(lines: Iterable[tuple[int, str]], requested_layout: str,
+         held: Callable[[], tuple[int, str] | None] | None = None) -> Plan:
+    """Read the lines once and link those whose rows may belong to one call; `held` gives,
+    once they are read, the held-back last line (number, text) if there is one."""
     splitter, chooser, tokens = RowSplitter(), LayoutChooser(requested_layout), _Tokens()
     fixed, allowed, split, of_row = chooser.fixed, chooser.allowed, splitter.split, tokens.of_row
-    last_line = 0
+    last_line, last_row = 0, None
     for number, text in lines:
         last_line = number
         if not text or text.isspace():
@@ -92,13 +95,43 @@ def plan(lines: Iterable[tuple[int, str]], requested_layout: str) -> Plan:
         layout = fixed.get(len(fields))
         if layout is not None:
             of_row(number, fields, layout)
+            last_row = (number, layout)
         elif len(fields) in allowed:
             for (n, _, f), lay in chooser.feed((number, "", fields)):
                 of_row(n, f, lay)
+                last_row = (n, lay)
     for (n, _, f), lay in chooser.flush():
         of_row(n, f, lay)
+        last_row = (n, lay)
+    partial = held() if held is not None else None
+    if partial is not None and last_row is not None:
+        held_row(tokens, partial, *last_row)
+        last_line = partial[0]
     component, last = _components(tokens, last_line)
-    return Plan(dict(chooser.fixed), component, last)
+    return Plan(dict(chooser.fixed), component, last,
+                component[partial[0]] if partial is not None and last_row is not None else None)
+
+
+def held_row(tokens: _Tokens, partial: tuple[int, str], last_line: int, layout: Layout) -> None:
+    """Link the held-back last line (still being written) to the call it may belong to: the
+    one of its linkedid or uniqueid when that field is already whole in it and another row has
+    it, else the call of the last row read (Asterisk writes a call's rows one after the
+    other)."""
+    number, text = partial
+    try:
+        fields = next(csv.reader([text]), [])[:-1]  # the last field may be cut
+    except csv.Error:
+        fields = []
+    known = set(tokens.hashes)
+    for name in ("linkedid", "uniqueid"):
+        at = layout.columns.index(name) if name in layout.columns else len(fields)
+        if at < len(fields) and fields[at] and hash(fields[at]) in known:
+            tokens.lines.append(number)
+            tokens.hashes.append(hash(fields[at]))
+            return
+    for line in (number, last_line):
+        tokens.lines.append(line)
+        tokens.hashes.append(hash("\0held\0"))
 
 
 def _components(tokens: _Tokens, last_line: int) -> tuple[array[int], bytearray]:

@@ -113,9 +113,9 @@ def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
     if r.in_progress:
         n = r.in_progress
         click.echo(f"  {n} of the rejects {'are calls' if n > 1 else 'is a call'} whose end "
-                   "is not in the file yet (still ringing or waiting): not counted yet, never "
-                   "as abandons; importing the file again once it has grown, or the next one, "
-                   f"stores {'them' if n > 1 else 'it'}")
+                   "is not in the file yet (still ringing or waiting, or a row still being "
+                   "written): not counted yet, never as abandons; importing the file again "
+                   f"once it has grown, or the next one, stores {'them' if n > 1 else 'it'}")
     if r.rejected:
         click.echo(f"  list the rejected records: qualiphone ingest rejects --batch {r.batch_id}")
     if r.skipped:

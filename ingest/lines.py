@@ -121,6 +121,8 @@ class LineReader:
         self.replaced = 0
         self.held: HeldLine | None = None
         self.cut: tuple[int, str] | None = None  # a compressed file's cut last line
+        self.partial: tuple[int, str] | None = None  # the held line's number and text, known
+        # from the first read on (`replay` too), for a parser that must know whose row it is
         self.compression: str | None = None
         self.hold_partial = hold_partial
         self.limit = limit  # bytes of a plain file read (its size when the import began)
@@ -178,6 +180,8 @@ class LineReader:
 
     def _cut(self, number: int, data: bytes, count: bool) -> None:
         """The last line has no end of line: held back, or kept aside (compressed file)."""
+        if self.compression is None:
+            self.partial = (number, data.decode("utf-8", errors="replace"))
         if count and self.compression is None:
             self.held = HeldLine(number, len(data))
         elif count:

@@ -116,6 +116,7 @@ class ColumnarImporter:
     streamed = False
     delegated_rows = 0  # lines the reference read in the last parse (for tests and the bench)
     whole_reference = False  # whether the reference read the whole file in the last parse
+    whole_when_held = False  # a held-back last line: the reference reads the file (its rule)
 
     def reference(self) -> Callable[..., object]:
         raise NotImplementedError
@@ -143,6 +144,8 @@ class ColumnarImporter:
         (SourceFileError) — a file that might be refused is read by the reference whole."""
         self.whole_reference = False
         source = read_source(path, limit)
+        if source.held is not None and self.whole_when_held:
+            return self._whole(path, ctx, on_bytes, kind, limit)
         lines = FileLines.of(source.data)
         try:
             fast = self.fast_part(lines, ctx)

@@ -6,7 +6,8 @@ Delegated to the reference (`ingest.cdr.parse_cdr`, then `CaptureContext.finaliz
 * the call shapes `cdr_calls` leaves open, and the calls `finalize` would refuse;
 * the calls whose rows fall into runs more than RUN_GAP apart (stored apart by the reference);
 * whole files it does not read: no linkedid column, several column counts, a row without a
-  linkedid (grouping by uniqueid or channel, Local halves joined across groups).
+  linkedid (grouping by uniqueid or channel, Local halves joined across groups), a last line
+  held back (still being written: the call it may complete is the reference's reject).
 The reference reads the delegated lines together with the rows the layout was voted on, so
 that it decides the same layout; the items it builds from those extra rows alone are dropped.
 """
@@ -45,6 +46,7 @@ class ColumnarCdr(ColumnarImporter):
 
     source = Source.CDR
     streamed = True  # parse_cdr gives a call when its last row is read
+    whole_when_held = True  # the call a held-back row may complete: parse_cdr's HELD_ROW
 
     def __init__(self, layout: str = "auto", usegmtime: bool = False) -> None:
         LayoutChooser(layout)  # an unknown layout fails here, as in the reference

@@ -397,4 +397,5 @@ def test_cli_says_which_rejects_are_calls_still_in_progress(tmp_path: Path,
     assert result.exit_code == 0, result.output
     assert "imported 1, merged 0, duplicates 0, rejected 1" in result.output
     assert ("  1 of the rejects is a call whose end is not in the file yet (still ringing or "
-            "waiting): not counted yet, never as abandons") in result.output
+            "waiting, or a row still being written): not counted yet, never as abandons"
+            ) in result.output

@@ -102,7 +102,10 @@ def test_a_bom_and_a_half_written_last_line(store: Store, capture: CaptureContex
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes() + lines[0][:30].encode())
     result, fast = both(kind, path, capture, store, tmp_path)
     assert result.held is not None and result.held.number == len(lines) + 1
-    assert result.rejected == 0 and not fast.whole_reference
+    if kind == "cdr":  # the call the held row may complete waits (ingest.cdr.HELD_ROW)
+        assert result.rejected == result.in_progress == 1 and fast.whole_reference
+    else:
+        assert result.rejected == 0 and not fast.whole_reference
 
 
 @pytest.mark.parametrize(("kind", "given"), [("cel", "cdr"), ("cdr", "cel"), ("queue_log", "cdr")])

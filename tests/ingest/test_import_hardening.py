@@ -342,19 +342,39 @@ def test_cli_imports_the_other_files_when_one_is_refused(tmp_path: Path) -> None
 def test_a_half_written_last_line_is_held_back_then_read_whole(
         store: Store, capture: CaptureContext, tmp_path: Path) -> None:
     """A line cut after column 16 while Asterisk writes it parsed as a 16-column row: the call
-    was stored twice, for good, once the full line arrived."""
+    was stored twice, for good, once the full line arrived. The call the held line may belong
+    to (here its id is cut off: the call of the row before it) waits as a reject, so that a
+    call whose answering row is still being written is never stored as an abandon."""
     rows = call_rows(3)
     full = render(rows[2])
     cut = ",".join(full.split(",")[:16])
     path = write_lines(tmp_path / "Master.csv", [render(rows[0]), render(rows[1]), cut], end=b"")
     first = cdr_import(store, capture, path)
-    assert (first.rows_read, first.calls_seen, first.rejected) == (2, 2, 0)
+    assert (first.rows_read, first.calls_seen, first.rejected, first.in_progress) == (2, 1, 1, 1)
     assert first.held is not None and (first.held.number, first.held.size) == (3, len(cut))
+    assert set(stored(store)) == {str(rows[0]["uniqueid"])}
+    ((line, reason, raw),) = rejects(store)
+    assert line == 2 and raw == render(rows[1])
+    assert reason.startswith("a row of this call may be the last line of the file, still being "
+                             "written (line 3, held back)")
     path.write_bytes(path.read_bytes() + full[len(cut):].encode() + b"\n")
     second = cdr_import(store, capture, path)
-    assert (second.rows_read, second.counts.imported, second.counts.duplicates) == (3, 1, 2)
+    assert (second.rows_read, second.counts.imported, second.counts.duplicates) == (3, 2, 1)
     assert second.held is None
     assert set(stored(store)) == {str(r["uniqueid"]) for r in rows}
+
+
+def test_a_held_row_whose_id_is_written_waits_with_its_own_call(
+        store: Store, capture: CaptureContext, tmp_path: Path) -> None:
+    """When the held line already shows its call's id, that call waits, not the one before."""
+    rows = call_rows(3)
+    rows[2]["linkedid"] = rows[0]["linkedid"]  # the held row is a second row of the first call
+    full = render(rows[2])
+    cut = full[:full.rindex(",") + 1]  # everything but the last column is written
+    path = write_lines(tmp_path / "Master.csv", [render(rows[0]), render(rows[1]), cut], end=b"")
+    result = cdr_import(store, capture, path)
+    assert set(stored(store)) == {str(rows[1]["uniqueid"])}
+    assert [line for line, _, _ in rejects(store)] == [1] and result.in_progress == 1
 
 
 def test_a_cut_last_line_of_a_compressed_file_is_a_reject(
