@@ -200,6 +200,10 @@ def _row_to_builder(ctx: CaptureContext, mapping: CsvMapping, index: dict[str, i
         b.outcome = _outcome(mapping, values["outcome"])
         if b.outcome is Outcome.ABANDONED:
             b.outcome = None  # finalize tells short abandons apart
+    elif "outcome" in index and b.answer is None:  # never an abandon on a guess
+        raise RecordError(f'empty outcome (column "{mapping.columns["outcome"]}") and no answer '
+                          "time: how the call ended is unknown, so it is not counted (not as an "
+                          "abandon either); export the call once it has ended")
     b.is_test = False
     return b
 

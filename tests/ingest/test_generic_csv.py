@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from config import SHIPPED_DIR
 from ingest.generic_csv import load_mapping
 from ingest.records import RecordError
-from monitor.store.models import calls
+from monitor.store.models import calls, rejected_records
 from qualiphone.cli import cli
 
 HEADER = "ID appel;Début;Attente (s);Fin;Numéro appelé;Appelant;Poste;Statut"
@@ -55,6 +55,29 @@ def test_import_with_mapping(tmp_path: Path) -> None:
     assert "unknown site" in rejects.output
     again = runner.invoke(cli, ["--db", db, "ingest", "csv", "--mapping", "example-export", str(path)])
     assert "already imported as batch 1" in again.output
+
+
+def test_an_empty_outcome_without_an_answer_is_a_reject_not_an_abandon(tmp_path: Path) -> None:
+    """The export has a status column: a call whose status is empty and that has no answer
+    time has not ended yet (or the export lost it); with a wait time, it was answered."""
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    path = _file(tmp_path, [
+        "b1;05/10/2026 10:00:00;;;0199000105;0612345678;;",
+        "b2;05/10/2026 10:01:00;8;05/10/2026 10:03:00;0199000105;0612345679;201;",
+    ])
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--db", db, "ingest", "csv", "--mapping", "example-export",
+                                 str(path)])
+    assert result.exit_code == 0, result.output
+    assert "imported 1, merged 0, duplicates 0, rejected 1" in result.output
+    engine = sa.create_engine(db)
+    with engine.connect() as conn:
+        stored = {r.call_key: r.outcome for r in conn.execute(sa.select(calls))}
+        reasons = [r.reason for r in conn.execute(sa.select(rejected_records))]
+    engine.dispose()
+    assert stored == {"b2": "answered"}
+    assert [r.split(":")[0] for r in reasons] == [
+        'empty outcome (column "Statut") and no answer time']
 
 
 def test_header_not_as_mapped_is_a_clear_error(tmp_path: Path) -> None:
