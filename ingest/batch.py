@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -30,6 +31,8 @@ from monitor.store.writer import ROW_KEYS, WriteCounts, call_row, storable, writ
 
 if TYPE_CHECKING:
     import polars as pl
+
+log = logging.getLogger(__name__)
 
 __all__ = ["BatchError", "BatchResult", "DirectoryGaps", "DropResult", "FileParse", "FileParser",
            "Found", "LineReader", "Parser", "SourceFileError", "drop_batch", "parse_file", "run_batch",
@@ -363,14 +366,37 @@ def run_batch(
             else:
                 spool.append((None, item.line, item.raw, item.reason, item.call))
         result = _write_batch(store, kind, path, ctx, parse, (checksum, size), again,
-                              functools.partial(_write_spooled, spool.chunks(), path))
+                              functools.partial(_write_spooled, spool.chunks, path))
     result.seconds = time.time() - started
     return result
+
+
+TRANSIENT = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
+ATTEMPTS = 3
 
 
 def _write_batch(store: Store, kind: str, path: Path, ctx: CaptureContext, parse: ParsedCounts,
                  file: tuple[str, int], again: bool,
                  write: Callable[[sa.Connection, BatchResult], None]) -> BatchResult:
+    """`_write_once`, again when the database aborted the transaction for a conflict with
+    another writer that a new attempt resolves (a deadlock): the file is imported, not lost."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _write_once(store, kind, path, ctx, parse, file, again, write)
+        except sa.exc.DBAPIError as exc:
+            code = getattr(exc.orig, "sqlstate", None)
+            if code not in TRANSIENT or attempt == ATTEMPTS:
+                raise
+            log.warning("%s: the store aborted the import (%s, another import was writing the "
+                        "same calls); writing it again (attempt %d of %d)", path,
+                        str(exc.orig).splitlines()[0], attempt + 1, ATTEMPTS)
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _write_once(store: Store, kind: str, path: Path, ctx: CaptureContext, parse: ParsedCounts,
+                file: tuple[str, int], again: bool,
+                write: Callable[[sa.Connection, BatchResult], None]) -> BatchResult:
     """Record a file's import in one transaction: the batch with its counts, what `write`
     stores (calls, rejects with the calls the store refused) and the directory misses."""
     started = time.time()
@@ -404,11 +430,11 @@ def _write_batch(store: Store, kind: str, path: Path, ctx: CaptureContext, parse
     return result
 
 
-def _write_spooled(chunks: Iterable[list[Spooled]], path: Path, conn: sa.Connection,
-                   result: BatchResult) -> None:
+def _write_spooled(chunks: Callable[[], Iterable[list[Spooled]]], path: Path,
+                   conn: sa.Connection, result: BatchResult) -> None:
     """A line-by-line parse, spool chunk by spool chunk, through the row writer."""
     assert result.batch_id is not None
-    for chunk in chunks:
+    for chunk in chunks():
         found = [item for item in chunk if item[0] is not None]
         counts = write_rows(conn, [dict(zip(ROW_KEYS, item[0], strict=True))  # type: ignore[arg-type]
                                    for item in found], result.batch_id)

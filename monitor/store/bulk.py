@@ -190,9 +190,12 @@ def _merge(connection: sa.Connection, stage: sa.Table, dialect: str, batch_id: i
     columns = ", ".join(ROW_KEYS)
     batch = "NULL" if batch_id is None else str(int(batch_id))
     on = "ON CONFLICT (call_key, pbx, digest) DO NOTHING"
+    # PostgreSQL: every import takes its keys in one order (two files giving the same calls in
+    # other orders, imported at once, would wait for each other in a cycle: a deadlock)
+    order = " ORDER BY call_key, pbx" if dialect == "postgresql" else ""
     connection.exec_driver_sql(
         f"INSERT INTO call_contributions ({columns}, digest, batch_id) "
-        f"SELECT {columns}, digest, {batch} FROM {name} WHERE true {on}")
+        f"SELECT {columns}, digest, {batch} FROM {name} WHERE true{order} {on}")
     if batch_id is not None:  # content this batch gives again: linked (contributions.record)
         connection.exec_driver_sql(
             "INSERT INTO contribution_batches (contribution_id, batch_id) "
@@ -201,8 +204,10 @@ def _merge(connection: sa.Connection, stage: sa.Table, dialect: str, batch_id: i
             f"WHERE (cc.batch_id IS NULL OR cc.batch_id <> {batch}) AND EXISTS (SELECT 1 FROM "
             "calls c WHERE c.call_key = s.call_key AND c.pbx = s.pbx)")
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(calls).from_select(list(ROW_KEYS), sa.select(
-        *(stage.c[name] for name in ROW_KEYS)).where(sa.true()))
+    select = sa.select(*(stage.c[name] for name in ROW_KEYS)).where(sa.true())
+    if order:
+        select = select.order_by(stage.c.call_key, stage.c.pbx)
+    stmt = insert(calls).from_select(list(ROW_KEYS), select)
     with month_columns.bulk_write(connection, name):
         connection.execute(stmt.on_conflict_do_update(
             index_elements=["call_key", "pbx"], set_=merge_values(stmt.excluded, dialect)))

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from config import SHIPPED_DIR, load_config
-from ingest.batch import SourceFileError
+from ingest.batch import SourceFileError, run_batch
 from ingest.finalize import CaptureContext
 from monitor.store import Store, open_store
 from qualiphone.cli import cli
@@ -707,3 +707,67 @@ def test_drop_keeps_what_another_import_of_the_same_calls_gave(
     assert (dropped.removed, dropped.restored) == ((0, 2) if first == 1 else (1, 2))
     drop_batch(store, batches[3 - first])
     assert stored(store) == {}
+
+
+@pytest.mark.parametrize("reference", [False, True])
+def test_an_import_aborted_by_a_deadlock_is_written_again(
+        store: Store, capture: CaptureContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        reference: bool) -> None:
+    """PostgreSQL aborts one of two imports that wait for each other (deadlock detected,
+    40P01): the aborted one is written again, whole, not lost."""
+    import sqlalchemy as sa
+
+    import monitor.store.bulk as bulk
+    from ingest import batch as batch_module
+    from ingest.cdr import parse_cdr
+    from ingest.columnar.cdr import ColumnarCdr
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    calls_made = []
+    write_frame, write_rows = bulk.write_frame, batch_module.write_rows
+
+    def failing_once(real):  # type: ignore[no-untyped-def]
+        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+            calls_made.append(1)
+            if len(calls_made) == 1:
+                raise sa.exc.OperationalError("INSERT …", {}, Deadlock("deadlock detected"))
+            return real(*args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(batch_module.time, "sleep", lambda _s: None)
+    if reference:
+        monkeypatch.setattr(batch_module, "write_rows", failing_once(write_rows))
+    else:
+        monkeypatch.setattr(bulk, "write_frame", failing_once(write_frame))
+    rows = call_rows(3)
+    path = write_lines(tmp_path / "Master.csv", rows)
+    parser = parse_cdr if reference else ColumnarCdr()
+    result = run_batch(store, "cdr", path, parser, capture)  # type: ignore[arg-type]
+    assert result.counts.imported == 3 and len(calls_made) >= 2
+    assert set(stored(store)) == {str(r["uniqueid"]) for r in rows}
+
+
+def test_an_import_failing_for_another_reason_is_not_written_again(
+        store: Store, capture: CaptureContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlalchemy as sa
+
+    import monitor.store.bulk as bulk
+    from ingest.columnar.cdr import ColumnarCdr
+
+    class DiskFull(Exception):
+        sqlstate = "53100"
+
+    attempts = []
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        attempts.append(1)
+        raise sa.exc.OperationalError("INSERT …", {}, DiskFull("could not extend file"))
+
+    monkeypatch.setattr(bulk, "write_frame", full)
+    path = write_lines(tmp_path / "Master.csv", call_rows(2))
+    with pytest.raises(sa.exc.OperationalError, match="could not extend file"):
+        run_batch(store, "cdr", path, ColumnarCdr(), capture)
+    assert len(attempts) == 1 and stored(store) == {}

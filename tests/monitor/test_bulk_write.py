@@ -197,3 +197,39 @@ def test_a_failed_adbc_stage_falls_back_to_executemany(
     assert_same(expected, got, pair)
     if pair[1].dialect == "sqlite" and pair[1].engine.url.database:
         assert "No space left on device" in caplog.text
+
+
+@pytest.mark.postgres
+def test_two_imports_of_the_same_calls_at_once_do_not_deadlock() -> None:
+    """Two files giving the same calls in opposite orders (a CDR and a CEL of one day) imported
+    at once into one PostgreSQL: each set write takes its keys in one order, so neither
+    waits for the other in a cycle (PostgreSQL would abort one import)."""
+    import threading
+
+    with pg_schema() as url:
+        store = open_store(url)
+        rows = [row(f"d{i:05d}", BASE + i) for i in range(4000)]
+        other = [r | {"sources": int(Source.CEL), "time_source": Source.CEL.rank}
+                 for r in reversed(rows)]
+        errors: list[Exception] = []
+        start = threading.Barrier(2)
+
+        def write(given: list[dict[str, Any]], batch: int) -> None:
+            try:
+                with store.engine.begin() as conn:
+                    start.wait()
+                    write_frame(conn, framed(given), batch)
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(given, n))
+                   for n, given in ((1, rows), (2, other))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with store.engine.connect() as conn:
+            stored_sources = set(conn.execute(sa.select(calls.c.sources).distinct()).scalars())
+        store.dispose()
+    assert errors == []
+    assert stored_sources == {int(Source.CDR) | int(Source.CEL)}
