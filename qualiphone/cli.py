@@ -43,6 +43,14 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except UnknownSite as exc:
             raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            if not _database_error(exc):
+                raise
+            first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise click.ClickException(
+                f"the store refused the operation: {first}. Nothing of it was saved (its "
+                "transaction was rolled back); fix the cause (disk space, permissions, the "
+                "database server) and run it again") from None
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands or cmd_name not in COMMANDS:
@@ -76,6 +84,12 @@ def cli(ctx: click.Context, db_url: str | None, config_dir: str | None, verbose:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = AppContext(db_url, config_dir)
+
+
+def _database_error(exc: BaseException) -> bool:
+    """A driver error SQLAlchemy raised (told apart without importing SQLAlchemy, which the
+    commands that never open the store do not load)."""
+    return type(exc).__module__ == "sqlalchemy.exc" and hasattr(exc, "orig")
 
 
 def main() -> None:

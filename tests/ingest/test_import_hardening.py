@@ -771,3 +771,30 @@ def test_an_import_failing_for_another_reason_is_not_written_again(
     with pytest.raises(sa.exc.OperationalError, match="could not extend file"):
         run_batch(store, "cdr", path, ColumnarCdr(), capture)
     assert len(attempts) == 1 and stored(store) == {}
+
+
+def test_cli_says_in_one_line_when_the_store_refuses_an_import(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database error the import cannot get past (the disk is full): one line naming the
+    driver's reason and that nothing was saved, exit status 1, no traceback."""
+    import sqlalchemy as sa
+
+    import monitor.store.bulk as bulk
+
+    class DiskFull(Exception):
+        sqlstate = "53100"
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise sa.exc.OperationalError("INSERT INTO calls …", {"caller": "+33612345678"},
+                                      DiskFull("could not extend file: No space left on device"))
+
+    monkeypatch.setattr(bulk, "write_frame", full)
+    path = write_lines(tmp_path / "Master.csv", call_rows(2))
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'q.db'}", "ingest", "cdr",
+                                      str(path)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: the store refused the operation: could not extend file: No space left on "
+        "device. Nothing of it was saved (its transaction was rolled back); fix the cause (disk "
+        "space, permissions, the database server) and run it again")
+    assert "+33612345678" not in result.output and "Traceback" not in result.output
