@@ -104,12 +104,14 @@ def plan(lines: Iterable[tuple[int, str]], requested_layout: str,
         of_row(n, f, lay)
         last_row = (n, lay)
     partial = held() if held is not None else None
-    if partial is not None and last_row is not None:
+    if partial is None or last_row is None or not partial[1].strip():
+        partial = None  # nothing held, or blanks: no row is being written
+    else:
         held_row(tokens, partial, *last_row)
         last_line = partial[0]
     component, last = _components(tokens, last_line)
     return Plan(dict(chooser.fixed), component, last,
-                component[partial[0]] if partial is not None and last_row is not None else None)
+                None if partial is None else component[partial[0]])
 
 
 def held_row(tokens: _Tokens, partial: tuple[int, str], last_line: int, layout: Layout) -> None:

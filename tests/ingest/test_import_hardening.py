@@ -364,6 +364,16 @@ def test_a_half_written_last_line_is_held_back_then_read_whole(
     assert set(stored(store)) == {str(r["uniqueid"]) for r in rows}
 
 
+def test_held_blanks_hold_back_no_call(store: Store, capture: CaptureContext,
+                                       tmp_path: Path) -> None:
+    rows = call_rows(2)
+    path = write_lines(tmp_path / "Master.csv", [render(rows[0]), render(rows[1]), "  "],
+                       end=b"")
+    result = cdr_import(store, capture, path)
+    assert result.held is not None and result.rejected == 0
+    assert set(stored(store)) == {str(r["uniqueid"]) for r in rows}
+
+
 def test_a_held_row_whose_id_is_written_waits_with_its_own_call(
         store: Store, capture: CaptureContext, tmp_path: Path) -> None:
     """When the held line already shows its call's id, that call waits, not the one before."""
