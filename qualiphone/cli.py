@@ -47,10 +47,12 @@ class LazyGroup(click.Group):
             if not _database_error(exc):
                 raise
             first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            fix = ("another process holds the store (an import, a purge): run it again when "
+                   "that has finished") if "locked" in first.lower() else (
+                "fix the cause (disk space, permissions, the database server) and run it again")
             raise click.ClickException(
                 f"the store refused the operation: {first}. Nothing of it was saved (its "
-                "transaction was rolled back); fix the cause (disk space, permissions, the "
-                "database server) and run it again") from None
+                f"transaction was rolled back); {fix}") from None
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands or cmd_name not in COMMANDS:

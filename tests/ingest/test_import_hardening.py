@@ -808,3 +808,25 @@ def test_cli_says_in_one_line_when_the_store_refuses_an_import(
         "device. Nothing of it was saved (its transaction was rolled back); fix the cause (disk "
         "space, permissions, the database server) and run it again")
     assert "+33612345678" not in result.output and "Traceback" not in result.output
+
+
+def test_cli_says_when_another_process_holds_the_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    import monitor.store.bulk as bulk
+
+    def locked(*_args: object, **_kwargs: object) -> None:
+        raise sa.exc.OperationalError("INSERT …", {}, sqlite3.OperationalError(
+            "database is locked"))
+
+    monkeypatch.setattr(bulk, "write_frame", locked)
+    path = write_lines(tmp_path / "Master.csv", call_rows(2))
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'q.db'}", "ingest", "cdr",
+                                      str(path)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1].endswith(
+        "database is locked. Nothing of it was saved (its transaction was rolled back); another "
+        "process holds the store (an import, a purge): run it again when that has finished")
