@@ -58,6 +58,9 @@ class CaptureSettings:
     # clock gone wrong (1970, 2099) must not become calls.
     plausible_from: dt.date = dt.date(2000, 1, 1)
     plausible_days_ahead: float = 1.0
+    # Memory (MB) a columnar import may take; a larger file is read by the streaming importer.
+    # 0: a quarter of the memory available when the import starts (ingest.columnar.memory).
+    import_memory_mb: int = 0
 
 
 @dataclass(frozen=True)
@@ -397,6 +400,7 @@ def _parse_settings(
         default_region=c.get("default_region", str, 'a region code such as "FR"', "FR"),
         plausible_from=_past_date(c, "plausible_from", dt.date(2000, 1, 1)),
         plausible_days_ahead=_bounded(c, "plausible_days_ahead", 1.0, 0.0, 366.0),
+        import_memory_mb=c.whole("import_memory_mb", 0),
     )
     pbxs = {}
     pbx_tables = as_table(path, "pbx", data.get("pbx", {}), "one or more [pbx.NAME] tables")

@@ -86,9 +86,9 @@ class FileParser(Protocol):
     def parse(self, path: Path, ctx: CaptureContext, on_bytes: Callable[[int], None] | None,
               *, kind: str = "", limit: int | None = None) -> ParsedFile: ...
 
-    def streaming(self, path: Path) -> Parser | None:
+    def streaming(self, path: Path, ctx: CaptureContext) -> Parser | None:
         """The line-by-line parser to read `path` with instead, when it is too large to be held
-        in memory (MEMORY_LIMIT); else None."""
+        in memory (`ingest.columnar.memory`); else None."""
 
 
 MAX_SKIP_REASONS = 20  # distinct reasons of skipped calls kept per file; further ones only counted
@@ -350,7 +350,7 @@ def run_batch(
         if on_bytes:
             on_bytes(size)
         return BatchResult(path, None, skipped_as=previous, seconds=time.time() - started)
-    if isinstance(parser, FileParser) and (line_parser := parser.streaming(path)) is not None:
+    if isinstance(parser, FileParser) and (line_parser := parser.streaming(path, ctx)) is not None:
         parser = line_parser  # memory stays bounded: the streaming reference reads it
     if isinstance(parser, FileParser):
         parsed = parser.parse(path, ctx, on_bytes, kind=kind, limit=size)

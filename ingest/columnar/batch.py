@@ -43,6 +43,7 @@ from ingest.batch import (
 )
 from ingest.columnar.finalize import CALL_COLUMNS, finalize_frame, refused, store_problems
 from ingest.columnar.lines import FileLines, read_source
+from ingest.columnar.memory import columnar_limit
 from ingest.finalize import CaptureContext
 from ingest.lines import HeldLine, SourceFileError, open_source
 from ingest.records import RecordError, Reject, Skipped, UnknownSiteError, unexpected
@@ -197,16 +198,12 @@ class ColumnarImporter:
     def whole_file(self) -> None:
         """Called when the reference reads the whole file (subclasses drop their state)."""
 
-    def streaming(self, path: Path) -> Parser | None:
-        """The reference parser when `path` holds more than MEMORY_LIMIT bytes once
-        decompressed (the columnar importer holds the file and its calls in memory; the
-        reference streams), else None."""
-        return self.reference() if too_large(path, MEMORY_LIMIT) else None  # type: ignore[return-value]
-
-
-# Bytes of a file (uncompressed) read as columns; larger: streamed by the reference. Peak RSS is
-# about 450 MB plus 2.3x the file: a month of CEL of the 17 sites (255 MB) peaks at 1.0 GB.
-MEMORY_LIMIT = 300 * 1024 * 1024
+    def streaming(self, path: Path, ctx: CaptureContext) -> Parser | None:
+        """The reference parser when `path` holds more bytes once decompressed than the
+        memory budget lets the columnar importer hold (`ingest.columnar.memory`; the reference
+        streams), else None."""
+        limit = columnar_limit(ctx.config.capture.import_memory_mb)
+        return self.reference() if too_large(path, limit) else None  # type: ignore[return-value]
 
 
 def too_large(path: Path, limit: int) -> bool:

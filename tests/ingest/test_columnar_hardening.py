@@ -232,8 +232,8 @@ def test_the_cli_reads_as_columns_unless_told(tmp_path: Path, monkeypatch: pytes
 def test_a_file_too_large_for_memory_is_streamed(
         sqlite_store: Store, capture: CaptureContext, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, compress: str | None) -> None:
-    """Above MEMORY_LIMIT bytes (uncompressed) the reference reads the file, streaming: the
-    same result, and the columnar parse is never run."""
+    """Above the memory budget's limit (bytes of file, uncompressed) the reference reads the
+    file, streaming: the same result, and the columnar parse is never run."""
     import ingest.columnar.batch as columnar
 
     seen = _recorded(monkeypatch)
@@ -241,10 +241,10 @@ def test_a_file_too_large_for_memory_is_streamed(
     path = tmp_path / "Master.csv"
     path.write_bytes({None: data, "gzip": gzip.compress(data) if compress == "gzip" else b"",
                       "bz2": bz2.compress(data) if compress == "bz2" else b""}[compress])
-    monkeypatch.setattr(columnar, "MEMORY_LIMIT", len(data) - 1)
+    monkeypatch.setattr(columnar, "columnar_limit", lambda budget: len(data) - 1)
     assert run_batch(sqlite_store, "cdr", path, ColumnarCdr(), capture).counts.imported == 40
     assert seen == []
-    monkeypatch.setattr(columnar, "MEMORY_LIMIT", len(data))
+    monkeypatch.setattr(columnar, "columnar_limit", lambda budget: len(data))
     assert run_batch(sqlite_store, "cdr", path, ColumnarCdr(), capture, again=True) \
         .counts.duplicates == 40
     assert seen == ["Master.csv"]

@@ -1,0 +1,55 @@
+"""How large a file the columnar importers read in memory, from the memory the machine has.
+
+A columnar import holds the file and its calls: its peak RSS is at most about PEAK_BASE plus
+PEAK_PER_BYTE times the file (uncompressed), measured on CDR, CEL and queue_log files of 400k
+rows to three years of the 17 sites. A larger file is read by the streaming reference, whose
+memory stays bounded (about 300 MB) but which is 4× slower.
+
+`capture.import_memory_mb` in settings.toml sets the budget; 0 (the default) takes a quarter
+of the memory available when the import starts (`MemAvailable`, and the container's own limit
+when it has one), and never less than what FLOOR_BYTES of file needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MIB = 1024 * 1024
+PEAK_BASE = 450 * MIB
+PEAK_PER_BYTE = 3.5  # measured: CEL 2.4, CDR 2.5 (a year) to 2.9 (3 years), queue_log 3.5
+FLOOR_BYTES = 300 * MIB  # read as columns with the automatic budget, whatever the machine
+AUTO_SHARE = 0.25  # of the available memory, with the automatic budget
+MEMINFO = Path("/proc/meminfo")
+CGROUP = Path("/sys/fs/cgroup")
+
+
+def columnar_limit(budget_mb: int = 0) -> int:
+    """Bytes of file (uncompressed) the columnar importer reads in memory with a budget of
+    `budget_mb` MB (0: automatic)."""
+    if budget_mb > 0:
+        return max(0, int((budget_mb * MIB - PEAK_BASE) / PEAK_PER_BYTE))
+    available = available_memory()
+    if available is None:
+        return FLOOR_BYTES
+    return max(FLOOR_BYTES, int((available * AUTO_SHARE - PEAK_BASE) / PEAK_PER_BYTE))
+
+
+def available_memory(meminfo: Path = MEMINFO, cgroup: Path = CGROUP) -> int | None:
+    """Bytes this process can still take: the kernel's MemAvailable, or less when a cgroup
+    (v2) limit leaves less; None when neither can be read (not Linux)."""
+    found: list[int] = []
+    try:
+        for line in meminfo.read_text(encoding="ascii").splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+                break
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = (cgroup / "memory.max").read_text(encoding="ascii").strip()
+        if limit != "max":
+            used = int((cgroup / "memory.current").read_text(encoding="ascii").strip())
+            found.append(max(0, int(limit) - used))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
