@@ -232,7 +232,11 @@ def bench_kind(kind: str, path: Path, rows: int, repeat: int, work: Path, pg: st
 
 
 def curve(data: Path, work: Path, repeat: int) -> None:
-    print("\ncost curve, columnar CDR import into SQLite (whole process):")
+    from ingest.columnar.memory import columnar_limit
+
+    limit = columnar_limit(0)  # the importer processes' budget (capture.import_memory_mb = 0)
+    print(f"\ncost curve, columnar CDR import into SQLite (whole process; files up to "
+          f"{limit / 2**20:,.0f} MB read as columns on this machine, larger ones streamed):")
     one_month = simulated(data, MONTHS[:1])[0] / CDR_FILE
     for label, path in (("1 month", one_month), ("1 year", repeated_year(data, 1)),
                         ("3 years", repeated_year(data, 3))):
@@ -244,8 +248,10 @@ def curve(data: Path, work: Path, repeat: int) -> None:
             times.append(seconds)
             peak = max(peak, rss)
         best = min(times)
+        how = "columns" if path.stat().st_size <= limit else "streamed"
         print(f"  {label:8s} {rows:>10,} rows  best {best:7.2f} s  median "
-              f"{statistics.median(times):7.2f} s  {rows / best:>10,.0f} rows/s  peak RSS {peak:.0f} MB")
+              f"{statistics.median(times):7.2f} s  {rows / best:>10,.0f} rows/s  peak RSS "
+              f"{peak:.0f} MB  ({how})")
 
 
 def bench_config(work: Path) -> Path:
@@ -277,7 +283,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="qp-bench-import-"))
     os.environ["QUALIPHONE_CONFIG"] = str(bench_config(work))  # the importer processes inherit it
     try:
-        for kind in args.kinds.split(","):
+        for kind in filter(None, args.kinds.split(",")):  # --kinds "": the curve alone
             bench_kind(kind, concatenated(args.data, kind, args.rows), args.rows, args.repeat,
                        work, args.pg)
         if args.curve:

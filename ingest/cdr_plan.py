@@ -5,7 +5,7 @@ holding every row until the end made a 414 MB Master.csv peak at 1.85 GB. This p
 file once, cheaply (split and layout, no times), and links the lines that the grouping of
 `ingest.cdr` can put together: the same linkedid, else uniqueid; for rows with neither, the
 same channel; for rows without linkedid, a `Local/…;2` half and the row that dialed its `;1`.
-The linked lines form components (scipy's connected components of the line-token graph); the
+The linked lines form components (connected components of the line-token graph); the
 second pass groups the rows of a component as soon as its last line is read, with the same
 code as before (`ingest.cdr._grouped`), so the result is exactly that of the whole-file
 grouping while memory holds only the calls still open. Token hashes that collide only join two
@@ -138,21 +138,57 @@ def held_row(tokens: _Tokens, partial: tuple[int, str], last_line: int, layout: 
 
 def _components(tokens: _Tokens, last_line: int) -> tuple[array[int], bytearray]:
     """Per line number 0…last_line: its component, and whether it is the component's last line."""
-    from scipy.sparse import coo_matrix  # imported here: a second of start-up otherwise
-    from scipy.sparse.csgraph import connected_components
-
     n = last_line + 1
     lines = np.frombuffer(tokens.lines, dtype=np.int32) if tokens.lines else \
         np.zeros(0, np.int32)
     hashes = np.frombuffer(tokens.hashes, dtype=np.int64) if tokens.hashes else \
         np.zeros(0, np.int64)
     unique, which = np.unique(hashes, return_inverse=True)
-    size = n + len(unique)
-    graph = coo_matrix((np.ones(len(lines), dtype=np.int8), (lines, n + which.astype(np.int32))),
-                       shape=(size, size))
-    _, labels = connected_components(graph, directed=False)
-    component = labels[:n].astype(np.int32)
+    if len(lines) <= SMALL_GRAPH:
+        component = _joined(lines, which, n)
+    else:
+        component = _connected(lines, which, n, len(unique))
     last_of = np.zeros(int(component.max(initial=0)) + 1, dtype=np.int32)
     np.maximum.at(last_of, component, np.arange(n, dtype=np.int32))
     last = last_of[component] == np.arange(n, dtype=np.int32)
     return array("i", component.tobytes()), bytearray(last.astype(np.uint8).tobytes())
+
+
+SMALL_GRAPH = 50_000  # tokens up to which lines are joined in Python (no scipy to import)
+
+
+def _connected(lines: np.ndarray, which: np.ndarray, n: int, keys: int) -> np.ndarray:
+    """Component of each of the n lines: scipy's connected components of the line-key graph."""
+    from scipy.sparse import coo_matrix  # imported here: a second of start-up otherwise
+    from scipy.sparse.csgraph import connected_components
+
+    size = n + keys
+    graph = coo_matrix((np.ones(len(lines), dtype=np.int8), (lines, n + which.astype(np.int32))),
+                       shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
+    return labels[:n].astype(np.int32)
+
+
+def _joined(lines: np.ndarray, which: np.ndarray, n: int) -> np.ndarray:
+    """The same partition as `_connected`, by union-find over the few lines that have keys
+    (a line's label is a line of its component; a line without a key is its own)."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while (up := parent.get(root, root)) != root:
+            root = up
+        while x != root:  # path compression
+            parent[x], x = root, parent.get(x, x)
+        return root
+
+    first: dict[int, int] = {}
+    for line, key in zip(lines.tolist(), which.tolist(), strict=True):
+        other = first.setdefault(key, line)
+        a, b = find(line), find(other)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    component = np.arange(n, dtype=np.int32)
+    for line in set(lines.tolist()):
+        component[line] = find(line)
+    return component
