@@ -36,7 +36,7 @@ def columnar_limit(budget_mb: int = 0) -> int:
 
 def available_memory(meminfo: Path = MEMINFO, cgroup: Path = CGROUP) -> int | None:
     """Bytes this process can still take: the kernel's MemAvailable, or less when a cgroup
-    (v2) limit leaves less; None when neither can be read (not Linux)."""
+    limit (v2, or v1) leaves less; None when none can be read (not Linux)."""
     found: list[int] = []
     try:
         for line in meminfo.read_text(encoding="ascii").splitlines():
@@ -45,11 +45,13 @@ def available_memory(meminfo: Path = MEMINFO, cgroup: Path = CGROUP) -> int | No
                 break
     except (OSError, ValueError, IndexError):
         pass
-    try:
-        limit = (cgroup / "memory.max").read_text(encoding="ascii").strip()
-        if limit != "max":
-            used = int((cgroup / "memory.current").read_text(encoding="ascii").strip())
-            found.append(max(0, int(limit) - used))
-    except (OSError, ValueError):
-        pass
+    for limit_file, used_file in (("memory.max", "memory.current"),  # cgroup v2
+                                  ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes")):
+        try:
+            limit = (cgroup / limit_file).read_text(encoding="ascii").strip()
+            if limit != "max":  # v1 without a limit gives a huge number: min() ignores it
+                used = int((cgroup / used_file).read_text(encoding="ascii").strip())
+                found.append(max(0, int(limit) - used))
+        except (OSError, ValueError):
+            continue
     return min(found) if found else None

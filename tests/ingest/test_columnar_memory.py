@@ -46,6 +46,15 @@ def test_available_memory_is_the_smaller_of_the_kernel_and_the_container(tmp_pat
     (cgroup / "memory.max").write_text("max\n", encoding="ascii")
     assert memory.available_memory(meminfo, cgroup) == 8 << 30
     assert memory.available_memory(_meminfo(tmp_path, None), tmp_path / "none") is None
+    meminfo = _meminfo(tmp_path, 8 * 1024 * 1024)
+    v1 = tmp_path / "v1"
+    (v1 / "memory").mkdir(parents=True)
+    (v1 / "memory" / "memory.limit_in_bytes").write_text(f"{4 << 30}\n", encoding="ascii")
+    (v1 / "memory" / "memory.usage_in_bytes").write_text(f"{3 << 30}\n", encoding="ascii")
+    assert memory.available_memory(meminfo, v1) == 1 << 30
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n",
+                                                          encoding="ascii")
+    assert memory.available_memory(meminfo, v1) == 8 << 30
     assert memory.available_memory(tmp_path / "absent", tmp_path / "none") is None
 
 
