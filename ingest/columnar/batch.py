@@ -181,16 +181,21 @@ class ColumnarImporter:
         parse = FileParse(path, self.reference(), ctx, kind, on_bytes,  # type: ignore[arg-type]
                           limit=limit)
         rows: list[dict[str, object]] = []
-        rejects: list[tuple[int, Reject]] = []
+        frames: list[pl.DataFrame] = []  # the rows as columns, WHOLE_ROWS at a time: a
+        rejects: list[tuple[int, Reject]] = []  # year of dicts would take gigabytes
         for at, item in enumerate(parse):
             if isinstance(item, Found):
                 rows.append({"order": at, **call_row(item.call), "line": item.line,
                              "raw": item.raw})
+                if len(rows) >= WHOLE_ROWS:
+                    frames.append(pl.DataFrame(rows, schema=_call_schema(), orient="row"))
+                    rows.clear()
             else:
                 rejects.append((at, item))
         self.delegated_rows = parse.reader.lines
-        frame = pl.DataFrame(rows, schema=_call_schema(), orient="row") if rows else \
-            pl.DataFrame(schema=_call_schema())
+        frames.append(pl.DataFrame(rows, schema=_call_schema(), orient="row") if rows else
+                      pl.DataFrame(schema=_call_schema()))
+        frame = pl.concat(frames, rechunk=False)
         counts = Counted(path, parse.reader.lines, parse.reader.replaced, parse.skipped,
                          parse.gaps, parse.reader.held, parse.calls, parse.rejected)
         return Parsed(CallFrame(frame), rejects, counts, None, True)
@@ -204,6 +209,9 @@ class ColumnarImporter:
         streams), else None."""
         limit = columnar_limit(ctx.config.capture.import_memory_mb)
         return self.reference() if too_large(path, limit) else None  # type: ignore[return-value]
+
+
+WHOLE_ROWS = 20_000  # calls the reference's whole-file parse holds as dicts before columns
 
 
 def too_large(path: Path, limit: int) -> bool:
