@@ -133,7 +133,8 @@ def report(app: AppContext, month: str, sites: tuple[str, ...], formats: str, ou
     Example:
       qualiphone afterhours report --month 2026-10 --out rapports/
     """
-    from afterhours.report import after_hours_section, write_report
+    from afterhours.report import after_hours_section
+    from reports.afterhours_report import write_report
 
     chosen = [f.strip() for f in formats.split(",") if f.strip()]
     wrong = [f for f in chosen if f not in REPORT_FORMATS]

@@ -92,14 +92,14 @@ def match(app: AppContext, campaign: str, rematch: bool) -> None:
 @pass_app
 @friendly_errors(*ERRORS)
 def report(app: AppContext, campaign: str, previous: str | None, out: Path | None) -> None:
-    """Write the campaign report (PDF and XLSX, French) after matching captured calls.
+    """Write the campaign report (PDF, HTML and XLSX, French) after matching captured calls.
 
     \b
     Example:
       qualiphone mystery report eps-2026 --compare eps-2025 --out campagne-2026/
     """
     from mystery.analysis import analyse, overall
-    from mystery.report_pdf import write_report_pdf
+    from mystery.report_pdf import write_report
     from mystery.report_xlsx import write_report_xlsx
 
     cid = campaign_id(app, campaign)
@@ -108,8 +108,8 @@ def report(app: AppContext, campaign: str, previous: str | None, out: Path | Non
     analysis = analyse(app.store, app.config, cid, prev)
     directory = out or Path(f"mystery-{cid}")
     directory.mkdir(parents=True, exist_ok=True)
-    pdf, xlsx = directory / f"rapport-{cid}.pdf", directory / f"rapport-{cid}.xlsx"
-    write_report_pdf(analysis, pdf)
+    pdf, html, xlsx = (directory / f"rapport-{cid}.{ext}" for ext in ("pdf", "html", "xlsx"))
+    write_report(analysis, pdf, html)
     write_report_xlsx(analysis, xlsx)
     o = overall(analysis)
     score = "no scored call yet" if o["score10"] is None else f"mean score {o['score10']:.1f}/10"
@@ -119,4 +119,4 @@ def report(app: AppContext, campaign: str, previous: str | None, out: Path | Non
                + (f" ({len(matching.unmatched) + len(matching.ambiguous)} left unmatched: "
                   f"qualiphone mystery match {cid})" if matching.unmatched or matching.ambiguous
                   else ""))
-    click.echo(f"wrote {pdf}\nwrote {xlsx}")
+    click.echo(f"wrote {pdf}\nwrote {html}\nwrote {xlsx}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 from pathlib import Path
@@ -17,7 +18,7 @@ from click.testing import CliRunner
 from afterhours import models
 from afterhours.audio import Audio, write_wav
 from afterhours.references import ReferenceError, list_references, register
-from afterhours.report import after_hours_section, write_report
+from afterhours.report import after_hours_section
 from afterhours.repository import AlertRecord, ProbeRecord, save_alert, save_probe
 from config import Config
 from monitor.call import Call, Outcome, Source
@@ -25,6 +26,8 @@ from monitor.store import Store, open_store
 from monitor.store.models import metadata
 from monitor.store.writer import write_calls
 from qualiphone.cli import cli
+from reports.afterhours_report import write_report
+from tests.reports.conftest import pdf_text
 
 EVENING = dt.datetime(2026, 10, 5, 20, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
 
@@ -66,11 +69,24 @@ def test_the_report_in_french_with_the_statement_section(store: Store, config: C
                                        "échec / encombrement : 21:30, 21:40, 21:50"]]
     assert section.alert_rows()[0][1:3] == ["EPS Paris 9e", "2"]
     paths = write_report(section, tmp_path, ["pdf", "html"])
-    page = (tmp_path / "afterhours-2026-10.html").read_text()
-    assert "<h2>Messages hors horaires — octobre 2026</h2>" in page and "ALERTE …" in page
-    pdf = (tmp_path / "afterhours-2026-10.pdf").read_bytes()
-    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type /Page\b", pdf)) == 4
     assert [p.name for p in paths] == ["afterhours-2026-10.html", "afterhours-2026-10.pdf"]
+    page = (tmp_path / "afterhours-2026-10.html").read_text()
+    pdf = (tmp_path / "afterhours-2026-10.pdf").read_bytes()
+    text = re.sub(r"\s+", " ", pdf_text(pdf, tmp_path))
+    assert pdf.startswith(b"%PDF") and "<svg" in page  # the chart, inline, drawn once
+
+    def squeezed(text: str) -> str:  # pdftotext wraps cells and drops thin spaces
+        return re.sub(r"\s+", "", text)
+
+    for shown in (squeezed(html.unescape(re.sub(r"<[^>]+>", " ", page))), squeezed(text)):
+        for expected in (
+                "Messages hors horaires d'ouverture", "Octobre 2026",
+                "EPS Paris 9e 3 0 0 % 0 3 2 0 OUI",  # 3 calls, 3 failures, 2 probes, an alert
+                "2026-10-05 20:30 EPS Paris 5e message attendu 0,4 s 27,9 s eps-05",  # (a cell
+                "0,97",  # wraps in the PDF: "eps-05 hors horaires" ends on the next line)
+                "EPS Paris 9e 2026-10-05 3 échec / encombrement : 21:30, 21:40, 21:50",
+                "ALERTE …", "1 / 3", "avec le message attendu"):  # 1 of 3 probes heard it
+            assert squeezed(expected) in shown, expected
 
 
 def test_report_command(tmp_path: Path) -> None:
