@@ -38,10 +38,14 @@ def find_campaign(name: str, config: Config) -> Path:
     for base in (config.directory / CAMPAIGNS_DIR, SHIPPED_DIR / CAMPAIGNS_DIR):
         if (base / f"{name}.toml").exists():
             return base / f"{name}.toml"
-    known = sorted({p.stem for b in (config.directory, SHIPPED_DIR)
-                    for p in (b / CAMPAIGNS_DIR).glob("*.toml")})
     raise ConfigError(SHIPPED_DIR / CAMPAIGNS_DIR, "(file)", name,
-                      "a campaign TOML file or one of " + ", ".join(known))
+                      "a campaign TOML file or one of " + ", ".join(campaign_names(config)))
+
+
+def campaign_names(config: Config) -> list[str]:
+    """The campaigns defined in the config's campaigns/ directory and the shipped one."""
+    return sorted({p.stem for b in (config.directory, SHIPPED_DIR)
+                   for p in (b / CAMPAIGNS_DIR).glob("*.toml")})
 
 
 def load_campaign(path: Path, config: Config) -> Campaign:

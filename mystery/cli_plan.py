@@ -44,18 +44,11 @@ def print_balance(plan: Plan, b: Balance) -> None:
 
 
 def write_exports(plan: Plan, app: AppContext, out: Path) -> list[Path]:
-    from mystery.exports import write_ics_files, write_plan_csv, write_results_template
-    from mystery.sheets import write_call_sheets
+    from mystery.exports import write_plan_files
 
-    out.mkdir(parents=True, exist_ok=True)
-    csv_path, template = out / f"plan-{plan.campaign.id}.csv", out / f"resultats-{plan.campaign.id}.csv"
-    write_plan_csv(plan, app.config, csv_path)
-    write_results_template(plan, template)
-    ics = write_ics_files(plan, app.config, out, time.time())
     with steps() as tell:
-        sheets = write_call_sheets(plan, app.config, out,
-                                   progress=lambda done, total: tell("call sheets", done, total))
-    return [csv_path, template, *ics, *sheets]
+        return write_plan_files(plan, app.config, out, time.time(),
+                                progress=lambda done, total: tell("call sheets", done, total))
 
 
 @click.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 from config import Config
@@ -138,3 +139,19 @@ def write_ics_files(plan: Plan, config: Config, directory: Path, stamp: float) -
         path.write_bytes(caller_ics(plan, config, caller.id, stamp).encode("utf-8"))
         paths.append(path)
     return paths
+
+
+def write_plan_files(plan: Plan, config: Config, out: Path, stamp: float,
+                     progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Every file of a plan in `out`: its CSV, the results template to fill in, one calendar
+    (.ics) and one call sheet (PDF) per caller; `progress(done, total)` after each sheet."""
+    from mystery.sheets import write_call_sheets  # Typst: imported when sheets are written
+
+    out.mkdir(parents=True, exist_ok=True)
+    cid = plan.campaign.id
+    csv_path, template = out / f"plan-{cid}.csv", out / f"resultats-{cid}.csv"
+    write_plan_csv(plan, config, csv_path)
+    write_results_template(plan, template)
+    ics = write_ics_files(plan, config, out, stamp)
+    return [csv_path, template, *ics, *write_call_sheets(plan, config, out, progress=progress)]
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 MODULES = ("session", "admin", "figures", "statements", "mystery_calls", "mystery_campaigns",
-           "actions", "afterhours", "live")
+           "mystery_planning", "actions", "afterhours", "live")
 _LOADED: list[str] = []
 
 
