@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from ingest.records import RecordError
 from monitor.store.models import rejected_records
 from qualiphone.context import AppContext, pass_app
 
+log = logging.getLogger(__name__)
 _paths = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 _pbx = click.option("--pbx", default=None, help="PBX name of settings.toml [default: the first].")
 
@@ -43,7 +45,8 @@ def _importer_choice(command: Callable[..., None]) -> Callable[..., None]:
     return click.option(
         "--reference", is_flag=True, envvar="QUALIPHONE_REFERENCE_IMPORT",
         help="Read the file line by line (the reference importer) instead of as columns; both "
-             "store the same, files above 300 MB are read line by line anyway (bounded memory) "
+             "store the same; a file larger than the memory budget (capture.import_memory_mb) "
+             "is read line by line anyway "
              "[env QUALIPHONE_REFERENCE_IMPORT=1].")(command)
 
 
@@ -76,6 +79,15 @@ def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Pa
                 refused.append(str(exc))
             except RecordError as exc:  # a file-level problem, e.g. a header not as mapped
                 refused.append(f"{path}: {exc}")
+            except sa.exc.DBAPIError:
+                raise  # the store itself: one line for the whole command (qualiphone.cli)
+            except Exception as exc:  # a fault of the importer: this file only, the rest go on
+                log.info("importing %s failed", path, exc_info=True)
+                reason = (str(exc).strip().splitlines() or [""])[0][:200]
+                refused.append(f"{path}: the import stopped on an unexpected error "
+                               f"({type(exc).__name__}: {reason}); nothing of this file was "
+                               "stored, the other files were imported. Run it again with -v to "
+                               "see where, and report it")
     for r in results:
         _summary(r, app.config.directory)
         _gap_warning(r)

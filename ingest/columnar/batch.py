@@ -148,6 +148,8 @@ class ColumnarImporter:
         if source.held is not None and self.whole_when_held:
             return self._whole(path, ctx, on_bytes, kind, limit)
         lines = FileLines.of(source.data)
+        if not len(lines):  # nothing but a held or cut line, or nothing (rotated, emptied)
+            return self._whole(path, ctx, on_bytes, kind, limit)
         try:
             fast = self.fast_part(lines, ctx)
         except WholeFile:

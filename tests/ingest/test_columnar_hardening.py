@@ -81,6 +81,22 @@ def both(kind: str, path: Path, capture: CaptureContext, store: Store,
 
 
 @pytest.mark.parametrize("kind", list(COLUMNAR))
+@pytest.mark.parametrize("content", [b"", b"\n\n  \r\n", b"1700000000|cut while writ", "gzip"],
+                         ids=["empty", "blank", "held-only", "empty-gzip"])
+def test_an_empty_file_is_read_like_the_reference(
+        store: Store, capture: CaptureContext, tmp_path: Path, kind: str,
+        content: bytes | str) -> None:
+    """A file with no complete line (just rotated, emptied, or its first line still being
+    written) imports nothing, as the reference: no crash, the next file still imported."""
+    path = tmp_path / ("in.gz" if content == "gzip" else "in.txt")
+    path.write_bytes(gzip.compress(b"") if content == "gzip" else content)  # type: ignore[arg-type]
+    result, _ = both(kind, path, capture, store, tmp_path)
+    assert result.counts.imported == 0 and result.calls_seen == 0
+    after = write_lines(tmp_path / "next.txt", _calls(kind))
+    assert run_batch(store, kind, after, COLUMNAR[kind](), capture).counts.imported == 40
+
+
+@pytest.mark.parametrize("kind", list(COLUMNAR))
 @pytest.mark.parametrize("compress", ["gzip", "bz2"])
 def test_a_compressed_file_is_read_like_the_reference(
         store: Store, capture: CaptureContext, tmp_path: Path, kind: str, compress: str) -> None:

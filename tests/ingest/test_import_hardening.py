@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -332,6 +333,35 @@ def test_cli_imports_the_other_files_when_one_is_refused(tmp_path: Path) -> None
     assert result.exit_code == 1
     assert f"{good}: batch 1: read 2 lines, 2 calls: imported 2" in result.output
     assert f"Error: {damaged}: the gzip file is damaged or incomplete" in result.output
+    from monitor.store import open_store
+
+    assert set(stored(open_store(db))) == keys
+
+
+def test_cli_imports_the_other_files_when_the_importer_fails_on_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fault of the importer itself on one file (a bug) refuses that file in one line,
+    stores nothing of it, and the other files are still imported (exit status 1)."""
+    from ingest.columnar.batch import ColumnarImporter
+
+    lines, keys = _two_calls("cdr")
+    good = write_lines(tmp_path / "Master.csv", lines)
+    bad = write_lines(tmp_path / "Master-bad.csv", lines)
+    parse = ColumnarImporter.parse
+
+    def failing(self: ColumnarImporter, path: Path, *args: Any, **kwargs: Any) -> Any:
+        if path == bad:
+            raise KeyError("text")
+        return parse(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(ColumnarImporter, "parse", failing)
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    result = CliRunner().invoke(cli, ["--db", db, "ingest", "cdr", str(bad), str(good)])
+    assert result.exit_code == 1
+    assert f"{good}: batch 1: read 2 lines, 2 calls: imported 2" in result.output
+    assert (f"Error: {bad}: the import stopped on an unexpected error (KeyError: 'text'); "
+            "nothing of this file was stored, the other files were imported") in result.output
+    assert "Traceback" not in result.output
     from monitor.store import open_store
 
     assert set(stored(open_store(db))) == keys
