@@ -69,6 +69,9 @@ class PbxSettings:
     timezone: str = "Europe/Paris"
     cdr_layout: str = "auto"
     cdr_usegmtime: bool = False
+    # How a psql dump of a CEL table's eventtimes written without an offset are read: "auto"
+    # (told by the rows: CHAN_START against the uniqueid's second), "utc" or "local".
+    cel_table_times: str = "auto"
     test_accountcodes: tuple[str, ...] = ()
     ami: str = ""  # "HOST:PORT" of the manager interface `qualiphone listen` connects to
     ami_user: str = ""  # the AMI user (manager.conf section)
@@ -408,8 +411,8 @@ def _parse_settings(
         raise ConfigError(path, "pbx", MISSING, "at least one [pbx.NAME] table")
     for name, table in pbx_tables.items():
         p = TableReader(path, as_table(path, f"pbx.{name}", table), f"pbx.{name}.")
-        p.unknown_keys({"timezone", "cdr_layout", "cdr_usegmtime", "test_accountcodes", "ami",
-                        "ami_user"})
+        p.unknown_keys({"timezone", "cdr_layout", "cdr_usegmtime", "cel_table_times",
+                        "test_accountcodes", "ami", "ami_user"})
         tz = p.get("timezone", str, "an IANA time zone such as Europe/Paris", "Europe/Paris")
         try:
             ZoneInfo(tz)
@@ -425,6 +428,7 @@ def _parse_settings(
             timezone=tz,
             cdr_layout=p.choice("cdr_layout", CDR_LAYOUTS, "auto"),
             cdr_usegmtime=p.get("cdr_usegmtime", bool, "true or false", False),
+            cel_table_times=p.choice("cel_table_times", ("auto", "utc", "local"), "auto"),
             test_accountcodes=p.strings("test_accountcodes"),
             ami=ami,
             ami_user=p.get("ami_user", str, "an AMI user name (a manager.conf section)", ""),

@@ -19,15 +19,25 @@ Rules (reference §7 and §8; docs/CAPTURE-CONTRACT.md):
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator, Sequence
+from zoneinfo import ZoneInfo
 
 from ingest.cdr import PERSON_APPS
-from ingest.cel_read import CelRecord, in_time_order, read_cel_csv, read_cel_table
+from ingest.cel_read import (
+    CelRecord,
+    in_time_order,
+    naive_times,
+    read_cel_csv,
+    read_cel_table,
+)
 from ingest.finalize import CaptureContext
 from ingest.records import Reject, Skipped, unexpected
 from ingest.site_map import device_of
 from monitor.call import CallBuilder, Outcome, Source
 from monitor.pseudonym import normalize_number
+
+log = logging.getLogger(__name__)
 
 ANSWER_EVENTS = frozenset({"ANSWER", "BRIDGE_ENTER", "BRIDGE_START"})
 BRIDGE_EVENTS = frozenset({"BRIDGE_ENTER", "BRIDGE_START"})
@@ -49,16 +59,44 @@ def parse_cel(lines: Iterable[tuple[int, str]],
     return cel_to_calls(read_cel_csv(lines, ctx.pbx.tz, ctx.window), ctx)
 
 
-def parse_cel_table(lines: Iterable[tuple[int, str]],
-                    ctx: CaptureContext) -> Iterator[CallBuilder | Reject | Skipped]:
-    """A psql dump of a CEL table to calls; its rows may come in any order."""
+def parse_cel_table(lines: Iterable[tuple[int, str]], ctx: CaptureContext,
+                    times: str | None = None) -> Iterator[CallBuilder | Reject | Skipped]:
+    """A psql dump of a CEL table to calls; its rows may come in any order. `times` (default:
+    the PBX's `cel_table_times`) says how eventtimes written without an offset are read: "utc",
+    "local" (the PBX's zone) or "auto", told by the rows themselves (`table_zone`)."""
+    numbered = list(lines)
     records: list[CelRecord] = []
-    for item in read_cel_table(lines, window=ctx.window):
+    naive_tz = table_zone(numbered, ctx, times or ctx.pbx.cel_table_times)
+    for item in read_cel_table(numbered, naive_tz, window=ctx.window):
         if isinstance(item, Reject):
             yield item
         else:
             records.append(item)
     yield from cel_to_calls(in_time_order(records), ctx)
+
+
+def table_zone(numbered: list[tuple[int, str]], ctx: CaptureContext, times: str) -> ZoneInfo | None:
+    """The zone a table's naive eventtimes are read in (None: UTC). With "auto", the CHAN_START
+    rows decide (`naive_times`); when they match neither UTC nor the PBX's zone, the times are
+    read as UTC and a warning says the gap, the PBX's time zone being likely wrong."""
+    if times == "local":
+        return ctx.pbx.tz
+    if times == "utc":
+        return None
+    found = naive_times(numbered, ctx.pbx.tz)
+    if found.verdict == "local":
+        log.info("CEL table: eventtimes without an offset read as local time in %s (%d of %d "
+                 "CHAN_START rows agree with their uniqueid)", ctx.pbx.timezone, found.local,
+                 found.rows)
+        return ctx.pbx.tz
+    if found.verdict == "unknown":
+        log.warning(
+            "CEL table: eventtimes written without an offset are %+.2f h from the creation "
+            "second of their uniqueid (%d CHAN_START rows): neither UTC nor local time in %s "
+            "(timezone of [pbx.%s] in settings.toml); read as UTC. Set the PBX's own time zone "
+            "there, or cel_table_times = \"utc\" or \"local\"", (found.gap or 0.0) / 3600,
+            found.rows, ctx.pbx.timezone, ctx.pbx.name)
+    return None
 
 
 def cel_to_calls(records: Iterable[CelRecord | Reject],

@@ -138,6 +138,73 @@ def uniqueid_epoch(uniqueid: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
+TABLE_TIMES = ("auto", "utc", "local")  # how a table's eventtimes without an offset are read
+CHECK_SECONDS = 2.0  # a CHAN_START's eventtime within this of its uniqueid's second: same moment
+
+
+@dataclass(frozen=True)
+class NaiveTimes:
+    """What a CEL table's CHAN_START rows say of its eventtimes written without an offset: how
+    many name a uniqueid second (`rows`), how many agree with it read as UTC and read as local
+    time in the PBX's zone, and the commonest gap (eventtime read as UTC − uniqueid) otherwise."""
+
+    rows: int = 0
+    utc: int = 0
+    local: int = 0
+    gap: float | None = None
+
+    @property
+    def verdict(self) -> str:
+        """ "utc", "local", "unknown" (they agree with neither) or "none" (nothing to tell)."""
+        if not self.rows:
+            return "none"
+        if max(self.utc, self.local) * 2 < self.rows:
+            return "unknown"
+        return "local" if self.local > self.utc else "utc"
+
+
+def naive_times(lines: Iterable[tuple[int, str]], tz: ZoneInfo) -> NaiveTimes:
+    """Read the writing zone of a CEL table's naive eventtimes off its CHAN_START rows: a
+    channel's uniqueid (`epoch.counter`) holds the UTC second it was created, its CHAN_START
+    the same moment as the PBX wrote it (cel_pgsql: local time unless `usegmtime = yes`)."""
+    header: list[str] | None = None
+    framed = False
+    rows = utc = local = 0
+    gaps: dict[int, int] = {}
+    for _, text in lines:
+        stripped = text.strip()
+        if not stripped or _TABLE_RULE.fullmatch(stripped) or _TABLE_FOOTER.fullmatch(stripped):
+            continue
+        if header is None:
+            framed = stripped.startswith("|")
+            header = [c.lower() for c in _cells(stripped, framed)]
+            if any(c not in header for c in _TABLE_REQUIRED):
+                break
+            continue
+        cells = _cells(stripped, framed)
+        if len(cells) != len(header):
+            continue
+        values = dict(zip(header, cells, strict=True))
+        match = _TABLE_TIME.fullmatch(values["eventtime"])
+        created = uniqueid_epoch(values["uniqueid"])
+        if values["eventtype"] != "CHAN_START" or not match or match.group(8) or match.group(9) \
+                or created is None:
+            continue
+        try:
+            year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+            wall = dt.datetime(year, month, day, hour, minute, second)
+            gap = calendar.timegm(wall.timetuple()) - created
+            offset = dt.datetime.fromtimestamp(created, tz).utcoffset()
+        except (ValueError, OverflowError, OSError):
+            continue
+        rows += 1
+        utc += abs(gap) <= CHECK_SECONDS
+        local += offset is not None and abs(gap - offset.total_seconds()) <= CHECK_SECONDS
+        gaps[round(gap / 900) * 900] = gaps.get(round(gap / 900) * 900, 0) + 1
+    common = max(gaps, key=lambda g: gaps[g]) if gaps else None
+    return NaiveTimes(rows, utc, local, None if common is None else float(common))
+
+
 def read_cel_table(lines: Iterable[tuple[int, str]], naive_tz: ZoneInfo | None = None,
                    window: TimeWindow | None = None) -> Iterator[CelRecord | Reject]:
     """A `|`-separated CEL table with a header row naming the columns (psql output).

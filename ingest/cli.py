@@ -227,9 +227,13 @@ def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: 
               help="The files are psql dumps of a CEL table (cel_odbc / cel_pgsql: `psql -c "
                    "'SELECT * FROM cel'` output, a header then rows separated by |), read line "
                    "by line.")
+@click.option("--table-times", type=click.Choice(["auto", "utc", "local"]), default=None,
+              help="With --psql: how eventtimes written without an offset are read: UTC, local "
+                   "time in the PBX's zone, or auto (told by the CHAN_START rows against their "
+                   "uniqueid) [default: cel_table_times of the PBX, auto].")
 @pass_app
 def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool,
-        reference: bool, columnar_flag: bool, psql: bool) -> None:
+        reference: bool, columnar_flag: bool, psql: bool, table_times: str | None) -> None:
     """Import CEL records written by cel_custom as CSV (the most precise batch source), or
     psql dumps of a CEL table with --psql.
 
@@ -242,7 +246,7 @@ def cel(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: bool,
     if psql:
         from ingest.cel import parse_cel_table
 
-        parser = parse_cel_table
+        parser = functools.partial(parse_cel_table, times=table_times)
     elif reference:
         from ingest.cel import parse_cel
 
