@@ -9,7 +9,8 @@
 * A last line without its end of line is being written by Asterisk: it is held back (`held`),
   neither read nor counted, so that the next import of the grown file reads it whole. A
   compressed file no longer grows: its cut last line is kept aside (`cut`) for the importer to
-  keep as a reject, never read as a short row.
+  keep as a reject, never read as a short row. A last line of blanks (the spaces psql ends its
+  output with) is neither: it is read as a blank line.
 """
 
 from __future__ import annotations
@@ -162,8 +163,8 @@ class LineReader:
                 advance(len(data))
             if number == 1 and data.startswith(BOM):
                 data = data[len(BOM):]
-            if hold and not data.endswith(b"\n"):
-                self._cut(number, data, count)
+            if hold and not data.endswith(b"\n") and not data.isspace():  # (blanks: a blank line,
+                self._cut(number, data, count)  # e.g. the spaces psql ends its output with)
                 return
             try:
                 text = data.decode("utf-8")

@@ -75,7 +75,9 @@ def read_source(path: Path, limit: int | None = None) -> Source:
         data = data[len(BOM):]
         first_end = first_end - len(BOM) if first_end >= 0 else -1
     found = Source(data, compression)
-    if data and not data.endswith(b"\n"):
+    if data and not data.endswith(b"\n") and data[data.rfind(b"\n") + 1:].isspace():
+        found.data = data + b"\n"  # a last line of blanks is a blank line (LineReader)
+    elif data and not data.endswith(b"\n"):
         start = data.rfind(b"\n") + 1
         number = data.count(b"\n", 0, start) + 1
         partial = data[start:]

@@ -111,6 +111,22 @@ def test_a_compressed_file_is_read_like_the_reference(
 
 
 @pytest.mark.parametrize("kind", list(COLUMNAR))
+@pytest.mark.parametrize("compress", [None, "gzip"])
+def test_a_last_line_of_blanks_is_a_blank_line(store: Store, capture: CaptureContext,
+                                               tmp_path: Path, kind: str,
+                                               compress: str | None) -> None:
+    """The spaces psql ends its output with (no end of line) are no line being written: nothing
+    is held back nor cut, in both importers."""
+    lines = _calls(kind)
+    data = write_lines(tmp_path / "plain.txt", lines).read_bytes() + b"    "
+    path = tmp_path / ("in.gz" if compress else "in.txt")
+    path.write_bytes(gzip.compress(data) if compress else data)
+    result, _ = both(kind, path, capture, store, tmp_path)
+    assert result.held is None and result.rejected == 0
+    assert result.rows_read == len(lines) + 1 and result.counts.imported == 40
+
+
+@pytest.mark.parametrize("kind", list(COLUMNAR))
 @pytest.mark.parametrize("whole_rows", [20_000, 3])
 def test_a_bom_and_a_half_written_last_line(store: Store, capture: CaptureContext,
                                             tmp_path: Path, kind: str, whole_rows: int,

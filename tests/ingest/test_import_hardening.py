@@ -400,7 +400,7 @@ def test_held_blanks_hold_back_no_call(store: Store, capture: CaptureContext,
     path = write_lines(tmp_path / "Master.csv", [render(rows[0]), render(rows[1]), "  "],
                        end=b"")
     result = cdr_import(store, capture, path)
-    assert result.held is not None and result.rejected == 0
+    assert result.held is None and result.rejected == 0  # blanks: a blank line, not held
     assert set(stored(store)) == {str(r["uniqueid"]) for r in rows}
 
 
