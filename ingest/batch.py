@@ -23,6 +23,7 @@ from ingest.drop import BatchError, DropResult, drop_batch
 from ingest.finalize import CaptureContext
 from ingest.lines import HeldLine, LineReader, SourceFileError, open_source
 from ingest.records import Miss, RecordError, Reject, Skipped, UnknownSiteError, unexpected
+from ingest.sniff import hint
 from ingest.spool import Spool
 from monitor.call import Call, CallBuilder, Outcome
 from monitor.store import Store
@@ -310,19 +311,45 @@ class FileParse:
         n = self.rejected
         which = ("only line was" if n == 1 else f"{n} lines were") if whole else \
             f"first {n} lines were"
-        shown = "; ".join(f"line {r.line}: {r.reason[:150]}" for r in self._first)
         return SourceFileError(self.path, (
             f"does not read as a {self.kind or 'such'} file: its {which} all rejected "
-            f"({shown}); nothing was stored. Check that the command fits the file (ingest cdr, "
-            "cel, queue-log, csv --mapping) and the PBX's settings (--pbx, cdr_layout)"))
+            f"({first_reasons(self._first)}); nothing was stored. Check that the command fits "
+            "the file (ingest cdr, cel, cel --psql, queue-log, csv --mapping) and the PBX's "
+            f"settings (--pbx, cdr_layout).{hint([r.raw for r in self._first], self._command)}"))
+
+    @property
+    def _command(self) -> str:
+        """The command that was reading the file (to hint at another)."""
+        target = getattr(self.parser, "func", self.parser)
+        if getattr(target, "__name__", "") == "parse_cel_table":
+            return "ingest cel --psql"
+        return f"ingest {self.kind.replace('_', '-')}"
+
+
+def first_reasons(rejects: list[Reject], size: int = 160) -> str:
+    """The reasons of the first rejects, each once, with the lines it was given for; a long
+    reason is shortened at a word, with "…"."""
+    lines: dict[str, list[str]] = {}
+    for r in rejects:
+        lines.setdefault(r.reason, []).append(str(r.line))
+    return "; ".join(f"line{'s' if len(at) > 1 else ''} {', '.join(at)}: {shortened(reason, size)}"
+                     for reason, at in lines.items())
+
+
+def shortened(text: str, size: int) -> str:
+    if len(text) <= size:
+        return text
+    cut = text[:size].rsplit(" ", 1)[0].rstrip(" ,;:(")
+    return f"{cut} …"
 
 
 def parse_file(
-    path: Path, parser: Parser, ctx: CaptureContext, on_bytes: Callable[[int], None] | None = None
+    path: Path, parser: Parser, ctx: CaptureContext, on_bytes: Callable[[int], None] | None = None,
+    kind: str = "",
 ) -> tuple[list[Call], list[Reject], FileParse]:
     """Parse and finalize a whole file: (calls, rejects by line, the parse with its counts,
     skipped calls and directory gaps). Never raises per record."""
-    parse = FileParse(path, parser, ctx, on_bytes=on_bytes)
+    parse = FileParse(path, parser, ctx, kind, on_bytes=on_bytes)
     found: list[Call] = []
     rejects: list[Reject] = []
     for item in parse:

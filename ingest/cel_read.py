@@ -217,9 +217,13 @@ def read_cel_table(lines: Iterable[tuple[int, str]], naive_tz: ZoneInfo | None =
     """
     header: list[str] | None = None
     framed = False
+    unread = ""  # why the rows cannot be read: the header lacks a column
     for number, text in lines:
         stripped = text.strip()
         if not stripped or _TABLE_RULE.fullmatch(stripped) or _TABLE_FOOTER.fullmatch(stripped):
+            continue
+        if unread:  # every line is a reject: a file that is no CEL table is refused whole
+            yield Reject(number, unread, text)
             continue
         if header is None:
             framed = stripped.startswith("|")
@@ -228,7 +232,8 @@ def read_cel_table(lines: Iterable[tuple[int, str]], naive_tz: ZoneInfo | None =
             if missing:
                 yield Reject(number, f"table header lacks the column(s) {', '.join(missing)}; "
                              "export the cel table with all its columns", text)
-                return
+                unread = (f"not read: the table header (line {number}) lacks the column(s) "
+                          f"{', '.join(missing)}")
             continue
         try:
             record = _table_record(header, _cells(stripped, framed), number, text, naive_tz)
@@ -291,3 +296,26 @@ def in_time_order(records: Iterable[CelRecord]) -> list[CelRecord]:
     in order already.
     """
     return sorted(records, key=lambda r: (r.eventtime, r.eventtype == "LINKEDID_END"))
+
+
+def is_table(numbered: list[tuple[int, str]]) -> bool:
+    """Whether the lines are a psql dump of a CEL table (a header naming eventtype and
+    eventtime), not a cel_custom CSV."""
+    from ingest.sniff import PSQL_CEL, looks_like
+
+    first = next((text for _, text in numbered if text.strip()), "")
+    return looks_like([first]) == PSQL_CEL
+
+
+def read_cel_any(numbered: list[tuple[int, str]], tz: ZoneInfo) -> Iterator[CelRecord | Reject]:
+    """A cel_custom CSV, or a psql dump of a CEL table (its rows put in time order, times
+    without an offset read as the CHAN_START rows say: `naive_times`), for reading without a
+    site directory (`sites learn`, `sites check`)."""
+    if not is_table(numbered):
+        yield from read_cel_csv(numbered, tz)
+        return
+    naive = tz if naive_times(numbered, tz).verdict == "local" else None
+    items = list(read_cel_table(numbered, naive))
+    yield from (item for item in items if isinstance(item, Reject))
+    yield from in_time_order(item for item in items if isinstance(item, CelRecord))
+

@@ -10,7 +10,7 @@ from pathlib import Path
 from config import Config
 from ingest.batch import Parser, parse_file
 from ingest.finalize import CaptureContext
-from ingest.learn.observation import sniff
+from ingest.learn.observation import is_cel_table, sniff
 from monitor.call import Call
 from monitor.directory_gaps import GapReport, MissRow, counts_from_calls, report_of
 
@@ -40,7 +40,12 @@ def check_files(config: Config, pbx: str, paths: list[Path], kind: str = "auto",
     misses: list[MissRow] = []
     for path in paths:
         file_kind = sniff(path) if kind == "auto" else kind
-        calls, _, reader = parse_file(path, parser_for(file_kind, config, pbx), ctx)
+        parser = parser_for(file_kind, config, pbx)
+        if file_kind == "cel" and is_cel_table(path):  # a psql dump (ingest cel --psql)
+            from ingest.cel import parse_cel_table
+
+            parser = parse_cel_table
+        calls, _, reader = parse_file(path, parser, ctx, kind=file_kind)
         found.extend(calls)
         misses.extend(MissRow(d, q, c, rejected, n.calls, n.first_arrival, n.last_arrival)
                       for (d, q, c, rejected), n in reader.gaps.misses.items())

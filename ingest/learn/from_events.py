@@ -1,4 +1,5 @@
-"""Observations from CEL (cel_custom CSV) and queue_log, read without any site directory."""
+"""Observations from CEL (cel_custom CSV, or a psql dump of a CEL table) and queue_log, read
+without any site directory."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from ingest.call_direction import dialed_out_through
 from ingest.cel import ANSWER_EVENTS, _caller_uniqueid, _connected_channels
-from ingest.cel_read import CelRecord, read_cel_csv
+from ingest.cel_read import CelRecord, read_cel_any
 from ingest.learn.observation import Observation
 from ingest.queue_log import _IGNORED as QUEUE_LOG_IGNORED
 from ingest.queue_log import parse_queue_log_line
@@ -17,7 +18,7 @@ from ingest.site_map import device_of
 
 def observe_cel(lines: Iterable[tuple[int, str]], path: str, tz: ZoneInfo) -> Iterator[Observation]:
     groups: dict[str, list[CelRecord]] = {}
-    for item in read_cel_csv(lines, tz):
+    for item in read_cel_any(list(lines), tz):
         if isinstance(item, Reject):
             continue
         key = item.linkedid or item.uniqueid

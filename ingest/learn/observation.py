@@ -42,21 +42,38 @@ class Observation:
     example: str = ""  # one raw line, to show as evidence
 
 
-def sniff(path: Path) -> str:
-    """The kind of a PBX file from its first non-blank lines: cdr, cel, queue_log or ami."""
+def _head(path: Path, lines: int = 20) -> list[str]:
+    """The first non-blank lines of a file (compressed files and BOMs included)."""
     from ingest.batch import LineReader
 
     head: list[str] = []
-    for _, raw in LineReader(path, hold_partial=False):  # compressed files and BOMs included
+    for _, raw in LineReader(path, hold_partial=False):
         text = raw.strip()
         if text:
             head.append(text)
-        if len(head) >= 20:
+        if len(head) >= lines:
             break
+    return head
+
+
+def is_cel_table(path: Path) -> bool:
+    """Whether the file is a psql dump of a CEL table (read by `ingest cel --psql`)."""
+    from ingest.sniff import PSQL_CEL, looks_like
+
+    return looks_like(_head(path, 1)) == PSQL_CEL
+
+
+def sniff(path: Path) -> str:
+    """The kind of a PBX file from its first non-blank lines: cdr, cel, queue_log or ami."""
+    head = _head(path)
     if any(line.startswith(("Asterisk Call Manager", "Event:", "Response:", "Action:"))
            or "Examining AMI" in line for line in head):
         return "ami"
     first = head[0] if head else ""
+    from ingest.sniff import PSQL_CEL, looks_like
+
+    if looks_like([first]) == PSQL_CEL:
+        return "cel"
     if first.count("|") >= 4 and first.split("|", 1)[0].isdigit():
         return "queue_log"
     if first.startswith('"') and first.split(",", 1)[0].strip('"').isupper() and \
@@ -106,12 +123,21 @@ def check_readable(path: Path, kind: str, tz: ZoneInfo, *, usegmtime: bool = Fal
         raise SourceFileError(path, "is empty: nothing to learn from it")
     if records:
         return
+    from ingest.batch import first_reasons
+    from ingest.records import Reject
+    from ingest.sniff import looks_like
+
     which = "only line was" if nonblank == 1 else f"{nonblank} lines were"
-    shown = "; ".join(f"line {n}: {reason[:150]}" for n, reason in reasons[:3])
+    shown = first_reasons([Reject(n, reason, "") for n, reason in reasons[:3]])
+    head = [text for _, text in zip(range(20), (t for _, t in numbered(path)), strict=False)]
+    found = looks_like(head)
+    other = found[1].split()[1] if found is not None else None  # cdr, cel, queue-log
+    guess = f" It looks like {found[0]}: --kind {other.replace('-', '_')}." \
+        if found is not None and other and other.replace("-", "_") != kind else ""
     raise SourceFileError(path, (
         f"does not read as a {kind} file: its {which} all rejected ({shown}); nothing to learn "
         "from it. Check that --kind fits the file (cdr, cel, queue_log, ami) and the PBX's "
-        "settings (--pbx, cdr_layout)"))
+        f"settings (--pbx, cdr_layout).{guess}"))
 
 
 def _records(path: Path, kind: str, tz: ZoneInfo, *, usegmtime: bool,
@@ -128,10 +154,10 @@ def _records(path: Path, kind: str, tz: ZoneInfo, *, usegmtime: bool,
         records = reader.stats.rows
         reasons = [(r.line, r.reason) for r in reader.rejects[:3]]
     elif kind == "cel":
-        from ingest.cel_read import read_cel_csv
+        from ingest.cel_read import read_cel_any
         from ingest.records import Reject
 
-        for item in read_cel_csv(numbered(path), tz):
+        for item in read_cel_any(list(numbered(path)), tz):
             if not isinstance(item, Reject):
                 records += 1
             elif len(reasons) < 3:
