@@ -171,6 +171,7 @@ class DirectoryGaps:
     machines: Counter[tuple[str, str]] = field(default_factory=Counter)  # (site, App@context)
     misses: dict[tuple[str | None, str | None, str | None, bool], MissCount] = field(
         default_factory=dict)  # (dialed, queue, context, rejected) -> count
+    outbound: int = 0  # calls of no site that look internal or outbound (rejects, not gaps)
 
     def add_call(self, call: Call) -> None:
         if call.outcome is Outcome.UNKNOWN_DEVICE:
@@ -179,6 +180,9 @@ class DirectoryGaps:
             self.machines[(call.site, call.answered_by or "?")] += 1
 
     def add_miss(self, miss: Miss, line: int | None, rejected: bool) -> None:
+        if miss.outbound:  # nothing the directory lacks: counted apart
+            self.outbound += 1
+            return
         key = (miss.dialed, miss.queue, miss.context, rejected)
         self.misses.setdefault(key, MissCount()).add(line, miss.arrival)
 

@@ -128,6 +128,12 @@ def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
                    "is not in the file yet (still ringing or waiting, or a row still being "
                    "written): not counted yet, never as abandons; importing the file again "
                    f"once it has grown, or the next one, stores {'them' if n > 1 else 'it'}")
+    if r.gaps.outbound:
+        n = r.gaps.outbound
+        click.echo(f"  {n} of the rejects {'are calls' if n > 1 else 'is a call'} of no site that "
+                   "look internal or outbound (placed from a phone, or dialed out through a "
+                   "trunk): nothing to add to the directory; kept in case the device that placed "
+                   f"{'them' if n > 1 else 'it'} is a trunk")
     if r.rejected:
         click.echo(f"  list the rejected records: qualiphone ingest rejects --batch {r.batch_id}")
     if r.skipped:

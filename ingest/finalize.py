@@ -51,7 +51,7 @@ class CaptureContext:
         site = b.site or self.sites.site_for(dialed=b.dialed, queue=b.queue, context=b.context)
         if site is None:
             raise UnknownSiteError(self._unknown_site(b), Miss(b.dialed, b.queue, b.context,
-                                                              b.arrival))
+                                                              b.arrival, _internal_or_outbound(b)))
         return site
 
     def _unknown_site(self, b: CallBuilder) -> str:

@@ -15,6 +15,8 @@ class Miss:
     queue: str | None = None
     context: str | None = None
     arrival: float | None = None
+    outbound: bool = False  # placed from an internal device or dialed out through a trunk:
+    # kept as a reject, but nothing the directory lacks
 
 
 @dataclass(frozen=True, slots=True)

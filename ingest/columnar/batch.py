@@ -104,6 +104,7 @@ class ReferencePart:
     skipped: list[dict[str, object]] = field(default_factory=list)
     misses: list[dict[str, object]] = field(default_factory=list)  # rejected as unknown site
     recognised: bool = False  # the parser gave a call or a skipped call
+    outbound: int = 0  # calls of no site that look internal or outbound (rejected)
 
 
 class ColumnarImporter:
@@ -396,7 +397,10 @@ def _finalize_one(part: ReferencePart, item: CallBuilder, ctx: CaptureContext, a
         part.calls.append((at, ctx.finalize(item, check_store=False), item.line, raw))
     except UnknownSiteError as exc:
         part.rejects.append((at, Reject(item.line, str(exc), raw, exc.miss)))
-        part.misses.append(_miss_row(at, item.line, exc.miss, rejected=True))
+        if exc.miss.outbound:  # (DirectoryGaps.add_miss: nothing the directory lacks)
+            part.outbound += 1
+        else:
+            part.misses.append(_miss_row(at, item.line, exc.miss, rejected=True))
     except RecordError as exc:
         part.rejects.append((at, Reject(item.line, str(exc), raw)))
     except Exception as exc:  # one call never costs the others (as FileParse)
@@ -495,6 +499,7 @@ def counted_reader(path: Path, lines: FileLines, fast: FastPart, ref: ReferenceP
                                          "rejected": pl.Boolean()}),
     ]).sort("order", "line")
     _add_misses(reader, misses)
+    reader.gaps.outbound = ref.outbound
     unclassified = calls.frame.filter(pl.col("outcome").is_in(
         [Outcome.UNKNOWN_DEVICE.value, Outcome.MACHINE.value]))
     for outcome, site, device in unclassified.select("outcome", "site", "answered_by").iter_rows():

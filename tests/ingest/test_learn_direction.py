@@ -86,8 +86,11 @@ def test_a_file_learn_cannot_read_is_refused(real_data: Path, tmp_path: Path) ->
     psql = next((real_data / "cel/wazo-call-logd").glob("*.psql.txt"))
     for args, said in (([str(empty)], "is empty: nothing to learn from it"),
                        ([str(pdf)], "does not read as a cdr file"),
-                       (["--kind", "cdr", str(queue_log)], "does not read as a cdr file"),
-                       ([str(psql)], "does not read as a cdr file")):
+                       (["--kind", "cdr", str(queue_log)], "It looks like an Asterisk "
+                        "queue_log: --kind queue_log."),
+                       (["--kind", "cdr", str(psql)], "It looks like a psql dump of a CEL "
+                        "table: --kind cel."),
+                       ([str(psql)], "(cel: 1 calls): 0 inbound calls")):  # read as CEL
         out = run("--config", str(config), "sites", "learn", *args)
         assert out.exit_code == 1 and said in out.output, (args, out.output)
         assert "already has everything" not in out.output
