@@ -100,7 +100,7 @@ def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Pa
 def _summary(r: BatchResult, config_dir: Path | None = None) -> None:
     if r.skipped_as is not None:
         click.echo(f"{r.path}: already imported as batch {r.skipped_as} (same checksum); "
-                   "nothing added")
+                   "nothing added (after a change of sites.toml, --again reads it anew)")
         return
     c = r.counts
     click.echo(

@@ -23,7 +23,9 @@ What queue_log can say, and how each field is filled:
 * A caller still waiting when the file ends (no CONNECT, ABANDON or exit after the last
   ENTERQUEUE), or when its lines stop for six hours, is a Reject saying so: how the call ended
   is unknown, and a guess would count it as an abandon. The grown file, the next file after
-  rotation, or the day's CDR or CEL brings the call.
+  rotation, or the day's CDR or CEL brings the call. A QUEUESTART (app_queue loaded: the PBX
+  restarted) closes every open caller: one still waiting was cut off, a Reject that no later
+  line completes.
 * `first_ring` is the earliest ring start derivable from the file: RINGNOANSWER / RINGCANCELED
   time − ringtime (ms), CONNECT time − ringtime (s), never before the first ENTERQUEUE. queue_log
   does not record the strategy; with ringall the members ring on ENTERQUEUE, which the derived
@@ -244,6 +246,11 @@ WAITING_AT_END = (
     "no answer, abandon or exit yet): how the call ended is unknown, so it is not counted (not "
     "as an abandon either); importing this file again once it has grown, the next queue_log "
     "after rotation, or the day's CDR or CEL completes it")
+WAITING_RESTART = (
+    'still waiting in queue "{queue}" ({seconds:.0f} s after it entered) when the PBX restarted '
+    "(QUEUESTART, line {line}, {after:.0f} s after its last line): the call was cut off and how "
+    "it ended is unknown, so it is not counted (not as an abandon either); the day's CDR or CEL "
+    "may hold it")
 WAITING_SILENT = (
     'still waiting in queue "{queue}" when its lines stop ({seconds:.0f} s after it entered, then '
     "no line for six hours): how the call ended is unknown, so it is not counted (not as an "
@@ -260,6 +267,9 @@ class _Callers:
 
     def add(self, number: int, text: str,
             e: QueueLogEntry) -> Iterator[CallBuilder | Skipped | Reject]:
+        if e.event == "QUEUESTART":  # app_queue loaded again: the PBX restarted, every caller
+            yield from self._restarted(number, e.time)  # in a queue was cut off
+            return
         if e.callid == "NONE" or e.event in _IGNORED:
             return
         if e.time - self.swept >= _SWEEP_EVERY:
@@ -285,7 +295,8 @@ class _Callers:
         for key in stale:
             yield from self._emit(self.open.pop(key), WAITING_SILENT)
 
-    def _emit(self, t: _Track, waiting: str) -> Iterator[CallBuilder | Skipped | Reject]:
+    def _emit(self, t: _Track, waiting: str, in_progress: bool = True,
+              **said: float) -> Iterator[CallBuilder | Skipped | Reject]:
         try:
             builder = _close(t, self.ctx) if t.queues else None
         except Exception as exc:  # one caller never costs the others
@@ -295,10 +306,19 @@ class _Callers:
             # how it ended is unknown: never an abandon (nor a call) on a guess
             queue = builder.queue or "?"
             yield Reject(builder.line, waiting.format(queue=queue, seconds=t.last_time - (
-                builder.queue_entry or t.first_time)), "\n".join(builder.raw), call=True)
+                builder.queue_entry or t.first_time), **said), "\n".join(builder.raw),
+                call=in_progress)
             return
         if builder is not None:
             yield builder
+
+    def _restarted(self, number: int, when: int) -> Iterator[CallBuilder | Skipped | Reject]:
+        """Close every open caller at a restart: one still waiting is a reject that no later
+        line can complete (its channel is gone); the others are built as at the end."""
+        for t in self.open.values():
+            yield from self._emit(t, WAITING_RESTART, in_progress=False, line=number,
+                                  after=when - t.last_time)
+        self.open.clear()
 
     def close_all(self) -> Iterator[CallBuilder | Skipped | Reject]:
         for t in self.open.values():

@@ -61,6 +61,8 @@ class ColumnarQueueLog(ColumnarImporter):
         outside = events.filter(~pl.col("time").is_between(window.earliest, window.latest))
         rejected = outside["line"].to_numpy() - 1
         events = events.filter(pl.col("time").is_between(window.earliest, window.latest))
+        # the reference reads the restarts too: a caller it builds may be cut off by one
+        restarts = events.filter(pl.col("event") == "QUEUESTART")["line"].to_numpy() - 1
         events = events.filter((pl.col("callid") != "NONE")
                                & ~pl.col("event").is_in(list(reference._IGNORED)))
         order = _emission_order(events)
@@ -78,7 +80,8 @@ class ColumnarQueueLog(ColumnarImporter):
         self._by_line = dict(zip(known["line"].to_list(), known["order"].to_list(), strict=True))
         self._read = True
         return FastPart(builders, skipped, groups,
-                        np.union1d(np.flatnonzero(~ordinary), rejected), delegated)
+                        np.union1d(np.union1d(np.flatnonzero(~ordinary), rejected), restarts),
+                        delegated)
 
     def order_of(self, item: Item, index: int) -> int:
         """The emission order of the item's callid (a Skipped is found by its first line);

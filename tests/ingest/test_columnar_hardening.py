@@ -110,6 +110,21 @@ def test_a_compressed_file_is_read_like_the_reference(
     assert result.rejected == 1 and result.calls_seen == 40 and not fast.whole_reference
 
 
+@pytest.mark.parametrize("restart_at", [0, 10, 39])
+def test_callers_cut_off_by_a_restart_are_read_like_the_reference(
+        store: Store, capture: CaptureContext, tmp_path: Path, restart_at: int) -> None:
+    """A QUEUESTART (the PBX restarted) closes the callers still waiting: rejects that no grown
+    file completes (not "in progress"); the callers before and after it are calls."""
+    lines = _calls("queue_log")
+    t = int(T0)
+    waiting = [f"{t + 300 * restart_at + 100}|{t}.999|std-05|NONE|ENTERQUEUE||0612345678|1",
+               f"{t + 300 * restart_at + 160}|NONE|NONE|NONE|QUEUESTART|"]
+    cut = 3 * restart_at + 3  # queue_call writes 3 lines a caller
+    path = write_lines(tmp_path / "queue_log", lines[:cut] + waiting + lines[cut:])
+    result, _ = both("queue_log", path, capture, store, tmp_path)
+    assert result.counts.imported == 40 and result.rejected == 1 and result.in_progress == 0
+
+
 @pytest.mark.parametrize("kind", list(COLUMNAR))
 @pytest.mark.parametrize("compress", [None, "gzip"])
 def test_a_last_line_of_blanks_is_a_blank_line(store: Store, capture: CaptureContext,

@@ -431,7 +431,11 @@ def test_altanai_excerpt(real_data: Path, tmp_path: Path) -> None:
     assert (gone.outcome, gone.end - gone.queue_entry, gone.incomplete) == (Outcome.ABANDONED, 68, False)
     assert gone.queue == "support" and ctx.finalize(gone).site == "eps-test"
     assert "1596513054.164" in waiting.raw
-    assert waiting.reason.startswith('still waiting in queue "sales" when the file ends')
+    # a QUEUESTART (the PBX restarted) follows: the caller was cut off, no later line completes it
+    assert waiting.reason.startswith('still waiting in queue "sales" (0 s after it entered) when '
+                                     "the PBX restarted (QUEUESTART, line 10, 574 s after its "
+                                     "last line): the call was cut off")
+    assert not waiting.call  # not "in progress": importing the grown file will not store it
 
 
 # --- through the store -------------------------------------------------------------------------
