@@ -73,3 +73,18 @@ def dialed_out_through(dial_data: str) -> list[str]:
         if digits.isdigit() and len(digits) >= MIN_DID_DIGITS and peer:
             found.append(f"{tech}/{peer}")
     return found
+
+
+def dialed_as_extension_at(dial_data: str) -> list[str]:
+    """The devices a Dial() string reaches as `EXTENSION@PEER` with a short extension
+    (`SIP/200@stadionpbx` names SIP/stadionpbx): extensions of another PBX behind that peer,
+    where a person, or that PBX's voicemail, may answer."""
+    found: list[str] = []
+    for target in (dial_data or "").split(",", 1)[0].split("&"):
+        tech, _, rest = target.strip().partition("/")
+        number, at, peer = rest.partition("@")
+        if at and peer and "/" not in rest and tech.lower() != "local" and number.isdigit() \
+                and len(number) < MIN_DID_DIGITS:
+            found.append(f"{tech}/{peer}")
+    return found
+

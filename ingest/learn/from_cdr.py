@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
-from ingest.call_direction import dialed_out_through
+from ingest.call_direction import dialed_as_extension_at, dialed_out_through
 from ingest.cdr import _SELF_ANSWERING, _grouped, reached_person
 from ingest.cdr_layout import CdrRow, CdrStats, Clock, LayoutChooser, RowReader
 from ingest.learn.observation import Observation
@@ -51,6 +51,8 @@ def _observe(key: str, rows: list[CdrRow], path: str) -> Observation | None:
                                 if r.dstchannel and not r.dstchannel.startswith("Local/")))
     o.dialed_out = list(dict.fromkeys(d for r in rows if r.lastapp.lower() == "dial"
                                       for d in dialed_out_through(r.lastdata)))
+    o.via_peer = list(dict.fromkeys(d for r in rows if r.lastapp.lower() == "dial"
+                                    for d in dialed_as_extension_at(r.lastdata)))
     o.answered = _answered(rows, first.start)
     o.reached_person_path = reached_person(rows)
     last = max(mine, key=lambda r: (r.end, r.start, r.sequence, r.line))

@@ -36,6 +36,7 @@ class Observation:
     rang: list[str] = field(default_factory=list)  # devices that were rung
     # devices an outside number was dialed through (Dial(SIP/sipus1/0612…)): trunks
     dialed_out: list[str] = field(default_factory=list)
+    via_peer: list[str] = field(default_factory=list)  # devices dialed as EXTENSION@PEER
     machine: tuple[str, str] | None = None  # (application, context) that answered the caller
     voicemail: str | None = None  # the context where VoiceMail() took the call
     reached_person_path: bool = False  # the call went to a Dial or a Queue (not only a machine)

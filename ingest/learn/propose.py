@@ -37,6 +37,8 @@ from monitor.pseudonym import normalize_number
 
 KEYS = ("dids", "queues", "contexts", "staff_devices", "message_contexts", "voicemail_contexts")
 SUFFIX_DIGITS = 3  # the fewest last digits of a public number that may identify a site
+PEER_NOTE = ("CHECK: dialed as EXTENSION@PEER, extensions of another PBX: a person there, or "
+             "its voicemail, answers through it")
 MESSAGE_OUT_OF_HOURS = 0.8  # share of machine-answered calls out of hours for a message context
 SAMPLE = 400  # arrivals kept per signature to judge opening hours
 NO_DID = "no switchboard call (no public number dialed, no queue: an extension or \"s\")"
@@ -112,7 +114,9 @@ Signature = tuple[str, str | None, tuple[str, ...], tuple[str, ...], tuple[str, 
 def learn(observations: Iterable[Observation], config: Config, pbx: str,
           files: list[tuple[str, str, int]] | None = None) -> Learned:
     sigs: dict[Signature, _Sig] = {}
+    peers: set[str] = set()  # devices dialed as EXTENSION@PEER: another PBX behind them
     for o in observations:
+        peers.update(o.via_peer)
         key: Signature = (o.caller_device, o.dialed, tuple(o.contexts), tuple(o.queues),
                           tuple(d for d, _ in o.answered), o.machine, o.voicemail,
                           o.reached_person_path, tuple(o.rang), tuple(o.dialed_out))
@@ -120,7 +124,7 @@ def learn(observations: Iterable[Observation], config: Config, pbx: str,
         s.calls += 1
         if o.arrival is not None and len(s.arrivals) < SAMPLE:
             s.arrivals.append(o.arrival)
-    return _Proposer(config, pbx, sigs).run(files or [])
+    return _Proposer(config, pbx, sigs, peers).run(files or [])
 
 
 def _example(o: Observation) -> str:
@@ -129,8 +133,10 @@ def _example(o: Observation) -> str:
 
 
 class _Proposer:
-    def __init__(self, config: Config, pbx: str, sigs: dict[Signature, _Sig]) -> None:
+    def __init__(self, config: Config, pbx: str, sigs: dict[Signature, _Sig],
+                 peers: set[str] | None = None) -> None:
         self.config, self.pbx, self.sigs = config, pbx, sigs
+        self.peers = peers or set()
         self.all_sigs = dict(sigs)  # self.sigs loses the calls set aside as no inbound call
         self.map = SiteMap.build(config, pbx)
         self.sites = [s for s in config.sites if s.pbx == pbx]
@@ -249,7 +255,8 @@ class _Proposer:
             if device in trunks:
                 forwarded[device] += s.calls
             elif not self.map.is_staff(device):
-                p.propose("staff_devices", device, s.calls, s.example)
+                p.propose("staff_devices", device, s.calls, s.example, PEER_NOTE
+                          if device in self.peers else "")
         if voicemail and voicemail not in site.voicemail_contexts:
             p.propose("voicemail_contexts", voicemail, s.calls, s.example)
         if machine and not answered and not person and self.map.site_for(context=machine[1]) is None:

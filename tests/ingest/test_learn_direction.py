@@ -19,6 +19,17 @@ def run(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
+def test_extensions_of_another_pbx_are_told_from_dial_strings() -> None:
+    from ingest.call_direction import dialed_as_extension_at
+
+    assert dialed_as_extension_at("SIP/158@stadionpbx&SIP/200@stadionpbx,20") == \
+        ["SIP/stadionpbx", "SIP/stadionpbx"]
+    assert dialed_as_extension_at("SIP/301&SIP/200@stadionpbx,60,t") == ["SIP/stadionpbx"]
+    assert dialed_as_extension_at("PJSIP/0153000005@trunk-ovh,30") == []  # an outside number
+    assert dialed_as_extension_at("SIP/sipus1/13137572470") == []
+    assert dialed_as_extension_at("Local/ch1@TimeDelay&SIP/301") == []
+
+
 def test_device_names_and_dial_strings() -> None:
     assert trunk_by_name("SIP/50.112.48.21") and trunk_by_name("PJSIP/trunk-paris")
     assert trunk_by_name("Motif/12489398620@voice.google.com") and trunk_by_name("DAHDI/1-1")
@@ -72,6 +83,9 @@ def test_an_inbound_context_is_never_proposed_as_a_message_context(real_data: Pa
               str(real(real_data, "dj-asterisk-cdr/Master.csv")), "--write", str(patch))
     assert out.exit_code == 0, out.output
     assert "SIP/stadionpbx" in patch.read_text()
+    # proposed, but said to be another PBX reached as 200@stadionpbx: a person, or its voicemail
+    assert "SIP/stadionpbx: 5 calls; CHECK: dialed as EXTENSION@PEER" in patch.read_text()
+    assert "SIP/301: 17 calls; also" in patch.read_text()  # a phone of this PBX: no such note
     assert "message_contexts" not in patch.read_text()
     assert "voicemail_contexts" not in patch.read_text()
 
