@@ -24,7 +24,8 @@ from monitor.store import Store
 PERIOD_FR = {"closed": "hors horaires", "closure": "fermeture planifiée", "holiday": "jour férié"}
 OUTCOME_FR = {"abandoned": "raccroché avant réponse", "short_abandon": "raccroché avant réponse",
               "busy": "occupé", "failed": "échec / encombrement", "congestion": "encombrement",
-              "voicemail": "messagerie vocale", "answered": "décroché"}
+              "voicemail": "messagerie vocale", "answered": "décroché",
+              "no_answer": "sans réponse, fin par le standard"}
 KIND_FR = {"closed": "hors horaires", "closure": "fermeture", "daytime": "accueil de jour"}
 
 

@@ -312,6 +312,9 @@ class _Assembler:
             b.outcome = outcome
         else:
             self._unclassified(b, rows, mine)
+            last = max(mine, key=lambda r: (r.end, r.start, r.sequence, r.line))
+            if b.other_device is None and b.machine is None and pbx_ended(last):
+                b.outcome = Outcome.NO_ANSWER  # nobody answered and the PBX ended the call
         b.incomplete = b.incomplete or bad_line is not None
         return b
 
@@ -436,6 +439,21 @@ class _Assembler:
         if last.dcontext in self.sites.voicemail_contexts or app == "voicemail":
             return Outcome.VOICEMAIL
         return _FAILURES.get(last.disposition)
+
+
+def pbx_ended(last: CdrRow) -> bool:
+    """Whether the PBX, not the caller, ended an unanswered call, from the caller's last row:
+    the dialplan ran Hangup(), or a Dial rang for its whole time-out (`Dial(targets,T)`, the
+    row lasting T seconds, give or take the second CDR times are truncated to) and nothing
+    came after it."""
+    app = last.lastapp.lower()
+    if app == "hangup":
+        return True
+    if app != "dial" or last.disposition != "NO ANSWER":
+        return False
+    fields = last.lastdata.split(",")
+    timeout = fields[1].strip() if len(fields) > 1 else ""
+    return timeout.isdigit() and int(timeout) > 0 and abs(last.duration - int(timeout)) <= 1
 
 
 def _end(rows: list[CdrRow], mine: list[CdrRow]) -> float:

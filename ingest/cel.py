@@ -12,8 +12,10 @@ Rules (reference §7 and §8; docs/CAPTURE-CONTRACT.md):
   caller leg, and that is not a person. On bridge events the peer counts too, because Asterisk
   11 writes BRIDGE_START on the caller's channel with the device as its peer.
 * The end is the caller's CHAN_END, else its HANGUP, else LINKEDID_END.
-* Unanswered calls that reached a site's message or voicemail context get that outcome; the
-  caller's HANGUP dialstatus gives BUSY / CONGESTION / FAILED; otherwise finalize decides.
+* Unanswered calls that reached a site's message or voicemail context get that outcome; a
+  caller's HANGUP whose hangupsource is `dialplan/builtin` (the dialplan hung up: the ring
+  time-out ran out) gives NO_ANSWER; its dialstatus gives BUSY / CONGESTION / FAILED; otherwise
+  finalize decides (an abandon).
 """
 
 from __future__ import annotations
@@ -291,13 +293,19 @@ def _unanswered_outcome(group: Sequence[CelRecord], legs: Sequence[CelRecord],
         if r.context in ctx.sites.voicemail_contexts:
             return Outcome.VOICEMAIL
     hangup = next((r for r in reversed(legs) if r.eventtype == "HANGUP"), None)
-    if hangup is None:
-        return None
-    status = dialstatus(hangup.extra)
+    return None if hangup is None else hangup_outcome(hangup.extra)
+
+
+def hangup_outcome(extra: str) -> Outcome | None:
+    """What the caller's HANGUP says of an unanswered call: NO_ANSWER when the dialplan hung
+    up (the PBX ended it), else its dial status, else (no Dial ran: Busy() or Congestion() in
+    the dialplan) its Q.850 cause; None when it says nothing (finalize: an abandon)."""
+    status = dialstatus(extra)
+    if hangupsource(extra) == "dialplan/builtin" and status in ("", "NOANSWER"):
+        return Outcome.NO_ANSWER
     if status:
         return _DIALSTATUS_OUTCOMES.get(status)
-    # no Dial ran (Busy() or Congestion() in the dialplan): the Q.850 cause tells
-    cause = hangupcause(hangup.extra)
+    cause = hangupcause(extra)
     return None if cause is None else _CAUSE_OUTCOMES.get(cause)
 
 
@@ -317,6 +325,20 @@ def hangupcause(extra: str) -> int | None:
         return int(str(value))
     except ValueError:
         return None
+
+
+def hangupsource(extra: str) -> str:
+    """hangupsource of a HANGUP's extra (who hung up: a channel, or `dialplan/builtin` when
+    the dialplan did): JSON (12+) or `cause,source,dialstatus` (11)."""
+    text = extra.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            return ""
+        return str(data.get("hangupsource", "")) if isinstance(data, dict) else ""
+    parts = text.split(",")
+    return parts[1].strip() if len(parts) >= 3 else ""
 
 
 def dialstatus(extra: str) -> str:

@@ -20,6 +20,9 @@ class Outcome(enum.StrEnum):
     # Not classified: the directory (sites.toml) is incomplete. Never an abandon, never picked up.
     UNKNOWN_DEVICE = "unknown_device"  # connected to a device that is no staff_devices pattern
     MACHINE = "machine"  # answered by a machine application outside the message/voicemail contexts
+    # (Last, so that the integer codes of the outcomes above never change: monitor.metrics.arrays.)
+    NO_ANSWER = "no_answer"  # nobody answered and the PBX ended the call (a ring time-out, or
+    # the dialplan hung up): not an abandon, the caller did not hang up
 
 
 UNCLASSIFIED = frozenset({Outcome.UNKNOWN_DEVICE, Outcome.MACHINE})

@@ -57,6 +57,7 @@ OUTCOMES = {
     PbxOutcome.VOICEMAIL: Outcome.VOICEMAIL, PbxOutcome.BUSY: Outcome.BUSY,
     PbxOutcome.FAILED: Outcome.FAILED, PbxOutcome.CONGESTION: Outcome.FAILED,
     PbxOutcome.ABANDONED: Outcome.NO_ANSWER, PbxOutcome.SHORT_ABANDON: Outcome.NO_ANSWER,
+    PbxOutcome.NO_ANSWER: Outcome.NO_ANSWER,
 }
 REASON_OUTCOMES = {1: Outcome.NO_ANSWER, 3: Outcome.NO_ANSWER, 5: Outcome.BUSY, 0: Outcome.FAILED,
                    8: Outcome.FAILED}

@@ -63,6 +63,8 @@ def unanswered_table(s: Statement) -> Table:
         [f"   dont avant {t} secondes", num(h["abandoned_before_target"])],
         [f"Abandons courts (moins de {num(s.rules.short_abandon)} s, hors calcul du taux)",
          num(h["short_abandons"])],
+        ["Sans réponse : le standard a mis fin à l'appel sans qu'une personne décroche",
+         num(h["no_answer"])],
         ["Occupé", num(h["busy"])],
         ["Échec ou encombrement du réseau", num(h["failed"] + h["congestion"])],
         ["Messagerie vocale du standard", num(h["voicemail"])],

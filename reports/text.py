@@ -193,6 +193,10 @@ def _wait_sentence(s: Any) -> str:
         text += (f" {plural(h['abandoned'], 'appelant')} ont raccroché avant d'obtenir une "
                  f"réponse, dont {num(h['abandoned_before_target'])} avant "
                  f"{num(s.rules.threshold)} secondes.")
+    if h.get("no_answer"):
+        n = h["no_answer"]
+        text += (f" {plural(n, 'appel')} {'a' if n < 2 else 'ont'} sonné jusqu'à ce que le "
+                 "standard y mette fin, sans réponse.")
     return text
 
 

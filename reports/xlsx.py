@@ -44,6 +44,9 @@ COLUMNS: list[tuple[str, str | None, str]] = [
     ("90 % décrochés en moins de (s)", SECONDS, "90e centile du délai avant décroché"),
     ("Abandons", INT, "l'appelant a raccroché avant toute réponse (abandons courts à part)"),
     ("Abandons avant le seuil", INT, "abandons survenus avant le seuil (25 s)"),
+    ("Sans réponse (fin par le standard)", INT,
+     "personne n'a décroché et le standard a mis fin à l'appel (fin de la sonnerie, "
+     "ou raccroché par le standard)"),
     ("Occupé", INT, "appels reçus occupés"),
     ("Échec ou encombrement", INT, "appels en échec ou réseau encombré"),
     ("Messagerie vocale", INT, "appels envoyés sur la messagerie vocale du standard"),
@@ -87,7 +90,7 @@ def _row(f: Figures, i: int, month: str, generated: dt.datetime) -> list[Any]:
         p["low"], p["high"], f.rules.target_rate,
         None if p["value"] is None else p["value"] >= f.rules.target_rate,
         t["mean"], t["median"], t["p90"], inside["abandoned"], inside["abandoned_before_target"],
-        inside["busy"], inside["failed"] + inside["congestion"], inside["voicemail"],
+        inside["no_answer"], inside["busy"], inside["failed"] + inside["congestion"], inside["voicemail"],
         out_offered, out_message, out_offered - out_message - (every["answered"] - inside["answered"]),
         _rate(inside, "asterisk_sl"), _rate(inside, "asterisk_sl2"),
         _rate(inside, "agent_pickup_rate"), open_days, silent, incomplete, coverage,

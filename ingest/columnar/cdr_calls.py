@@ -80,7 +80,8 @@ def mine_fields(mine: pl.DataFrame, tests: list[str]) -> pl.DataFrame:
     last = mine.sort("g", "end", "start", "sequence", "line").group_by("g").agg(
         last_context=pl.col("dcontext").last(), last_app=pl.col("app").last(),
         last_lastapp=pl.col("lastapp").last(), last_answer=pl.col("answer").last(),
-        last_disposition=pl.col("disposition").last(), last_ctx_site=pl.col("ctx_site").last())
+        last_disposition=pl.col("disposition").last(), last_ctx_site=pl.col("ctx_site").last(),
+        last_data=pl.col("lastdata").last(), last_duration=pl.col("duration").last())
     first = mine.group_by("g", maintain_order=True).agg(
         call_key=pl.col("uniqueid").first(),
         dialed=pl.col("dst").first(),
@@ -151,6 +152,17 @@ def unanswered(sites_message: list[str], sites_voicemail: list[str]) -> pl.Expr:
             .when(pl.col("last_context").is_in(sites_voicemail) | (app == "voicemail"))
             .then(pl.lit(Outcome.VOICEMAIL.value))
             .otherwise(pl.col("last_disposition").replace_strict(failures, default=None)))
+
+
+def pbx_ended() -> pl.Expr:
+    """`ingest.cdr.pbx_ended` of the caller's last row: Hangup(), or a Dial that rang for its
+    whole time-out (`Dial(targets,T)`, T seconds give or take one) without an answer."""
+    timeout = pl.col("last_data").str.split(",").list.get(1, null_on_oob=True).str.strip_chars()
+    seconds = timeout.str.to_integer(strict=False)
+    rang_out = (pl.col("last_app") == "dial") & (pl.col("last_disposition") == "NO ANSWER") \
+        & timeout.str.contains(r"^[0-9]+$") & (seconds > 0) \
+        & ((pl.col("last_duration") - seconds).abs() <= 1)
+    return ((pl.col("last_app") == "hangup") | rang_out).fill_null(False)
 
 
 def assemble(rows: pl.DataFrame, ctx: CaptureContext) -> Assembled:
@@ -233,7 +245,9 @@ def _outcomes(per: pl.DataFrame, rows: pl.DataFrame, ctx: CaptureContext,
         .when(local).then(pl.col("c_device")),
         machine_answer=pl.when(machine).then(pl.col("last_answer")).cast(pl.Float64()),
         machine=pl.when(machine).then(pl.col("last_lastapp") + "@" + pl.col("last_context")),
-        outcome=pl.when(~staff).then(pl.col("pre")),
+        outcome=pl.when(~staff & pl.col("pre").is_not_null()).then(pl.col("pre"))
+        .when(other & ~unknown & ~local & ~machine & pbx_ended())
+        .then(pl.lit(Outcome.NO_ANSWER.value)),
         is_test="is_test", incomplete=pl.lit(False), resolution=pl.lit(1.0), line="line")
     delegated = built.filter(pl.col("unsure"))["g"]
     return Assembled(built.filter(~pl.col("unsure")).drop("g", "unsure"), skipped, delegated)

@@ -290,14 +290,7 @@ def _unanswered(per: pl.DataFrame, ctx: CaptureContext) -> pl.Series:
     """`_unanswered_outcome`: the first message or voicemail context reached, else the caller's
     last HANGUP (its dial status, else its Q.850 cause)."""
     def from_extra(extra: str | None) -> str | None:
-        if extra is None:
-            return None
-        status = reference.dialstatus(extra)
-        if status:
-            found = reference._DIALSTATUS_OUTCOMES.get(status)
-        else:
-            cause = reference.hangupcause(extra)
-            found = None if cause is None else reference._CAUSE_OUTCOMES.get(cause)
+        found = None if extra is None else reference.hangup_outcome(extra)
         return found.value if found else None
 
     hangup = map_distinct(per["hangup_extra"], from_extra, pl.String())

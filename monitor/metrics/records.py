@@ -17,7 +17,7 @@ COUNTS = {
     "short_abandons": Outcome.SHORT_ABANDON, "busy": Outcome.BUSY, "failed": Outcome.FAILED,
     "congestion": Outcome.CONGESTION, "message": Outcome.MESSAGE,
     "voicemail": Outcome.VOICEMAIL, "unknown_device": Outcome.UNKNOWN_DEVICE,
-    "machine": Outcome.MACHINE,
+    "machine": Outcome.MACHINE, "no_answer": Outcome.NO_ANSWER,
 }
 RATES = ("pickup_rate", "asterisk_sl", "asterisk_sl2", "agent_pickup_rate")
 TIMES = ("mean", "median", "p80", "p90", "p95", "max")

@@ -249,6 +249,38 @@ def test_abandon(capture: CaptureContext, end: int, outcome: Outcome) -> None:
     assert capture.finalize(b).outcome is outcome
 
 
+RANG = f"{A1}&{A2},30"  # Dial(…,30): ring the group for 30 s
+
+
+@pytest.mark.parametrize(("rows", "outcome"), [
+    # the Dial rang its whole 30 s, then the dialplan ended: the PBX ended the call
+    ([leg(A1, end=30, lastdata=RANG), leg(A2, end=30, seq=1, lastdata=RANG)], Outcome.NO_ANSWER),
+    # within a second of it: CDR times are truncated to the second
+    ([leg(A1, end=29, lastdata=RANG), leg(A2, end=29, seq=1, lastdata=RANG)], Outcome.NO_ANSWER),
+    # the caller hung up after 20 s of the 30: an abandon
+    ([leg(A1, end=20, lastdata=RANG), leg(A2, end=20, seq=1, lastdata=RANG)], Outcome.ABANDONED),
+    # rang out, then the dialplan's Hangup() (a row of its own): the PBX ended the call
+    ([leg(A1, end=30, lastdata=RANG), leg(start=30, answer=30, end=30, seq=2)],
+     Outcome.NO_ANSWER),
+    # rang out, then the site's voicemail: voicemail
+    ([leg(A1, end=30, lastdata=RANG), leg(start=30, answer=31, end=60, seq=2,
+                                          lastapp="VoiceMail", dcontext="vm-eps-05")],
+     Outcome.VOICEMAIL),
+    # a device the directory does not know answered, then Hangup(): to classify, never no-answer
+    ([leg("PJSIP/hall-00000007", answer=9, end=40, lastdata="PJSIP/hall,30"),
+      leg(start=40, answer=40, end=40, seq=2)], Outcome.UNKNOWN_DEVICE),
+    # no time-out in the Dial: who hung up is not written, an abandon as before
+    ([leg(A1, end=30, lastdata=f"{A1}&{A2}"), leg(A2, end=30, seq=1)], Outcome.ABANDONED),
+], ids=["rang out", "rang out, truncated", "hung up", "hangup row", "voicemail",
+        "unknown device", "no time-out"])
+def test_a_call_the_pbx_ended_is_no_abandon(capture: CaptureContext, rows: list[Row],
+                                            outcome: Outcome) -> None:
+    """`pbx_ended`: nobody answered and the PBX, not the caller, ended the call (a Dial that
+    rang its whole time-out, or the dialplan's Hangup())."""
+    b = one(capture, rows)
+    assert b.answer is None and capture.finalize(b).outcome is outcome
+
+
 def test_end_is_read_from_duration_at_the_short_abandon_threshold(
         capture: CaptureContext) -> None:
     """10:00:00.6 -> 10:00:05.4 is written 10:00:00, 10:00:05 and duration 4 (4.8 s)."""

@@ -121,8 +121,10 @@ def test_dj_ring_groups(real_data: Path, tmp_path: Path) -> None:
     assert not p.rejects and p.stats.skipped_rows == 0
     found = p.by_key(ctx)
     assert len(found) == 36
+    # Of the 11 calls nobody answered, 8 were ended by the PBX (a Dial that rang its whole
+    # time-out, or the dialplan's Hangup()): no abandon; the 3 others hung up after 7-23 s.
     assert Counter(c.outcome for c in found.values()) == {
-        Outcome.ANSWERED: 24, Outcome.ABANDONED: 11, Outcome.BUSY: 1}
+        Outcome.ANSWERED: 24, Outcome.ABANDONED: 3, Outcome.NO_ANSWER: 8, Outcome.BUSY: 1}
     for key, line, device, ring, tta in DJ_ANSWERED:
         call = found[key]
         assert (call.answered_by, call.time_to_answer) == (device, tta), key
@@ -137,14 +139,17 @@ def test_dj_unanswered_calls(real_data: Path, tmp_path: Path) -> None:
     found = p.by_key(ctx)
     rows = {b.call_key: len(b.raw) for b in p.builders}
     # lines 7-13: caller -> Local/ch1..3;1 and four ;2 legs (ch3 rings twice, the second time
-    # 20 s later): nobody answers for 40 s.
+    # 20 s later): nobody answers, and Dial(…,40) gives up after its 40 s: the PBX ended it.
     staggered = found["1706372196.12"]
-    assert (staggered.outcome, rows["1706372196.12"]) == (Outcome.ABANDONED, 7)
+    assert (staggered.outcome, rows["1706372196.12"]) == (Outcome.NO_ANSWER, 7)
     assert staggered.end is not None and staggered.end - staggered.arrival == 40
-    # lines 4-6: both phones ring for 60 s, then the dialplan answers and hangs up.
-    assert (found["1706369600.6"].outcome, rows["1706369600.6"]) == (Outcome.ABANDONED, 3)
-    # line 1: answered by the dialplan (lastapp Hangup, no dstchannel): not a person.
-    assert found["1706368044.0"].outcome is Outcome.ABANDONED
+    # lines 4-6: both phones ring for 60 s (Dial's time-out), then the dialplan hangs up.
+    assert (found["1706369600.6"].outcome, rows["1706369600.6"]) == (Outcome.NO_ANSWER, 3)
+    # line 1: answered by the dialplan for 27 s (lastapp Hangup, no dstchannel), which then
+    # hung up: no person answered, and the caller did not hang up.
+    assert found["1706368044.0"].outcome is Outcome.NO_ANSWER
+    # lines 63-64: the caller hung up after 7 s of a 60 s Dial: an abandon.
+    assert found["mainserverdss-1706430495.50"].outcome is Outcome.ABANDONED
     assert found["mainserverdss-1706443058.100"].outcome is Outcome.BUSY  # line 83
 
 
@@ -222,8 +227,9 @@ def test_asterisk_testsuite(real_data: Path, tmp_path: Path) -> None:
     assert p.stats.layouts == {18: "18"}
     found = p.by_key(ctx)
     assert sorted(found) == ["1270167992.0", "1270168442.0"]
-    # Console/dsp answered by the dialplan (lastapp Hangup) for 7 s: nobody picked up.
-    assert all(c.outcome is Outcome.ABANDONED and c.end - c.arrival == 7  # type: ignore[operator]
+    # Console/dsp answered by the dialplan for 7 s, which then hung up (lastapp Hangup): nobody
+    # picked up, and the PBX, not the caller, ended the call.
+    assert all(c.outcome is Outcome.NO_ANSWER and c.end - c.arrival == 7  # type: ignore[operator]
                for c in found.values())
 
 

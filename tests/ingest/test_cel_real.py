@@ -338,3 +338,27 @@ def test_ingest_cel_psql_reads_a_dump_of_a_cel_table(real_data: Path, tmp_path: 
     with open_store(f"sqlite:///{tmp_path}/s.db").engine.connect() as conn:
         stored = {r.call_key: r.outcome for r in conn.execute(sa.select(calls))}
     assert stored == {oracle["linkedid"]: "answered"}
+
+
+def test_a_ring_group_nobody_answers_ended_by_the_dialplan_is_no_abandon(
+        real_data: Path, tmp_path: Path) -> None:
+    """Wazo's ring-all group that nobody answers: after the group's ring time the dialplan hangs
+    up on the caller (its HANGUP: hangupsource "dialplan/builtin", dialstatus NOANSWER). The
+    caller did not hang up: the PBX ended the call, NO_ANSWER, not an abandon."""
+    path = real_data / WAZO / ("test_generator_scenarios__test_incoming_call_to_group_ring_all_"
+                               "no_answer.psql.txt")
+    ctx = site_context(tmp_path, dids=["1006"], contexts=["default-key-4wfgx-from-extern"],
+                       staff=["PJSIP/rNXlGVeY"])
+    b = the_call(parse_cel_table(numbered(path), ctx), "1715113655.622")
+    assert b.answer is None and b.outcome is Outcome.NO_ANSWER
+    assert ctx.finalize(b).outcome is Outcome.NO_ANSWER
+    assert b.end is not None and b.arrival is not None and 12 < b.end - b.arrival < 13
+
+
+def test_a_caller_who_hangs_up_is_still_an_abandon(real_data: Path, tmp_path: Path) -> None:
+    """Wazo's early hang-up: the caller's own HANGUP (no dialplan source): an abandon."""
+    path = real_data / WAZO / "test_call_log_generation__test_early_hung_up_incoming_call.psql.txt"
+    ctx = site_context(tmp_path, dids=["42307"], contexts=["from-extern", "did"],
+                       staff=["PJSIP/nobody"])
+    b = the_call(parse_cel_table(numbered(path), ctx), "1727185064.17")
+    assert b.outcome is None and ctx.finalize(b).outcome is Outcome.SHORT_ABANDON

@@ -69,6 +69,8 @@ def _in_hours_call(rng: np.random.Generator, site: str, key: str, local: dt.date
     if draw < 0.9:
         return _call(site, key, local, Outcome.SHORT_ABANDON, True, hangup=float(rng.uniform(0, 5)))
     outcome = [Outcome.BUSY, Outcome.FAILED, Outcome.VOICEMAIL][int(rng.integers(3))]
+    if outcome is Outcome.FAILED and key.endswith(("1", "3", "5")):  # (no draw: same data)
+        outcome = Outcome.NO_ANSWER  # rang out: the PBX ended the call
     return _call(site, key, local, outcome, True, hangup=1.0)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -118,3 +119,23 @@ def test_gather_on_sqlite_and_postgresql(store: Store, report_config: Config) ->
     every = stats(url, *OCTOBER, "--all-hours", "--site", "eps-11")["cells"][0]
     assert incomplete and c11.incomplete == {"2026-10": incomplete}
     assert c11.calls == every["offered"] and [g.open_seconds for g in c11.gaps] == [1800.0]
+
+
+def test_calls_the_pbx_ended_have_their_own_line(figures: Figures, report_url: str) -> None:
+    """No-answer calls (the PBX ended them) are the stats' `no_answer`, apart from the abandons,
+    in the statement's table of unanswered calls and in the indicators workbook."""
+    from reports.tables import unanswered_table
+    from reports.xlsx import HEADERS, _row
+
+    cells = {c["site"]: c for c in stats(report_url, *OCTOBER)["cells"]}
+    assert sum(c["no_answer"] for c in cells.values()) > 0
+    for site_id in ("eps-11", "eps-17"):
+        s = statement(figures, site_id)
+        rows = dict(unanswered_table(s)[1])
+        said = rows["Sans réponse : le standard a mis fin à l'appel sans qu'une personne décroche"]
+        assert said == str(cells[site_id]["no_answer"])
+        assert rows["Abandons : l'appelant a raccroché avant toute réponse"] == \
+            str(cells[site_id]["abandoned"])
+    row = _row(figures, figures.index("eps-11"), "2026-10", dt.datetime(2026, 11, 2))
+    assert row[HEADERS.index("Sans réponse (fin par le standard)")] == cells["eps-11"]["no_answer"]
+
