@@ -59,7 +59,7 @@ def _rate(s: CellStats) -> list[str]:
 
 def _others(s: CellStats) -> np.ndarray:
     return (s.count(Outcome.BUSY) + s.count(Outcome.FAILED) + s.count(Outcome.CONGESTION)
-            + s.count(Outcome.VOICEMAIL))
+            + s.count(Outcome.VOICEMAIL) + s.count(Outcome.NO_ANSWER))
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ def notes(s: CellStats, shown: Shown, *, include_tests: bool,
     if "agent_pickup_rate" in keys:
         text.append("SP+ : décrochés / appels à traiter (Services Publics+).")
     if "other" in keys:
-        text.append("Autres = occupé, échec, messagerie.")
+        text.append("Autres = occupé, échec, messagerie, sans réponse (fin par le standard).")
     if "rings" in keys:
         text.append("Sonneries : décrochés à 1, 2, 3, 4, 5, 6 sonneries et plus.")
     text.append("Appels de test " + ("inclus." if include_tests else "exclus."))

@@ -2,7 +2,8 @@
 
 When a call is already stored, its timing (arrival, answer, end, outcome, answering device,
 precision) is taken from a complete record before an incomplete one, then from the more precise
-source (AMI > CEL > queue_log > CDR > generic CSV), then from the newer write; identity fields
+source (AMI > CEL > queue_log > CDR > generic CSV), then from the newer write — except that an
+abandon never replaces `no_answer` (the PBX ended the call), nor is kept over it; identity fields
 (site, dialed number, caller) are kept when known and filled when missing. The merge is one SQL
 upsert, so several importers or listeners can write to one PostgreSQL at the same time without
 creating duplicates.
@@ -176,6 +177,17 @@ def merge_values(new: sa.ColumnCollection[str, sa.ColumnElement[object]],
         values[name] = winner if name not in ("end_time", "first_ring", "queue_entry") else (
             sa.func.coalesce(winner, loser)
         )
+    # "The PBX ended it" (no_answer: CDR, CEL) is evidence where an abandon is a default (the
+    # listener cannot tell who hung up): between those two, no_answer stays, in either order.
+    def text(outcome: Outcome) -> sa.ColumnElement[str]:  # inline: no bound parameter in SET
+        return sa.literal_column(f"'{outcome.value}'", sa.String)
+
+    gone = (text(Outcome.ABANDONED), text(Outcome.SHORT_ABANDON))
+    ended = text(Outcome.NO_ANSWER)
+    values["outcome"] = sa.case(
+        (sa.and_(new.outcome == ended, old.outcome.in_(gone)), new.outcome),
+        (sa.and_(old.outcome == ended, new.outcome.in_(gone)), old.outcome),
+        else_=values["outcome"])
     for name in IDENTITY:
         values[name] = sa.func.coalesce(old[name], new[name])
     values["caller_withheld"] = sa.and_(old.caller_withheld, new.caller_withheld)

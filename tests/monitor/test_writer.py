@@ -67,6 +67,26 @@ def test_lower_source_fills_end_but_not_outcome(store: Store) -> None:
     assert row.end_time == 1790000200.0
 
 
+@pytest.mark.parametrize("ami_first", [True, False], ids=["listener first", "import first"])
+def test_an_abandon_never_replaces_the_pbx_having_ended_the_call(store: Store,
+                                                                 ami_first: bool) -> None:
+    """The listener cannot tell who hung up (its unanswered call is an abandon by default);
+    the CDR saw the PBX end the call (no_answer): that stays, in either order, while the
+    listener's times still win (the more precise source)."""
+    unanswered = dataclasses.replace(BASE, answer=None, answered_by=None)
+    cdr = dataclasses.replace(unanswered, outcome=Outcome.NO_ANSWER, end=1790000060.0)
+    ami = dataclasses.replace(unanswered, outcome=Outcome.ABANDONED, source=Source.AMI,
+                              arrival=1790000000.25, end=1790000060.5, resolution=1e-6)
+    for call in ((ami, cdr) if ami_first else (cdr, ami)):
+        _write(store, call)
+    (row,) = _rows(store)
+    assert (row.outcome, row.end_time) == ("no_answer", 1790000060.5)
+    answered = dataclasses.replace(BASE, call_key="1790000000.9", source=Source.AMI)
+    _write(store, dataclasses.replace(cdr, call_key="1790000000.9"))
+    _write(store, answered)
+    assert _rows(store)[1].outcome == "answered"  # a person's answer is no default: it wins
+
+
 def test_duplicate_key_inside_one_write_counts_once(store: Store) -> None:
     counts = _write(store, BASE, BASE)
     assert (counts.imported, counts.duplicates) == (1, 1)
