@@ -301,12 +301,14 @@ def hangup_outcome(extra: str) -> Outcome | None:
     up (the PBX ended it), else its dial status, else (no Dial ran: Busy() or Congestion() in
     the dialplan) its Q.850 cause; None when it says nothing (finalize: an abandon)."""
     status = dialstatus(extra)
-    if hangupsource(extra) == "dialplan/builtin" and status in ("", "NOANSWER"):
-        return Outcome.NO_ANSWER
+    by_dialplan = hangupsource(extra) == "dialplan/builtin"
     if status:
+        if status == "NOANSWER" and by_dialplan:
+            return Outcome.NO_ANSWER
         return _DIALSTATUS_OUTCOMES.get(status)
-    cause = hangupcause(extra)
-    return None if cause is None else _CAUSE_OUTCOMES.get(cause)
+    cause = hangupcause(extra)  # (Busy() or Congestion() hang up from the dialplan too)
+    found = None if cause is None else _CAUSE_OUTCOMES.get(cause)
+    return Outcome.NO_ANSWER if found is None and by_dialplan else found
 
 
 def hangupcause(extra: str) -> int | None:

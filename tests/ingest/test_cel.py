@@ -399,3 +399,22 @@ def test_cli_says_which_rejects_are_calls_still_in_progress(tmp_path: Path,
     assert ("  1 of the rejects is a call whose end is not in the file yet (still ringing or "
             "waiting, or a row still being written): not counted yet, never as abandons"
             ) in result.output
+
+
+@pytest.mark.parametrize(("extra", "outcome"), [
+    ('{"hangupcause":16,"hangupsource":"dialplan/builtin","dialstatus":"NOANSWER"}',
+     Outcome.NO_ANSWER),  # the ring time ran out, then the dialplan hung up
+    ('{"hangupcause":16,"hangupsource":"PJSIP/trunk-0001","dialstatus":"NOANSWER"}', None),
+    ('{"hangupcause":16,"hangupsource":"","dialstatus":"NOANSWER"}', None),  # who: unknown
+    ('{"hangupcause":34,"hangupsource":"dialplan/builtin","dialstatus":""}',
+     Outcome.CONGESTION),  # Congestion() hangs up from the dialplan with its cause
+    ('{"hangupcause":17,"hangupsource":"dialplan/builtin","dialstatus":"BUSY"}', Outcome.BUSY),
+    ('{"hangupcause":16,"hangupsource":"dialplan/builtin","dialstatus":""}', Outcome.NO_ANSWER),
+    ("16,dialplan/builtin,", Outcome.NO_ANSWER),  # Asterisk 11: cause,source,dialstatus
+    ("16,PJSIP/trunk-0001,NOANSWER", None),
+    ('{"hangupsource": [', None),  # not JSON
+])
+def test_what_the_callers_hangup_says(extra: str, outcome: Outcome | None) -> None:
+    from ingest.cel import hangup_outcome
+
+    assert hangup_outcome(extra) is outcome
