@@ -207,7 +207,11 @@ class DirectoryGaps:
             machines[machine] += n
         if machines:
             out.append(f"answered by a machine outside the message and voicemail contexts: "
-                       f"{top(machines)}")
+                       f"{top(machines)} (APPLICATION@CONTEXT); if that is a site's message "
+                       "(after hours, closure), list the context in its message_contexts. "
+                       "`sites learn` proposes a context only when the day's calls do not "
+                       "arrive there too; otherwise give the message a context of its own in "
+                       "the dialplan")
         numbers: Counter[str] = Counter()
         for (dialed, queue, context, rejected), miss in self.misses.items():
             if rejected:
