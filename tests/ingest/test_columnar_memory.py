@@ -72,7 +72,7 @@ def test_the_automatic_budget_is_a_share_of_the_available_memory(
 
 def test_a_budget_set_in_settings_is_taken_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(memory, "available_memory", lambda: 64 << 30)
-    assert memory.columnar_limit(1000) == int((1000 * MIB - memory.PEAK_BASE) / 3.5)
+    assert memory.columnar_limit(1000) == int((1000 * MIB - memory.PEAK_BASE) / 4.0)
     assert memory.columnar_limit(400) == 0  # below the base: every file streams
 
 
