@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -72,9 +73,10 @@ def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Pa
         for path in paths:
             progress.update(task, description=f"{kind} {path.name}")
             try:
-                results.append(run_batch(app.store, kind, path, parser, ctx,
-                                         on_bytes=lambda n: progress.advance(task, n),
-                                         again=again))
+                with _named_in_log(path):
+                    results.append(run_batch(app.store, kind, path, parser, ctx,
+                                             on_bytes=lambda n: progress.advance(task, n),
+                                             again=again))
             except SourceFileError as exc:  # unreadable, damaged or of another kind: refused
                 refused.append(str(exc))
             except RecordError as exc:  # a file-level problem, e.g. a header not as mapped
@@ -95,6 +97,24 @@ def _run_imports(app: AppContext, kind: str, paths: tuple[Path, ...], parser: Pa
         for message in refused[:-1]:
             click.echo(f"Error: {message}", err=True)
         raise click.ClickException(refused[-1])
+
+
+@contextmanager
+def _named_in_log(path: Path) -> Iterator[None]:
+    """The importers' log lines (warnings) name the file being imported."""
+    def named(record: logging.LogRecord) -> bool:
+        if record.name.startswith("ingest."):
+            record.msg = f"{path}: {record.msg}"
+        return True
+
+    handlers = logging.getLogger().handlers
+    for handler in handlers:
+        handler.addFilter(named)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(named)
 
 
 def _summary(r: BatchResult, config_dir: Path | None = None) -> None:

@@ -142,3 +142,20 @@ def test_real_wazo_captures_are_read_in_the_zone_they_were_written_in(real_data:
                 rows += 1
                 on_time += 0 <= r.eventtime - float(r.uniqueid.split(".")[0]) < 2
     assert checked >= 20 and on_time >= 0.95 * rows  # (a generated scenario reuses an id)
+
+
+def test_the_warning_names_the_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Several files in one import: each warning says which file it is about."""
+    from click.testing import CliRunner
+
+    from qualiphone.cli import cli
+
+    records = _records(dt.datetime(2026, 10, 5, 8, tzinfo=dt.UTC).timestamp())
+    path = tmp_path / "cel-montreal.txt"
+    path.write_text("\n".join(text for _, text in _table(records, ZoneInfo("America/Montreal")))
+                    + "\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="ingest.cel"):
+        result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'q.db'}", "ingest",
+                                          "cel", "--psql", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"{path}: CEL table: eventtimes written without an offset are -4.00 h" in caplog.text
