@@ -31,6 +31,7 @@ test_accountcodes. The end is the latest end of the call's rows (see `_end`).
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
@@ -42,6 +43,7 @@ from ingest.records import Reject, Skipped, unexpected
 from ingest.site_map import device_of, looks_like_did
 from monitor.call import CallBuilder, Outcome, Source
 
+_SECONDS = re.compile(r"[0-9]{1,9}", re.ASCII)  # a Dial time-out (ASCII digits only)
 _FAILURES = {"BUSY": Outcome.BUSY, "FAILED": Outcome.FAILED, "CONGESTION": Outcome.CONGESTION}
 _MESSAGE_APPS = frozenset({"playback", "background"})
 # Applications that answer the caller themselves: a row that ended in one of them was answered
@@ -453,7 +455,8 @@ def pbx_ended(last: CdrRow) -> bool:
         return False
     fields = last.lastdata.split(",")
     timeout = fields[1].strip() if len(fields) > 1 else ""
-    return timeout.isdigit() and int(timeout) > 0 and abs(last.duration - int(timeout)) <= 1
+    return _SECONDS.fullmatch(timeout) is not None and int(timeout) > 0 and \
+        abs(last.duration - int(timeout)) <= 1
 
 
 def _end(rows: list[CdrRow], mine: list[CdrRow]) -> float:

@@ -158,7 +158,7 @@ def _call(group: list[CelRecord], ctx: CaptureContext, *,
     b.end = _end(group, legs)
     if b.answer is None:
         b.outcome = _unanswered_outcome(group, legs, ctx)
-        if b.outcome is None:
+        if b.outcome in (None, Outcome.NO_ANSWER):  # (finalize: a device or machine first)
             _unclassified(b, group, legs, caller, ctx)
         if incomplete and still_ringing(b, legs):
             seconds = max(r.eventtime for r in group) - b.arrival

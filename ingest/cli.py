@@ -104,7 +104,7 @@ def _named_in_log(path: Path) -> Iterator[None]:
     """The importers' log lines (warnings) name the file being imported."""
     def named(record: logging.LogRecord) -> bool:
         if record.name.startswith("ingest."):
-            record.msg = f"{path}: {record.msg}"
+            record.msg, record.args = f"{path}: {record.getMessage()}", ()  # (a % in the path)
         return True
 
     handlers = logging.getLogger().handlers

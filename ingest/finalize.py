@@ -151,7 +151,7 @@ class CaptureContext:
             raise RecordError("answered by a person but no answer time")
         if outcome is None and b.answer is not None:
             return Outcome.ANSWERED
-        if outcome in (None, Outcome.ABANDONED, Outcome.SHORT_ABANDON):
+        if outcome in (None, Outcome.ABANDONED, Outcome.SHORT_ABANDON, Outcome.NO_ANSWER):
             if b.other_device is not None:
                 return Outcome.UNKNOWN_DEVICE
             if b.machine is not None:

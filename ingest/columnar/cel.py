@@ -305,7 +305,7 @@ def _unanswered(per: pl.DataFrame, ctx: CaptureContext) -> pl.Series:
 def _builders(per: pl.DataFrame, ctx: CaptureContext, n: int) -> pl.DataFrame:
     per = per.with_columns(pre=_unanswered(per, ctx))
     staff = pl.col("staff_dev").is_not_null()
-    open_ = ~staff & pl.col("pre").is_null()
+    open_ = ~staff & (pl.col("pre").is_null() | (pl.col("pre") == Outcome.NO_ANSWER.value))
     other = open_ & pl.col("other_dev").is_not_null()
     local = open_ & pl.col("other_dev").is_null() & pl.col("local_dev").is_not_null()
     machine_name = pl.coalesce("app_name", pl.lit("Answer"))

@@ -103,14 +103,16 @@ def _outcome(short: float) -> pl.Expr:
     """`CaptureContext._outcome` as one expression."""
     o = pl.col("outcome")
     open_ = o.is_null() | o.is_in([Outcome.ABANDONED.value, Outcome.SHORT_ABANDON.value])
+    unclassifiable = open_ | (o == Outcome.NO_ANSWER.value)  # a device or machine comes first
     abandon = (pl.when(pl.col("end").is_null()).then(pl.lit(Outcome.ABANDONED.value))
                .when(pl.col("end") - pl.col("arrival") < short)
                .then(pl.lit(Outcome.SHORT_ABANDON.value))
                .otherwise(pl.lit(Outcome.ABANDONED.value)))
     return (pl.when(o.is_null() & pl.col("answer").is_not_null()).then(pl.lit(Outcome.ANSWERED.value))
-            .when(open_ & pl.col("other_device").is_not_null())
+            .when(unclassifiable & pl.col("other_device").is_not_null())
             .then(pl.lit(Outcome.UNKNOWN_DEVICE.value))
-            .when(open_ & pl.col("machine").is_not_null()).then(pl.lit(Outcome.MACHINE.value))
+            .when(unclassifiable & pl.col("machine").is_not_null())
+            .then(pl.lit(Outcome.MACHINE.value))
             .when(open_).then(abandon)
             .otherwise(o))
 

@@ -271,8 +271,11 @@ RANG = f"{A1}&{A2},30"  # Dial(…,30): ring the group for 30 s
       leg(start=40, answer=40, end=40, seq=2)], Outcome.UNKNOWN_DEVICE),
     # no time-out in the Dial: who hung up is not written, an abandon as before
     ([leg(A1, end=30, lastdata=f"{A1}&{A2}"), leg(A2, end=30, seq=1)], Outcome.ABANDONED),
+    # a time-out that is no ASCII number ("²", Arabic-Indic "٣٠"): none
+    ([leg(A1, end=30, lastdata=f"{A1},²")], Outcome.ABANDONED),
+    ([leg(A1, end=30, lastdata=f"{A1},٣٠")], Outcome.ABANDONED),
 ], ids=["rang out", "rang out, truncated", "hung up", "hangup row", "voicemail",
-        "unknown device", "no time-out"])
+        "unknown device", "no time-out", "superscript", "other digits"])
 def test_a_call_the_pbx_ended_is_no_abandon(capture: CaptureContext, rows: list[Row],
                                             outcome: Outcome) -> None:
     """`pbx_ended`: nobody answered and the PBX, not the caller, ended the call (a Dial that

@@ -151,7 +151,7 @@ def test_the_warning_names_the_file(tmp_path: Path, caplog: pytest.LogCaptureFix
     from qualiphone.cli import cli
 
     records = _records(dt.datetime(2026, 10, 5, 8, tzinfo=dt.UTC).timestamp())
-    path = tmp_path / "cel-montreal.txt"
+    path = tmp_path / "cel%20montreal %s.txt"  # (a % in the name is no format)
     path.write_text("\n".join(text for _, text in _table(records, ZoneInfo("America/Montreal")))
                     + "\n", encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="ingest.cel"):

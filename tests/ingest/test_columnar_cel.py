@@ -158,3 +158,35 @@ def test_stores_the_same_rows_and_counts(capture: CaptureContext, tmp_path: Path
         import_all(target, "cel", paths, parser, capture, again=True)
     assert stored(store) == stored(reference)
     reference.dispose()
+
+
+DIALPLAN_HANGUP = '{"hangupcause":16,"hangupsource":"dialplan/builtin","dialstatus":""}'
+
+
+@pytest.mark.parametrize(("shape", "outcome"), [("machine", "machine"),
+                                                ("unknown device", "unknown_device"),
+                                                ("rang out", "no_answer")])
+def test_a_dialplan_hangup_never_hides_a_directory_gap(capture: CaptureContext, tmp_path: Path,
+                                                      shape: str, outcome: str) -> None:
+    """The dialplan hanging up on the caller says the PBX ended the call (no_answer), but a
+    machine that answered first, or a device no site lists, is still a gap to classify: in
+    both importers."""
+    from monitor.call import CallBuilder
+    from tests.ingest.test_cdr import T0
+
+    c = Scenario(T0, 1)
+    if shape == "machine":
+        c.on(0.2, "APP_START", appname="Playback", context="accueil-nuit")
+        c.on(0.25, "ANSWER", appname="Playback", context="accueil-nuit")
+    elif shape == "unknown device":
+        c.on(0.2, "APP_START", appname="Queue", appdata="std-05,r", context="in-eps-05")
+        c.leg(1.0, "CHAN_START", "PJSIP/201-00000099", f"{int(T0) + 1}.5")
+        c.leg(10.0, "ANSWER", "PJSIP/201-00000099", f"{int(T0) + 1}.5", appname="AppQueue")
+    else:
+        c.on(0.2, "APP_START", appname="Dial", context="in-eps-05")
+    path = tmp_path / "cel.csv"
+    path.write_text("\n".join(c.hangup(40.0, DIALPLAN_HANGUP)) + "\n", encoding="utf-8")
+    assert compare(path, parse_cel, ColumnarCel(), capture).calls == 1  # the same in both
+    lines = enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+    built = [i for i in parse_cel(lines, capture) if isinstance(i, CallBuilder)]
+    assert [capture.finalize(b).outcome.value for b in built] == [outcome]
