@@ -9,7 +9,7 @@ import click
 
 from config.loader import WEEKDAYS
 from mystery.balance import Balance, balance
-from mystery.campaign import find_campaign, load_campaign
+from mystery.campaign import MAX_SEED, find_campaign, load_campaign
 from mystery.cli_common import ERRORS, campaign_id, check_site
 from mystery.planner import Plan, plan_campaign
 from mystery.repository import planned_calls, save_plan, stored_plan
@@ -53,7 +53,8 @@ def write_exports(plan: Plan, app: AppContext, out: Path) -> list[Path]:
 
 @click.command()
 @click.argument("campaign")
-@click.option("--seed", type=int, default=None, help="Random seed [default: the campaign's year].")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=None,
+              help="Random seed [default: the campaign's year].")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory for the CSV, .ics and PDF files [default: ./mystery-CAMPAIGN].")
 @click.option("--replace", is_flag=True, help="Replace a stored plan that has no results yet.")

@@ -23,6 +23,15 @@ from web.console import Console
 PREVIEW = "/mystere/planifier/eps-2026"
 
 
+def _save(client: TestClient, seed: str, **kwargs: object):  # type: ignore[no-untyped-def]
+    """Save the plan of the preview of `seed`, as its form does (seed and file fingerprint)."""
+    page = client.get(f"{PREVIEW}?graine={seed}").text
+    found = re.search(r'name="empreinte" value="([0-9a-f]{16})"', page)
+    assert found is not None, "no fingerprint in the preview's form"
+    return post(client, PREVIEW, {"graine": seed, "empreinte": found.group(1)}, page=PREVIEW,
+                **kwargs)
+
+
 def _stored(console: Console) -> list[tuple[str, str, str]]:
     with console.store.engine.connect() as conn:
         return [tuple(r) for r in conn.execute(sa.select(
@@ -45,12 +54,14 @@ def test_a_plan_is_shown_then_stored_as_drawn(console: Console,
     assert len(sites) == len(campaign.sites)
     assert sum(int(n) for _, n in sites) == len(expected.calls)
     assert _stored(console) == []  # a preview stores nothing
-    done = post(quality, PREVIEW, {"graine": str(campaign.year)}, page=PREVIEW,
-                follow_redirects=False)
+    done = _save(quality, str(campaign.year), follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/mystere/campagne/eps-2026"
     drawn = sorted((c.call_id, c.site, c.start.strftime("%Y-%m-%d %H:%M")) for c in expected.calls)
     assert _stored(console) == drawn  # the plan shown is the plan stored
-    again = post(quality, PREVIEW, {"graine": "7"}, page=PREVIEW)
+    fingerprint = re.search(r'name="empreinte" value="([0-9a-f]{16})"', page)
+    assert fingerprint is not None
+    again = post(quality, PREVIEW, {"graine": "7", "empreinte": fingerprint.group(1)},
+                 page=PREVIEW)
     assert again.status_code == 409 and "déjà un plan enregistré" in again.text
     assert _stored(console) == drawn  # kept
     assert "planifiée" in quality.get("/mystere/planifier").text
@@ -66,7 +77,7 @@ def test_another_seed_draws_another_plan(console: Console,
     campaign = load_campaign(find_campaign("eps-2026", console.config), console.config)
     one, two = (plan_campaign(campaign, console.config, seed) for seed in (1, 2))
     assert [c.start for c in one.calls] != [c.start for c in two.calls]
-    post(quality, PREVIEW, {"graine": "2"}, page=PREVIEW)
+    _save(quality, "2")
     assert _stored(console) == sorted((c.call_id, c.site, c.start.strftime("%Y-%m-%d %H:%M"))
                                       for c in two.calls)
     assert quality.get(f"{PREVIEW}?graine=abc").status_code == 400
@@ -75,7 +86,7 @@ def test_another_seed_draws_another_plan(console: Console,
 def test_the_plan_files_come_as_one_zip(console: Console,
                                         client_for: Callable[[str], TestClient]) -> None:
     quality = client_for("qualite")
-    post(quality, PREVIEW, {"graine": "2026"}, page=PREVIEW)
+    _save(quality, "2026")
     assert 'id="plan-files"' in quality.get("/mystere/campagne/eps-2026").text
     got = quality.get("/mystere/campagne/eps-2026/fichiers.zip")
     assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
@@ -108,8 +119,8 @@ def test_a_campaign_file_in_error_says_so(console: Console, tmp_path: Path,
     broken = tmp_path / "broken.toml"
     broken.write_text('id = "broken"\nname = 3\n', encoding="utf-8")
     monkeypatch.setattr(pages, "campaign_names", lambda config: ["broken", "eps-2026"])
-    found = pages.find_campaign
-    monkeypatch.setattr(pages, "find_campaign",
+    found = pages.configured_campaign
+    monkeypatch.setattr(pages, "configured_campaign",
                         lambda name, config: broken if name == "broken" else found(name, config))
     quality = client_for("qualite")
     listing = quality.get("/mystere/planifier").text
@@ -120,3 +131,39 @@ def test_a_campaign_file_in_error_says_so(console: Console, tmp_path: Path,
     assert post(quality, "/mystere/planifier/broken", {"graine": "1"},
                 page="/mystere/planifier").status_code == 422
     assert _stored(console) == []
+
+
+def test_a_seed_out_of_range_is_refused(console: Console,
+                                        client_for: Callable[[str], TestClient]) -> None:
+    quality = client_for("qualite")
+    for seed in ("3000000000", "-1", str(10**20)):
+        assert quality.get(f"{PREVIEW}?graine={seed}").status_code == 400, seed
+        assert post(quality, PREVIEW, {"graine": seed}, page=PREVIEW).status_code == 400, seed
+    assert _stored(console) == []
+
+
+def test_a_file_changed_since_the_preview_is_shown_again_not_stored(
+        console: Console, client_for: Callable[[str], TestClient]) -> None:
+    quality = client_for("qualite")
+    page = quality.get(PREVIEW).text
+    shown = re.search(r'name="empreinte" value="([0-9a-f]{16})"', page)
+    assert shown is not None
+    changed = post(quality, PREVIEW, {"graine": "2026", "empreinte": "0" * 16}, page=PREVIEW)
+    assert changed.status_code == 409 and "a changé depuis l" in changed.text
+    assert _stored(console) == []
+    kept = post(quality, PREVIEW, {"graine": "2026", "empreinte": shown.group(1)}, page=PREVIEW,
+                follow_redirects=False)
+    assert kept.status_code == 303 and _stored(console) != []
+
+
+def test_a_name_is_never_a_path_of_the_working_directory(
+        console: Console, client_for: Callable[[str], TestClient], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A directory or file named like the campaign where the server runs (e.g. the output of
+    `mystery plan --out eps-2026`) is not what the page reads."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "eps-2026").mkdir()
+    (tmp_path / "eps-2026.toml").write_text('id = "other"\n', encoding="utf-8")
+    page = client_for("qualite").get(PREVIEW)
+    assert page.status_code == 200 and "Enregistrer ce plan" in page.text
+

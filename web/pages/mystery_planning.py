@@ -4,6 +4,7 @@ stored, then the plan's files (call sheets, calendars, CSV) as one ZIP."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import tempfile
 import time
@@ -17,7 +18,8 @@ from starlette.responses import Response
 from config import ConfigError
 from monitor.french import WEEKDAYS
 from mystery.balance import balance
-from mystery.campaign import campaign_names, find_campaign, load_campaign
+from mystery.campaign import MAX_SEED, campaign_names, configured_campaign, load_campaign
+from mystery.campaign_model import Campaign
 from mystery.planner import Plan, PlanningError, plan_campaign
 from mystery.repository import PlanExists, UnknownCampaign, campaign_ids, stored_plan
 from web.console import Ctx, download, redirect, route
@@ -35,9 +37,17 @@ def _name(ctx: Ctx) -> str:
 
 def _seed(text: str, default: int) -> int:
     try:
-        return int(text) if text.strip() else default
+        seed = int(text) if text.strip() else default
     except ValueError:
         raise HTTPException(400, "graine : un nombre entier") from None
+    if not 0 <= seed <= MAX_SEED:
+        raise HTTPException(400, f"graine : un nombre entier de 0 à {MAX_SEED}")
+    return seed
+
+
+def digest(campaign: Campaign) -> str:
+    """A short fingerprint of the campaign file as read (what the preview was drawn from)."""
+    return hashlib.sha256(campaign.source.encode()).hexdigest()[:16]
 
 
 @route("/mystere/planifier", Cap.CAMPAIGNS)
@@ -46,7 +56,7 @@ def campaign_files(ctx: Ctx) -> Response:
     files: list[dict[str, Any]] = []
     for name in campaign_names(ctx.config):
         try:
-            campaign = load_campaign(find_campaign(name, ctx.config), ctx.config)
+            campaign = load_campaign(configured_campaign(name, ctx.config), ctx.config)
         except ConfigError as exc:
             files.append({"name": name, "error": str(exc), "campaign": None, "planned": False})
             continue
@@ -58,14 +68,16 @@ def campaign_files(ctx: Ctx) -> Response:
 def _preview(ctx: Ctx, name: str, seed_text: str, error: str = "",
              status: int = 200) -> Response:
     page: dict[str, Any] = {"name": name, "campaign": None, "plan": None, "problem": "",
-                            "error": error, "rows": None, "seed": 0, "planned": False}
+                            "error": error, "rows": None, "seed": 0, "planned": False,
+                            "digest": ""}
     try:
-        page["campaign"] = campaign = load_campaign(find_campaign(name, ctx.config), ctx.config)
+        page["campaign"] = campaign = load_campaign(configured_campaign(name, ctx.config), ctx.config)
         page["seed"] = seed = _seed(seed_text, campaign.year)
         page["plan"] = plan = plan_campaign(campaign, ctx.config, seed)
     except (ConfigError, PlanningError) as exc:
         return ctx.render("mystery_preview.html", **page | {"problem": str(exc)}, status=422)
-    page.update(rows=_balance_rows(plan, ctx), planned=campaign.id in campaign_ids(ctx.store))
+    page.update(rows=_balance_rows(plan, ctx), planned=campaign.id in campaign_ids(ctx.store),
+                digest=digest(campaign))
     return ctx.render("mystery_preview.html", **page, status=status)
 
 
@@ -95,18 +107,23 @@ def _balance_rows(plan: Plan, ctx: Ctx) -> dict[str, Any]:
 @route("/mystere/planifier/{name}", Cap.CAMPAIGNS, methods=("GET", "POST"))
 def plan_preview(ctx: Ctx) -> Response:
     """GET: a plan drawn with the seed asked (default: the campaign's year), not stored.
-    POST: the same plan (same file, same seed) stored; refused when the campaign has one."""
+    POST: the same plan (same file, checked by its fingerprint, same seed) stored; refused
+    when the campaign has one."""
     from mystery.repository import save_plan
 
     name = _name(ctx)
     if ctx.request.method == "GET":
         return _preview(ctx, name, ctx.query("graine"))
     try:  # the file may have changed since the preview: it is shown again, with the problem
-        campaign = load_campaign(find_campaign(name, ctx.config), ctx.config)
+        campaign = load_campaign(configured_campaign(name, ctx.config), ctx.config)
         seed = _seed(ctx.field("graine"), campaign.year)
         plan = plan_campaign(campaign, ctx.config, seed)
     except (ConfigError, PlanningError):
         return _preview(ctx, name, ctx.field("graine"))
+    if ctx.field("empreinte") != digest(campaign):  # the file changed since the preview
+        return _preview(ctx, name, str(seed), "Le fichier de campagne a changé depuis l'aperçu : "
+                        "voici le plan tiré du fichier actuel ; rien n'a été enregistré.",
+                        status=409)
     try:
         save_plan(ctx.store, plan, ctx.config)
     except PlanExists:
