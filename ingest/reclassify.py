@@ -73,11 +73,13 @@ def _change(row: Any, sites: SiteMap | None, short: float) -> Change | None:
             return Change(row.id, row.pbx, row.call_key, row.outcome, Outcome.ANSWERED,
                           {"time_to_answer": row.answer - row.arrival})
         return None
-    context = (row.answered_by or "").rpartition("@")[2]
+    app, _, context = (row.answered_by or "").rpartition("@")
     if context in sites.message_contexts:
         outcome = Outcome.MESSAGE
     elif context in sites.voicemail_contexts:
         outcome = Outcome.VOICEMAIL
+    elif context in sites.by_context and app.lower() == "hangup":
+        outcome = Outcome.NO_ANSWER  # the dialplan hung up: the PBX ended it (ingest.cdr.pbx_ended)
     elif context in sites.by_context:
         ended = row.end_time is not None and row.end_time - row.arrival < short
         outcome = Outcome.SHORT_ABANDON if ended else Outcome.ABANDONED

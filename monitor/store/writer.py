@@ -3,7 +3,8 @@
 When a call is already stored, its timing (arrival, answer, end, outcome, answering device,
 precision) is taken from a complete record before an incomplete one, then from the more precise
 source (AMI > CEL > queue_log > CDR > generic CSV), then from the newer write — except that an
-abandon never replaces `no_answer` (the PBX ended the call), nor is kept over it; identity fields
+abandon of a source that cannot tell who hung up (all but CEL) never replaces `no_answer` (the
+PBX ended the call), nor is kept over it; identity fields
 (site, dialed number, caller) are kept when known and filled when missing. The merge is one SQL
 upsert, so several importers or listeners can write to one PostgreSQL at the same time without
 creating duplicates.
@@ -178,15 +179,20 @@ def merge_values(new: sa.ColumnCollection[str, sa.ColumnElement[object]],
             sa.func.coalesce(winner, loser)
         )
     # "The PBX ended it" (no_answer: CDR, CEL) is evidence where an abandon is a default (the
-    # listener cannot tell who hung up): between those two, no_answer stays, in either order.
+    # listener cannot tell who hung up, nor can the CDR): between those two, no_answer stays,
+    # in either order; a CEL abandon (its HANGUP names who hung up) is not overridden.
     def text(outcome: Outcome) -> sa.ColumnElement[str]:  # inline: no bound parameter in SET
         return sa.literal_column(f"'{outcome.value}'", sa.String)
 
     gone = (text(Outcome.ABANDONED), text(Outcome.SHORT_ABANDON))
     ended = text(Outcome.NO_ANSWER)
+    cel = sa.literal_column(str(Source.CEL.rank), sa.Integer)  # (inline, as above): CEL writes
+    # who hung up, so a CEL abandon is evidence
     values["outcome"] = sa.case(
-        (sa.and_(new.outcome == ended, old.outcome.in_(gone)), new.outcome),
-        (sa.and_(old.outcome == ended, new.outcome.in_(gone)), old.outcome),
+        (sa.and_(new.outcome == ended, old.outcome.in_(gone), old.time_source != cel),
+         new.outcome),
+        (sa.and_(old.outcome == ended, new.outcome.in_(gone), new.time_source != cel),
+         old.outcome),
         else_=values["outcome"])
     for name in IDENTITY:
         values[name] = sa.func.coalesce(old[name], new[name])

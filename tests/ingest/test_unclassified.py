@@ -239,3 +239,23 @@ def test_real_cel_answers_without_staff_devices_are_never_abandons(
         assert other.answer is not None and other.answer <= staff.answer + 1e-6, name
         checked += 1
     assert checked >= 10
+
+
+def test_reclassify_reads_a_dialplan_hangup_as_no_answer(capture: CaptureContext) -> None:
+    """A machine answer in a context later listed for a site: Hangup() there means the PBX
+    ended the call (no_answer, as a new import of the file says: ingest.cdr.pbx_ended); any
+    other application, an abandon (or a short one)."""
+    from types import SimpleNamespace
+
+    from ingest.reclassify import _change
+
+    context = next(iter(capture.sites.by_context))
+    def row(app: str, seconds: float) -> SimpleNamespace:
+        return SimpleNamespace(id=1, pbx="paris-eps", call_key="k", outcome="machine",
+                               answered_by=f"{app}@{context}", answer=None, arrival=100.0,
+                               end_time=100.0 + seconds)
+
+    outcomes = {app: _change(row(app, seconds), capture.sites, 5.0).outcome  # type: ignore[union-attr]
+                for app, seconds in (("Hangup", 27), ("Playback", 27), ("Read", 2))}
+    assert outcomes == {"Hangup": Outcome.NO_ANSWER, "Playback": Outcome.ABANDONED,
+                        "Read": Outcome.SHORT_ABANDON}

@@ -81,10 +81,14 @@ def test_an_abandon_never_replaces_the_pbx_having_ended_the_call(store: Store,
         _write(store, call)
     (row,) = _rows(store)
     assert (row.outcome, row.end_time) == ("no_answer", 1790000060.5)
+    cel = dataclasses.replace(ami, call_key="1790000000.5", source=Source.CEL)
+    _write(store, dataclasses.replace(cdr, call_key="1790000000.5"))
+    _write(store, cel)  # the CEL saw the caller hang up (a HANGUP of the caller): that wins
+    assert [r.outcome for r in _rows(store) if r.call_key == "1790000000.5"] == ["abandoned"]
     answered = dataclasses.replace(BASE, call_key="1790000000.9", source=Source.AMI)
     _write(store, dataclasses.replace(cdr, call_key="1790000000.9"))
     _write(store, answered)
-    assert _rows(store)[1].outcome == "answered"  # a person's answer is no default: it wins
+    assert [r.outcome for r in _rows(store) if r.call_key == "1790000000.9"] == ["answered"]
 
 
 def test_duplicate_key_inside_one_write_counts_once(store: Store) -> None:
