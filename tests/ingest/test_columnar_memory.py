@@ -38,24 +38,56 @@ def _cgroup(tmp_path: Path, limit: str, current: int) -> Path:
     return path
 
 
+def _own(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "proc-self-cgroup"
+    path.write_text(text, encoding="ascii")
+    return path
+
+
 def test_available_memory_is_the_smaller_of_the_kernel_and_the_container(tmp_path: Path) -> None:
     meminfo = _meminfo(tmp_path, 8 * 1024 * 1024)  # 8 GiB
-    assert memory.available_memory(meminfo, tmp_path / "none") == 8 << 30
+    v2_root = _own(tmp_path, "0::/\n")
+    assert memory.available_memory(meminfo, tmp_path / "none", v2_root) == 8 << 30
     cgroup = _cgroup(tmp_path, str(3 << 30), 1 << 30)  # a 3 GiB container using 1 GiB
-    assert memory.available_memory(meminfo, cgroup) == 2 << 30
+    assert memory.available_memory(meminfo, cgroup, v2_root) == 2 << 30
     (cgroup / "memory.max").write_text("max\n", encoding="ascii")
-    assert memory.available_memory(meminfo, cgroup) == 8 << 30
-    assert memory.available_memory(_meminfo(tmp_path, None), tmp_path / "none") is None
+    assert memory.available_memory(meminfo, cgroup, v2_root) == 8 << 30
+    assert memory.available_memory(_meminfo(tmp_path, None), tmp_path / "none", v2_root) is None
+    assert memory.available_memory(tmp_path / "absent", tmp_path / "none", v2_root) is None
     meminfo = _meminfo(tmp_path, 8 * 1024 * 1024)
     v1 = tmp_path / "v1"
     (v1 / "memory").mkdir(parents=True)
     (v1 / "memory" / "memory.limit_in_bytes").write_text(f"{4 << 30}\n", encoding="ascii")
     (v1 / "memory" / "memory.usage_in_bytes").write_text(f"{3 << 30}\n", encoding="ascii")
-    assert memory.available_memory(meminfo, v1) == 1 << 30
+    v1_root = _own(tmp_path, "4:memory:/\n1:cpu:/\n")
+    assert memory.available_memory(meminfo, v1, v1_root) == 1 << 30
     (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n",
                                                           encoding="ascii")
-    assert memory.available_memory(meminfo, v1) == 8 << 30
-    assert memory.available_memory(tmp_path / "absent", tmp_path / "none") is None
+    assert memory.available_memory(meminfo, v1, v1_root) == 8 << 30
+
+
+def test_the_process_own_cgroup_and_its_parents_count(tmp_path: Path) -> None:
+    """A service with MemoryMax= (systemd, cgroup v2): its own cgroup's limit holds, and a
+    parent's tighter one too; the root's unlimited value says nothing."""
+    meminfo = _meminfo(tmp_path, 16 * 1024 * 1024)  # 16 GiB available on the host
+    root = tmp_path / "cg"
+    service = root / "system.slice" / "qualiphone.service"
+    service.mkdir(parents=True)
+    (root / "memory.max").write_text("max\n", encoding="ascii")
+    (service / "memory.max").write_text(f"{2 << 30}\n", encoding="ascii")
+    (service / "memory.current").write_text(f"{1 << 29}\n", encoding="ascii")
+    own = _own(tmp_path, "0::/system.slice/qualiphone.service\n")
+    assert memory.available_memory(meminfo, root, own) == (2 << 30) - (1 << 29)
+    (root / "system.slice" / "memory.max").write_text(f"{1 << 30}\n", encoding="ascii")
+    (root / "system.slice" / "memory.current").write_text(f"{3 << 28}\n", encoding="ascii")
+    assert memory.available_memory(meminfo, root, own) == (1 << 30) - (3 << 28)
+    v1 = _own(tmp_path, "4:memory:/process_api/abc\n")  # v1: under the memory controller
+    (root / "memory" / "process_api" / "abc").mkdir(parents=True)
+    (root / "memory" / "process_api" / "abc" / "memory.limit_in_bytes").write_text(
+        f"{1 << 31}\n", encoding="ascii")
+    (root / "memory" / "process_api" / "abc" / "memory.usage_in_bytes").write_text(
+        "0\n", encoding="ascii")
+    assert memory.available_memory(meminfo, root, v1) == 1 << 31
 
 
 def test_the_automatic_budget_is_a_share_of_the_available_memory(
