@@ -66,7 +66,8 @@ class ColumnarQueueLog(ColumnarImporter):
         events = events.filter((pl.col("callid") != "NONE")
                                & ~pl.col("event").is_in(list(reference._IGNORED)))
         order = _emission_order(events)
-        taint = events.filter(~pl.col("ordinary"))["callid"].unique()
+        taint = pl.concat([events.filter(~pl.col("ordinary"))["callid"],
+                           _across(events, restarts + 1)]).unique()
         callers = _callers(events.filter(~pl.col("callid").is_in(taint.implode())))
         plain = callers.filter(pl.col("shape").is_not_null())
         builders, skipped = _builders(plain.join(order.select("callid", "order"), on="callid",
@@ -100,6 +101,17 @@ class ColumnarQueueLog(ColumnarImporter):
 
     def whole_file(self) -> None:
         self._order, self._by_line, self._read = {}, {}, False
+
+
+def _across(events: pl.DataFrame, restarts: np.ndarray) -> pl.Series:
+    """The callids with lines on both sides of a restart (QUEUESTART, `restarts`: 1-based
+    lines): the reference closes the caller there and starts another; left to it."""
+    if not len(restarts):
+        return pl.Series("callid", [], pl.String())
+    spans = events.group_by("callid").agg(first=pl.col("line").min(), last=pl.col("line").max())
+    inside = np.searchsorted(restarts, spans["last"].to_numpy()) \
+        - np.searchsorted(restarts, spans["first"].to_numpy(), side="right")
+    return spans.filter(pl.Series(inside > 0))["callid"]
 
 
 def _events(lines: FileLines, ordinary: np.ndarray) -> pl.DataFrame:

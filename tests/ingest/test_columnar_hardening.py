@@ -125,6 +125,24 @@ def test_callers_cut_off_by_a_restart_are_read_like_the_reference(
     assert result.counts.imported == 40 and result.rejected == 1 and result.in_progress == 0
 
 
+@pytest.mark.parametrize("after", ["ABANDON|1|1|147", "COMPLETECALLER|14|147|1"])
+def test_a_caller_with_lines_on_both_sides_of_a_restart_is_read_like_the_reference(
+        store: Store, capture: CaptureContext, tmp_path: Path, after: str) -> None:
+    """(Concatenated logs, or a clock set back.) The reference closes the caller at the
+    QUEUESTART and reads its later lines as another; the columnar importer leaves such a
+    caller to it."""
+    t = int(T0) + 300 * 40
+    cid = f"{t}.777"
+    agent = "PJSIP/eps05-0501" if after.startswith("COMPLETE") else "NONE"
+    odd = [f"{t + 1}|{cid}|std-05|NONE|ENTERQUEUE||0612345678|1",
+           *([f"{t + 15}|{cid}|std-05|{agent}|CONNECT|14|{t}.778|14"]
+             if after.startswith("COMPLETE") else []),
+           f"{t + 100}|NONE|NONE|NONE|QUEUESTART|",
+           f"{t + 162}|{cid}|std-05|{agent}|{after}"]
+    path = write_lines(tmp_path / "queue_log", _calls("queue_log") + odd)
+    both("queue_log", path, capture, store, tmp_path)
+
+
 @pytest.mark.parametrize("kind", list(COLUMNAR))
 @pytest.mark.parametrize("compress", [None, "gzip"])
 def test_a_last_line_of_blanks_is_a_blank_line(store: Store, capture: CaptureContext,
