@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 SHIPPED_DIR = Path(__file__).resolve().parent
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CDR_LAYOUTS = ("auto", "16", "17-uniqueid", "17-userfield", "18", "19", "20", "21")
+# How a psql dump of a CEL table's eventtimes without an offset are read (ingest.cel.table_zone).
+CEL_TABLE_TIMES = ("auto", "utc", "local")
 CLOCK_STARTS = ("arrival", "queue_entry")
 CLOSURE_PARTS = ("day", "am", "pm")
 NOON = dt.time(12, 30)
@@ -428,7 +430,7 @@ def _parse_settings(
             timezone=tz,
             cdr_layout=p.choice("cdr_layout", CDR_LAYOUTS, "auto"),
             cdr_usegmtime=p.get("cdr_usegmtime", bool, "true or false", False),
-            cel_table_times=p.choice("cel_table_times", ("auto", "utc", "local"), "auto"),
+            cel_table_times=p.choice("cel_table_times", CEL_TABLE_TIMES, "auto"),
             test_accountcodes=p.strings("test_accountcodes"),
             ami=ami,
             ami_user=p.get("ami_user", str, "an AMI user name (a manager.conf section)", ""),

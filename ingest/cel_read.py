@@ -138,7 +138,6 @@ def uniqueid_epoch(uniqueid: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-TABLE_TIMES = ("auto", "utc", "local")  # how a table's eventtimes without an offset are read
 CHECK_SECONDS = 2.0  # a CHAN_START's eventtime within this of its uniqueid's second: same moment
 
 

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from config.loader import CDR_LAYOUTS
+from config.loader import CDR_LAYOUTS, CEL_TABLE_TIMES
 from ingest.batch import BatchResult, FileParser, Parser, SourceFileError, run_batch
 from ingest.finalize import CaptureContext
 from ingest.records import RecordError
@@ -253,7 +253,7 @@ def queue_log(app: AppContext, paths: tuple[Path, ...], pbx: str | None, again: 
               help="The files are psql dumps of a CEL table (cel_odbc / cel_pgsql: `psql -c "
                    "'SELECT * FROM cel'` output, a header then rows separated by |), read line "
                    "by line.")
-@click.option("--table-times", type=click.Choice(["auto", "utc", "local"]), default=None,
+@click.option("--table-times", type=click.Choice(CEL_TABLE_TIMES), default=None,
               help="With --psql: how eventtimes written without an offset are read: UTC, local "
                    "time in the PBX's zone, or auto (told by the CHAN_START rows against their "
                    "uniqueid) [default: cel_table_times of the PBX, auto].")

@@ -48,11 +48,11 @@ MAX_SEED = 2**31 - 1  # the store keeps a plan's seed as a 32-bit integer
 def configured_campaign(name: str, config: Config) -> Path:
     """The file of a campaign *name* (never a path): campaigns/NAME.toml of the configuration,
     else the shipped one; ConfigError when neither has it."""
+    names = campaign_names(config)
     for base in (config.directory / CAMPAIGNS_DIR, SHIPPED_DIR / CAMPAIGNS_DIR):
-        if name in campaign_names(config) and (base / f"{name}.toml").is_file():
+        if name in names and (base / f"{name}.toml").is_file():
             return base / f"{name}.toml"
-    raise ConfigError(SHIPPED_DIR / CAMPAIGNS_DIR, "(file)", name,
-                      "one of " + ", ".join(campaign_names(config)))
+    raise ConfigError(SHIPPED_DIR / CAMPAIGNS_DIR, "(file)", name, "one of " + ", ".join(names))
 
 
 def campaign_names(config: Config) -> list[str]:
